@@ -1,0 +1,312 @@
+/**
+ * Typed stack configuration, validated in one place before any resource is
+ * registered. Pure: it takes the raw values (as Pulumi hands them over: strings,
+ * or JSON text for arrays) and returns a typed config, or throws a ConfigError
+ * that lists every problem at once, each with its key.
+ *
+ * The keys, their types, descriptions and defaults are declared in Pulumi.yaml;
+ * `CONFIG_KEYS` below must match it (a test checks that they agree).
+ */
+import {
+  ENVIRONMENTS,
+  Environment,
+  isEnvironment,
+  validateServiceList,
+  databaseName,
+  roleNames,
+  monitoringRoleName,
+  reservedReason,
+} from "./naming";
+
+export const TARGETS = ["local", "gcp", "aws"] as const;
+export type Target = (typeof TARGETS)[number];
+
+export const PROFILES = ["self-migrating", "managed-schema"] as const;
+/**
+ * - `self-migrating`: the service creates its own tables at start (openfga,
+ *   keycloak), so its login role owns its database's `public` schema.
+ * - `managed-schema`: a NOLOGIN owner role owns the schema and migrations run
+ *   as it; the login role gets only the DML the application needs (gdpr).
+ */
+export type Profile = (typeof PROFILES)[number];
+
+export const SSL_MODES = ["disable", "require", "verify-ca", "verify-full"] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+export const DEFAULT_SERVICES = ["gdpr", "openfga", "keycloak"];
+export const DEFAULT_MANAGED_SCHEMA_SERVICES = ["gdpr"];
+export const DEFAULT_CONNECTION_LIMIT = 25;
+export const DEFAULT_POSTGRES_VERSION = 17;
+export const SUPPORTED_POSTGRES_VERSIONS = [15, 16, 17, 18];
+export const DEFAULT_ADMIN_USER = "platform_admin";
+
+export interface ServiceConfig {
+  /** Service name, e.g. `gdpr`. */
+  name: string;
+  profile: Profile;
+  /** Database name for the stack's environment (`gdpr` or `gdpr_test`). */
+  database: string;
+  loginRole: string;
+  /** Only for managed-schema services. */
+  ownerRole?: string;
+  connectionLimit: number;
+}
+
+export interface StackConfig {
+  environment: Environment;
+  target: Target;
+  postgresVersion: number;
+  services: ServiceConfig[];
+  /** Host and port of the server (local target; cloud targets take them from the instance). */
+  host: string;
+  port: number;
+  sslmode: SslMode;
+  /** The stack's admin login: a non-superuser with CREATEDB and CREATEROLE. */
+  adminUser: string;
+  /** Create the read-only monitoring role (member of pg_monitor). */
+  monitoring: boolean;
+  monitoringRole: string;
+}
+
+/** Every key the program reads, as declared in Pulumi.yaml. */
+export const CONFIG_KEYS = [
+  "environment",
+  "target",
+  "postgresVersion",
+  "services",
+  "managedSchemaServices",
+  "connectionLimit",
+  "host",
+  "port",
+  "sslmode",
+  "adminUser",
+  "adminPassword",
+  "monitoring",
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/** Raw values as read from the stack: strings (arrays as JSON text) or undefined. */
+export type RawConfig = Partial<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly project: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${project}:${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Collects problems so that every one is reported, not just the first. */
+export class Problems {
+  readonly list: string[] = [];
+  add(key: string, message: string): void {
+    this.list.push(`${key}: ${message}`);
+  }
+}
+
+export function parseInteger(
+  problems: Problems,
+  key: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) {
+    problems.add(key, `${JSON.stringify(raw)} is not an integer`);
+    return fallback;
+  }
+  if (n < min || n > max) {
+    problems.add(key, `${n} is out of range (${min}..${max})`);
+    return fallback;
+  }
+  return n;
+}
+
+export function parseBoolean(
+  problems: Problems,
+  key: string,
+  raw: string | undefined,
+  fallback: boolean,
+): boolean {
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  problems.add(key, `${JSON.stringify(raw)} is not true or false`);
+  return fallback;
+}
+
+export function parseEnum<T extends string>(
+  problems: Problems,
+  key: string,
+  raw: string | undefined,
+  allowed: readonly T[],
+  fallback: T | undefined,
+): T | undefined {
+  if (raw === undefined || raw === "") {
+    if (fallback === undefined) problems.add(key, `is required (one of ${allowed.join(", ")})`);
+    return fallback;
+  }
+  if (!(allowed as readonly string[]).includes(raw)) {
+    problems.add(key, `${JSON.stringify(raw)} is not one of ${allowed.join(", ")}`);
+    return fallback;
+  }
+  return raw as T;
+}
+
+export function parseStringList(
+  problems: Problems,
+  key: string,
+  raw: string | undefined,
+  fallback: string[],
+): unknown[] {
+  if (raw === undefined || raw === "") return fallback;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    problems.add(key, `${JSON.stringify(raw)} is not a list`);
+    return fallback;
+  }
+  if (!Array.isArray(value)) {
+    problems.add(key, `${JSON.stringify(raw)} is not a list`);
+    return fallback;
+  }
+  return value;
+}
+
+/**
+ * Validates the raw stack config. Throws a ConfigError listing every problem
+ * (with its key) when there is at least one.
+ */
+export function parseStackConfig(raw: RawConfig, project = "platform-databases"): StackConfig {
+  const problems = new Problems();
+
+  const environmentRaw = raw.environment;
+  let environment: Environment = "dev";
+  if (environmentRaw === undefined || environmentRaw === "") {
+    problems.add("environment", `is required (one of ${ENVIRONMENTS.join(", ")})`);
+  } else if (!isEnvironment(environmentRaw)) {
+    problems.add(
+      "environment",
+      `${JSON.stringify(environmentRaw)} is not one of ${ENVIRONMENTS.join(", ")}`,
+    );
+  } else {
+    environment = environmentRaw;
+  }
+
+  const target = parseEnum(problems, "target", raw.target, TARGETS, "local") ?? "local";
+  if (target === "local" && (environment === "staging" || environment === "prod")) {
+    problems.add(
+      "target",
+      `"local" is for dev and test; environment "${environment}" runs on a managed server (gcp or aws)`,
+    );
+  }
+
+  const postgresVersion = parseInteger(
+    problems,
+    "postgresVersion",
+    raw.postgresVersion,
+    DEFAULT_POSTGRES_VERSION,
+    Math.min(...SUPPORTED_POSTGRES_VERSIONS),
+    Math.max(...SUPPORTED_POSTGRES_VERSIONS),
+  );
+
+  const connectionLimit = parseInteger(
+    problems,
+    "connectionLimit",
+    raw.connectionLimit,
+    DEFAULT_CONNECTION_LIMIT,
+    1,
+    10000,
+  );
+
+  let serviceNames: string[] = [];
+  const servicesRaw = parseStringList(problems, "services", raw.services, DEFAULT_SERVICES);
+  if (servicesRaw.length === 0) {
+    problems.add("services", "is empty: list at least one service");
+  }
+  try {
+    serviceNames = validateServiceList(servicesRaw);
+  } catch (err) {
+    problems.list.push((err as Error).message);
+  }
+
+  const managedRaw = parseStringList(
+    problems,
+    "managedSchemaServices",
+    raw.managedSchemaServices,
+    DEFAULT_MANAGED_SCHEMA_SERVICES.filter((s) => raw.services === undefined || serviceNames.includes(s)),
+  );
+  const managed = new Set<string>();
+  managedRaw.forEach((name, index) => {
+    if (typeof name !== "string" || !serviceNames.includes(name)) {
+      if (serviceNames.length > 0) {
+        problems.add(
+          `managedSchemaServices[${index}]`,
+          `${JSON.stringify(name)} is not one of the configured services (${serviceNames.join(", ")})`,
+        );
+      }
+      return;
+    }
+    managed.add(name);
+  });
+
+  const host = raw.host === undefined || raw.host === "" ? "127.0.0.1" : raw.host;
+  if (/\s/.test(host)) problems.add("host", `${JSON.stringify(host)} is not a host name`);
+  const port = parseInteger(problems, "port", raw.port, 5432, 1, 65535);
+  const sslmode =
+    parseEnum(problems, "sslmode", raw.sslmode, SSL_MODES, target === "local" ? "disable" : "require") ??
+    "require";
+  if (target !== "local" && sslmode === "disable") {
+    problems.add("sslmode", `"disable" is refused for target "${target}": managed servers require TLS`);
+  }
+
+  const adminUser = raw.adminUser === undefined || raw.adminUser === "" ? DEFAULT_ADMIN_USER : raw.adminUser;
+  if (!/^[a-z_][a-z0-9_]*$/.test(adminUser)) {
+    problems.add("adminUser", `${JSON.stringify(adminUser)} is not a lowercase PostgreSQL identifier`);
+  } else if (adminUser.startsWith("pg_")) {
+    problems.add("adminUser", `${JSON.stringify(adminUser)}: ${reservedReason(adminUser)}`);
+  }
+
+  const monitoring = parseBoolean(problems, "monitoring", raw.monitoring, true);
+
+  const services: ServiceConfig[] = [];
+  for (const name of serviceNames) {
+    try {
+      const roles = roleNames(name, environment);
+      const profile: Profile = managed.has(name) ? "managed-schema" : "self-migrating";
+      services.push({
+        name,
+        profile,
+        database: databaseName(name, environment),
+        loginRole: roles.login,
+        ownerRole: profile === "managed-schema" ? roles.owner : undefined,
+        connectionLimit,
+      });
+    } catch (err) {
+      problems.add(`services`, (err as Error).message);
+    }
+  }
+  if (problems.list.length > 0) throw new ConfigError(project, problems.list);
+
+  return {
+    environment,
+    target,
+    postgresVersion,
+    services,
+    host,
+    port,
+    sslmode,
+    adminUser,
+    monitoring,
+    monitoringRole: monitoringRoleName(environment),
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * ADR-0060 naming convention, as pure functions.
+ *
+ * Every name the program, the init script, the Helm values and the lint check
+ * write comes from here, so the rules live in exactly one place.
+ *
+ * | environment | database          | login role            | schema-owner role       |
+ * |-------------|-------------------|-----------------------|-------------------------|
+ * | dev         | `{service}`       | `{service}_app`       | `{service}_owner`       |
+ * | test        | `{service}_test`  | `{service}_test_app`  | `{service}_test_owner`  |
+ * | staging     | `{service}`       | `{service}_app`       | `{service}_owner`       |
+ * | prod        | `{service}`       | `{service}_app`       | `{service}_owner`       |
+ *
+ * Role names are cluster-wide, so they are derived from the database name and
+ * carry the `_test` suffix too: a dev and a test stack can share one server.
+ */
+
+export const ENVIRONMENTS = ["dev", "test", "staging", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** The suffix the ADR gives the test environment's names. */
+export const TEST_SUFFIX = "_test";
+
+/** PostgreSQL's NAMEDATALEN - 1: longer identifiers are silently truncated. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** A lowercase PostgreSQL identifier that needs no quoting. */
+export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * Names that PostgreSQL or the managed clouds reserve. Any name starting with
+ * `pg_` is refused as well (PostgreSQL reserves that prefix for roles).
+ */
+export const RESERVED_NAMES: readonly string[] = [
+  "postgres",
+  "template0",
+  "template1",
+  "public",
+  "cloudsqladmin",
+  "cloudsqlsuperuser",
+  "cloudsqliamuser",
+  "cloudsqliamserviceaccount",
+  "cloudsqlreplica",
+  "cloudsqlagent",
+  "rdsadmin",
+  "rds_superuser",
+  "rds_iam",
+  "rds_replication",
+  "rds_password",
+  "rdsrepladmin",
+  "rdstopmgr",
+  "azure_superuser",
+  "azure_pg_admin",
+  "alloydbadmin",
+  "alloydbsuperuser",
+  "current_user",
+  "session_user",
+  "current_role",
+  "none",
+];
+
+/** Suffixes of the roles derived from a database name. */
+export const LOGIN_ROLE_SUFFIX = "_app";
+export const OWNER_ROLE_SUFFIX = "_owner";
+
+export class NamingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NamingError";
+  }
+}
+
+export function isEnvironment(value: unknown): value is Environment {
+  return typeof value === "string" && (ENVIRONMENTS as readonly string[]).includes(value);
+}
+
+/** Throws unless `value` is one of dev, test, staging, prod. */
+export function validateEnvironment(value: unknown): Environment {
+  if (!isEnvironment(value)) {
+    throw new NamingError(
+      `environment ${JSON.stringify(value)} is not one of ${ENVIRONMENTS.join(", ")}`,
+    );
+  }
+  return value;
+}
+
+function byteLength(name: string): number {
+  return Buffer.byteLength(name, "utf8");
+}
+
+/** Returns the reason `name` may not be used as a database or role name, or undefined. */
+export function reservedReason(name: string): string | undefined {
+  if (name.startsWith("pg_")) {
+    return `names starting with "pg_" are reserved by PostgreSQL`;
+  }
+  if (RESERVED_NAMES.includes(name)) {
+    return `"${name}" is reserved by PostgreSQL or a managed cloud`;
+  }
+  return undefined;
+}
+
+/**
+ * Throws unless `service` is a lowercase PostgreSQL identifier that does not
+ * end in `_test` and is not reserved.
+ */
+export function validateServiceName(service: unknown): string {
+  if (typeof service !== "string" || !SERVICE_NAME_PATTERN.test(service)) {
+    throw new NamingError(
+      `service name ${JSON.stringify(service)} is not a lowercase PostgreSQL identifier ([a-z][a-z0-9_]*)`,
+    );
+  }
+  if (service.endsWith(TEST_SUFFIX)) {
+    throw new NamingError(
+      `service name "${service}" must not end in "${TEST_SUFFIX}": the suffix is added for the test environment`,
+    );
+  }
+  const reserved = reservedReason(service);
+  if (reserved) {
+    throw new NamingError(`service name "${service}" is refused: ${reserved}`);
+  }
+  return service;
+}
+
+function checkLength(kind: string, name: string): string {
+  if (byteLength(name) > MAX_IDENTIFIER_BYTES) {
+    throw new NamingError(
+      `${kind} "${name}" is ${byteLength(name)} bytes; PostgreSQL identifiers are at most ${MAX_IDENTIFIER_BYTES} bytes`,
+    );
+  }
+  const reserved = reservedReason(name);
+  if (reserved) {
+    throw new NamingError(`${kind} "${name}" is refused: ${reserved}`);
+  }
+  return name;
+}
+
+/** The ADR's convention: `{service}` in dev/staging/prod, `{service}_test` in test. */
+export function databaseName(service: string, environment: string): string {
+  const env = validateEnvironment(environment);
+  const svc = validateServiceName(service);
+  return checkLength("database name", env === "test" ? `${svc}${TEST_SUFFIX}` : svc);
+}
+
+export interface RoleNames {
+  /** The service's LOGIN role. */
+  login: string;
+  /** The NOLOGIN role that owns a managed schema and that migrations run as. */
+  owner: string;
+}
+
+/** Role names derived from the database name (so they carry `_test` in test). */
+export function roleNames(service: string, environment: string): RoleNames {
+  const db = databaseName(service, environment);
+  return {
+    login: checkLength("login role name", `${db}${LOGIN_ROLE_SUFFIX}`),
+    owner: checkLength("owner role name", `${db}${OWNER_ROLE_SUFFIX}`),
+  };
+}
+
+/** The read-only monitoring role of an environment (member of pg_monitor). */
+export function monitoringRoleName(environment: string): string {
+  const env = validateEnvironment(environment);
+  return env === "test" ? `db_monitor${TEST_SUFFIX}` : "db_monitor";
+}
+
+/** The Kubernetes Secret that holds a service's database credentials. */
+export function secretName(service: string, environment: string): string {
+  const db = databaseName(service, environment);
+  return `${db.replace(/_/g, "-")}-database`;
+}
+
+/**
+ * Throws if the list has a duplicate or an invalid name; returns the names.
+ * `key` names the config key in the error, e.g. `services`.
+ */
+export function validateServiceList(services: readonly unknown[], key = "services"): string[] {
+  const seen = new Map<string, number>();
+  return services.map((service, index) => {
+    let name: string;
+    try {
+      name = validateServiceName(service);
+    } catch (err) {
+      throw new NamingError(`${key}[${index}]: ${(err as Error).message}`);
+    }
+    const first = seen.get(name);
+    if (first !== undefined) {
+      throw new NamingError(
+        `${key}[${index}]: service "${name}" is listed twice (first at ${key}[${first}]); each service gets one database`,
+      );
+    }
+    seen.set(name, index);
+    return name;
+  });
+}
+
+/**
+ * The environment whose convention a database name follows, and the service
+ * it names: `gdpr_test` → test/gdpr, `gdpr` → non-test/gdpr.
+ */
+export function parseDatabaseName(name: string): { service: string; test: boolean } {
+  return name.endsWith(TEST_SUFFIX)
+    ? { service: name.slice(0, -TEST_SUFFIX.length), test: true }
+    : { service: name, test: false };
+}

@@ -1,0 +1,24 @@
+/**
+ * Reads the stack's configuration from Pulumi and validates it with the pure
+ * parser in config.ts. Throws (before any resource is registered) with every
+ * problem listed by key.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_KEYS, parseStackConfig, StackConfig } from "./config";
+
+export interface ResolvedStackConfig extends StackConfig {
+  /** The admin's password when set in config (a secret); else libpq's PGPASSWORD is used. */
+  adminPassword?: pulumi.Output<string>;
+}
+
+export function readStackConfig(): ResolvedStackConfig {
+  const project = pulumi.getProject();
+  const config = new pulumi.Config();
+  const raw: Record<string, string | undefined> = {};
+  for (const key of CONFIG_KEYS) {
+    if (key === "adminPassword") continue;
+    raw[key] = config.get(key);
+  }
+  const parsed = parseStackConfig(raw, project);
+  return { ...parsed, adminPassword: config.getSecret("adminPassword") };
+}
