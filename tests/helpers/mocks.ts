@@ -18,6 +18,7 @@ export const recorded: Recorded[] = [];
 
 export function resetRecorded(): void {
   recorded.length = 0;
+  parents.clear();
 }
 
 /** Installs mocks; `project`/`stack` and `config` as a real stack would have them. */
@@ -57,7 +58,20 @@ export async function installMocks(
     stack,
     false,
   );
+  // The mock monitor is not told the parent in newResource: record it from
+  // the registration request itself.
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: { getName(): string; getParent(): string }, cb: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    parents.set(req.getName(), req.getParent() || undefined);
+    return register(req, cb);
+  };
 }
+
+/** Parent URN of each registered resource, by resource name. */
+export const parents = new Map<string, string | undefined>();
 
 /** Resolves an Output to its value (and whether it is secret). */
 export function unwrap<T>(output: pulumi.Output<T>): Promise<T> {

@@ -1,0 +1,66 @@
+# platform-databases: the two commands are `make up` and `make test`.
+# Every target installs what it needs: a supported Node (from the npm registry
+# when the machine's is older than 22), node_modules (npm ci when the lockfile
+# changed), and the Pulumi engine built from Go modules (cached in
+# ~/.cache/platform-databases, reused while the pinned versions match).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+STACK ?= dev
+NODE_BIN := $(shell scripts/ensure-node.sh | tail -n1)
+export PATH := $(NODE_BIN):$(PATH)
+TSX := node_modules/.bin/tsx
+PULUMI := scripts/pulumi.sh
+
+.PHONY: help deps tools up down preview test test-unit test-e2e typecheck bench clean-local
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+node_modules/.stamp: package.json package-lock.json
+	@echo "==> npm ci (node $$(node --version))"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.stamp ## install node_modules with the lockfile
+
+tools: ## build or reuse the Pulumi CLI, language host and postgresql provider
+	@scripts/ensure-pulumi.sh >/dev/null
+
+up: deps tools ## start the local server and `pulumi up` the dev stack (STACK=dev)
+	@echo "==> local PostgreSQL for stack $(STACK)"
+	$(TSX) scripts/local-server.ts start $(STACK)
+	@echo "==> pulumi up ($(STACK))"
+	$(PULUMI) $(STACK) up --yes --skip-preview
+	@echo "==> stack outputs ($(STACK); secrets hidden)"
+	$(PULUMI) $(STACK) stack output
+	@$(TSX) scripts/connect-help.ts $(STACK)
+
+down: deps tools ## destroy the stack and stop its local server (RESET=1 also deletes its data)
+	@if $(TSX) scripts/local-server.ts status $(STACK) >/dev/null 2>&1; then \
+	  $(PULUMI) $(STACK) destroy --yes --skip-preview; \
+	else echo "==> server for $(STACK) not running; nothing to destroy"; fi
+	$(TSX) scripts/local-server.ts $(if $(RESET),reset,stop) $(STACK)
+
+preview: deps tools ## `pulumi preview` of STACK
+	$(PULUMI) $(STACK) preview --diff
+
+typecheck: deps ## tsc --noEmit
+	node_modules/.bin/tsc --noEmit
+
+test-unit: deps ## unit and mock tests
+	node_modules/.bin/vitest run --project unit
+
+test-e2e: deps tools ## end-to-end tests: real engine, real PostgreSQL
+	node_modules/.bin/vitest run --project e2e
+
+test: deps tools typecheck ## the whole suite (what CI runs)
+	node_modules/.bin/vitest run
+
+bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
+	$(TSX) scripts/bench.ts
+
+clean-local: ## stop every local server and delete .local/ (state, passwords, data)
+	-for s in dev test; do $(TSX) scripts/local-server.ts stop $$s 2>/dev/null; done
+	rm -rf .local

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the real Pulumi engine offline against a local stack:
+#   scripts/pulumi.sh <stack> <pulumi args...>
+# - CLI, language host and postgresql provider from scripts/ensure-pulumi.sh
+#   (built from Go modules, cached under ~/.cache/platform-databases);
+# - state in a file backend under .local/state (git-ignored);
+# - secrets encrypted with a passphrase generated once into .local/passphrase
+#   (git-ignored, never committed);
+# - no update checks, no plugin downloads;
+# - the admin password of a local stack reaches the provider as PGPASSWORD.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+stack="${1:?usage: scripts/pulumi.sh <stack> <pulumi args...>}"
+shift
+
+PATH="$("$root/scripts/ensure-node.sh" | tail -n1):$PATH"
+PATH="$("$root/scripts/ensure-pulumi.sh" | tail -n1):$PATH"
+export PATH
+
+mkdir -p "$root/.local/state"
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$root/.local/state}"
+export PULUMI_HOME="${PULUMI_HOME:-$root/.local/pulumi-home}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  if [ ! -s "$root/.local/passphrase" ]; then
+    (umask 077; head -c 32 /dev/urandom | base64 > "$root/.local/passphrase")
+  fi
+  export PULUMI_CONFIG_PASSPHRASE_FILE="$root/.local/passphrase"
+fi
+if [ -f "$root/.local/$stack/admin-password" ] && [ -z "${PGPASSWORD:-}" ]; then
+  PGPASSWORD="$(cat "$root/.local/$stack/admin-password")"
+  export PGPASSWORD
+fi
+
+cd "$root"
+if ! pulumi stack select "$stack" >/dev/null 2>&1; then
+  pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
+fi
+exec pulumi --stack "$stack" --non-interactive "$@"
