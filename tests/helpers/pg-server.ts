@@ -1,0 +1,83 @@
+/**
+ * A throwaway embedded PostgreSQL for tests that need a real server but not a
+ * Pulumi stack (migration runner, init script, grants). Fresh data directory
+ * in a temp folder, a free loopback port, a superuser `postgres` with a random
+ * password. Stop it in afterAll.
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chownSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "pg";
+import { binariesFor, systemUser } from "../../scripts/local-server";
+
+export interface TestServer {
+  host: string;
+  port: number;
+  version: number;
+  superuserPassword: string;
+  /** `postgresql://postgres:…@127.0.0.1:port/<db>` */
+  url(database?: string, user?: string, password?: string): string;
+  client(database?: string, user?: string, password?: string): Promise<Client>;
+  stop(): void;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(bin: string, args: string[], user?: { uid: number; gid: number }): void {
+  const res = spawnSync(bin, args, { ...(user ?? {}), encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+  if (res.status !== 0) throw new Error(`${bin} ${args.join(" ")}: ${res.stdout}${res.stderr}`);
+}
+
+export async function startTestServer(version = 17): Promise<TestServer> {
+  const bin = binariesFor(version);
+  const user = systemUser();
+  const dir = mkdtempSync(join(tmpdir(), "pgtest-"));
+  chmodSync(dir, 0o755);
+  const data = join(dir, "data");
+  const password = randomBytes(18).toString("base64url");
+  const pwfile = join(dir, "pw");
+  writeFileSync(pwfile, password + "\n", { mode: 0o600 });
+  if (user) {
+    chownSync(dir, user.uid, user.gid);
+    chownSync(pwfile, user.uid, user.gid);
+  }
+  run(join(bin, "initdb"), ["-D", data, "-U", "postgres", `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"], user);
+  const port = await freePort();
+  run(
+    join(bin, "pg_ctl"),
+    ["start", "-w", "-t", "60", "-D", data, "-l", join(dir, "postgres.log"), "-o", `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off`],
+    user,
+  );
+  const url = (database = "postgres", u = "postgres", p = password) =>
+    `postgresql://${encodeURIComponent(u)}:${encodeURIComponent(p)}@127.0.0.1:${port}/${database}`;
+  return {
+    host: "127.0.0.1",
+    port,
+    version,
+    superuserPassword: password,
+    url,
+    async client(database, u, p) {
+      const c = new Client({ connectionString: url(database, u, p) });
+      await c.connect();
+      return c;
+    },
+    stop() {
+      spawnSync(join(bin, "pg_ctl"), ["stop", "-w", "-m", "immediate", "-D", data], { ...(user ?? {}) });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
