@@ -15,6 +15,8 @@ shift
 
 PATH="$("$root/scripts/ensure-node.sh" | tail -n1):$PATH"
 PATH="$("$root/scripts/ensure-pulumi.sh" | tail -n1):$PATH"
+# pulumi-resource-pulumi-nodejs (dynamic providers) ships inside @pulumi/pulumi.
+PATH="$PATH:$root/node_modules/@pulumi/pulumi"
 export PATH
 
 mkdir -p "$root/.local/state"
