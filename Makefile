@@ -55,8 +55,9 @@ test-unit: deps ## unit and mock tests
 test-e2e: deps tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test: deps tools typecheck ## the whole suite (what CI runs)
-	node_modules/.bin/vitest run
+test: deps tools typecheck ## the whole suite (what CI runs): unit and mock tests, then end-to-end
+	node_modules/.bin/vitest run --project unit
+	node_modules/.bin/vitest run --project e2e
 
 bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
 	$(TSX) scripts/bench.ts

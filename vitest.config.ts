@@ -1,7 +1,10 @@
 import { defineConfig } from "vitest/config";
+import ByName from "./tests/e2e/sequencer";
 
 export default defineConfig({
   test: {
+    // Name order for every project: the e2e files depend on it (90-lifecycle last).
+    sequence: { sequencer: ByName },
     projects: [
       {
         test: {
@@ -17,8 +20,10 @@ export default defineConfig({
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts"],
           environment: "node",
-          // One real server and one Pulumi backend: run the files one at a time.
+          // One real server and one Pulumi stack: one file at a time, in name
+          // order (90-lifecycle destroys the stack last).
           fileParallelism: false,
+          globalSetup: ["tests/e2e/globalSetup.ts"],
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },
