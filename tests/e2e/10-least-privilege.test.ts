@@ -2,7 +2,7 @@
  * Least privilege, proven by connecting: each login role, with its real
  * password from the stack's secret outputs, tries what it must and must not do.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { admin, asService, config, outputs, pgError, StackOutputs, superuser } from "./harness";
 
 let out: StackOutputs;
