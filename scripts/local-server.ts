@@ -52,9 +52,17 @@ function readVersions(): Record<string, string> {
 }
 
 /** The stack's validated config, read from Pulumi.<stack>.yaml. */
-export function stackConfig(stack: string) {
+export function stackConfigFile(stack: string): string {
+  // Scratch stacks (the benchmark) keep their config under .local/<stack>/.
+  const scratch = join(ROOT, ".local", stack, `Pulumi.${stack}.yaml`);
   const file = join(ROOT, `Pulumi.${stack}.yaml`);
-  if (!existsSync(file)) throw new Error(`stack "${stack}": ${file} does not exist`);
+  if (existsSync(file)) return file;
+  if (existsSync(scratch)) return scratch;
+  throw new Error(`stack "${stack}": ${file} does not exist`);
+}
+
+export function stackConfig(stack: string) {
+  const file = stackConfigFile(stack);
   const values: Record<string, unknown> = parse(readFileSync(file, "utf8"))?.config ?? {};
   const raw: Record<string, string> = {};
   for (const [key, value] of Object.entries(values)) {
