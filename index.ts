@@ -7,6 +7,11 @@ import { readStackConfig } from "./components/stack-config";
 import { PostgresTarget } from "./components/postgres-target";
 import { ServiceDatabase } from "./components/service-database";
 import { postgresUri } from "./components/connection";
+// --- Helm values and Kubernetes Secrets ---
+import { clusterEndpoints, HelmValuesInput, isChartService, renderHelmValues } from "./components/helm-values";
+import { DatabaseSecrets } from "./components/database-secrets";
+import { secretName } from "./components/naming";
+// --- end Helm values and Kubernetes Secrets ---
 
 const cfg = readStackConfig();
 
@@ -66,3 +71,54 @@ export const connectionUris = pulumi.secret(
       ),
     ),
 );
+
+// --- Helm values and Kubernetes Secrets (components/helm-values.ts, database-secrets.ts) ---
+// The chart reaches the server at clusterHost when set (e.g. a kind cluster and
+// a local server), else at the server's host. A Cloud SQL target adds its
+// instance connection name here (cloudSqlInstanceConnectionName).
+const helmInput: pulumi.Output<HelmValuesInput> = pulumi
+  .all([target.host, target.port])
+  .apply(([host, port]) => ({
+    environment: cfg.environment,
+    host: cfg.clusterHost ?? host,
+    port,
+    sslmode: cfg.sslmode,
+    services: Object.fromEntries(
+      cfg.services.map((svc) => [
+        svc.name,
+        {
+          database: svc.database,
+          user: svc.loginRole,
+          secretName: secretName(svc.name, cfg.environment),
+          connectionLimit: svc.connectionLimit,
+        },
+      ]),
+    ),
+  }));
+
+/** Values for the chart (`make helm-values`): names of databases, roles and Secrets; never a password. */
+export const helmValues = helmInput.apply(renderHelmValues);
+
+if (cfg.kubernetes) {
+  new DatabaseSecrets("database-secrets", {
+    namespace: cfg.namespace as string,
+    kubeconfig: cfg.kubeconfig,
+    kubeContext: cfg.kubeContext,
+    // One Secret per service the chart consumes (gdpr, openfga, keycloak).
+    services: cfg.services.flatMap((svc, i) => {
+      const service = svc.name;
+      if (!isChartService(service)) return [];
+      return [
+        {
+          service,
+          secretName: secretName(service, cfg.environment),
+          database: svc.database,
+          user: databases[i].loginRoleName,
+          password: databases[i].password,
+          endpoint: helmInput.apply((input) => clusterEndpoints(input)[service]),
+        },
+      ];
+    }),
+  });
+}
+// --- end Helm values and Kubernetes Secrets ---

@@ -17,6 +17,7 @@ import {
   monitoringRoleName,
   reservedReason,
 } from "./naming";
+import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./helm-values";
 
 export const TARGETS = ["local", "gcp", "aws"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -66,6 +67,16 @@ export interface StackConfig {
   /** Create the read-only monitoring role (member of pg_monitor). */
   monitoring: boolean;
   monitoringRole: string;
+  // --- cluster (Kubernetes Secrets, Helm values) ---
+  /** Create the services' Kubernetes Secrets (DatabaseSecrets). Off by default. */
+  kubernetes: boolean;
+  /** Namespace of the Secrets; required when `kubernetes` is true. */
+  namespace?: string;
+  /** kubeconfig context to use; the kubeconfig's current context when unset. */
+  kubeContext?: string;
+  /** Host the cluster's pods reach the server on, when it differs from `host`. */
+  clusterHost?: string;
+  // --- end cluster ---
 }
 
 /** Every key the program reads, as declared in Pulumi.yaml. */
@@ -82,6 +93,13 @@ export const CONFIG_KEYS = [
   "adminUser",
   "adminPassword",
   "monitoring",
+  // --- cluster (Kubernetes Secrets, Helm values) ---
+  "kubernetes",
+  "kubeconfig",
+  "kubeContext",
+  "namespace",
+  "clusterHost",
+  // --- end cluster ---
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -278,6 +296,40 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
 
   const monitoring = parseBoolean(problems, "monitoring", raw.monitoring, true);
 
+  // --- cluster (Kubernetes Secrets, Helm values) ---
+  // `kubeconfig` is a secret: stack-config.ts reads it, the parser never sees it.
+  const kubernetes = parseBoolean(problems, "kubernetes", raw.kubernetes, false);
+  const namespace = raw.namespace === "" ? undefined : raw.namespace;
+  const kubeContext = raw.kubeContext === "" ? undefined : raw.kubeContext;
+  const clusterHost = raw.clusterHost === "" ? undefined : raw.clusterHost;
+  if (namespace !== undefined && (namespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))) {
+    problems.add("namespace", `${JSON.stringify(namespace)} is not a Kubernetes namespace name (DNS-1123 label)`);
+  }
+  if (kubeContext !== undefined && /\s/.test(kubeContext)) {
+    problems.add("kubeContext", `${JSON.stringify(kubeContext)} is not a kubeconfig context name`);
+  }
+  if (clusterHost !== undefined && /\s/.test(clusterHost)) {
+    problems.add("clusterHost", `${JSON.stringify(clusterHost)} is not a host name`);
+  }
+  if (kubernetes && namespace === undefined) {
+    problems.add("namespace", "is required when kubernetes is true (the namespace the Secrets are created in)");
+  }
+  if (!kubernetes) {
+    for (const [key, value] of [["namespace", namespace], ["kubeContext", kubeContext]] as const) {
+      if (value !== undefined) {
+        problems.add(key, `${JSON.stringify(value)} is set but kubernetes is false: set kubernetes to true to create the Secrets, or remove ${key}`);
+      }
+    }
+  }
+  // OpenFGA's pool (helm-values.ts) must fit its role's limit with headroom.
+  if (serviceNames.includes("openfga") && connectionLimit < openfgaMinConnectionLimit(OPENFGA_DEFAULT_REPLICAS)) {
+    problems.add(
+      "connectionLimit",
+      `${connectionLimit} is too small for openfga's ${OPENFGA_DEFAULT_REPLICAS} replicas: ${openfgaBudgetRule(OPENFGA_DEFAULT_REPLICAS)}`,
+    );
+  }
+  // --- end cluster ---
+
   const services: ServiceConfig[] = [];
   for (const name of serviceNames) {
     try {
@@ -308,5 +360,9 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     adminUser,
     monitoring,
     monitoringRole: monitoringRoleName(environment),
+    kubernetes,
+    namespace,
+    kubeContext,
+    clusterHost,
   };
 }

@@ -9,6 +9,10 @@ import { CONFIG_KEYS, parseStackConfig, StackConfig } from "./config";
 export interface ResolvedStackConfig extends StackConfig {
   /** The admin's password when set in config (a secret); else libpq's PGPASSWORD is used. */
   adminPassword?: pulumi.Output<string>;
+  // --- cluster ---
+  /** kubeconfig contents or path (a secret); the provider's defaults (KUBECONFIG, ~/.kube/config) when unset. */
+  kubeconfig?: pulumi.Output<string>;
+  // --- end cluster ---
 }
 
 export function readStackConfig(): ResolvedStackConfig {
@@ -16,9 +20,9 @@ export function readStackConfig(): ResolvedStackConfig {
   const config = new pulumi.Config();
   const raw: Record<string, string | undefined> = {};
   for (const key of CONFIG_KEYS) {
-    if (key === "adminPassword") continue;
+    if (key === "adminPassword" || key === "kubeconfig") continue;
     raw[key] = config.get(key);
   }
   const parsed = parseStackConfig(raw, project);
-  return { ...parsed, adminPassword: config.getSecret("adminPassword") };
+  return { ...parsed, adminPassword: config.getSecret("adminPassword"), kubeconfig: config.getSecret("kubeconfig") };
 }
