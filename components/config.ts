@@ -18,6 +18,10 @@ import {
   reservedReason,
 } from "./naming";
 import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./helm-values";
+// --- cloud (Cloud SQL, RDS) ---
+import { parseCloudConfig } from "./cloud-config";
+import type { CloudConfig } from "./cloud-config";
+// --- end cloud ---
 
 export const TARGETS = ["local", "gcp", "aws"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -77,6 +81,10 @@ export interface StackConfig {
   /** Host the cluster's pods reach the server on, when it differs from `host`. */
   clusterHost?: string;
   // --- end cluster ---
+  // --- cloud (Cloud SQL, RDS) ---
+  /** The managed instance (targets gcp and aws; see cloud-config.ts); undefined for local. */
+  cloud?: CloudConfig;
+  // --- end cloud ---
 }
 
 /** Every key the program reads, as declared in Pulumi.yaml. */
@@ -100,6 +108,39 @@ export const CONFIG_KEYS = [
   "namespace",
   "clusterHost",
   // --- end cluster ---
+  // --- cloud (Cloud SQL, RDS): parsed by cloud-config.ts ---
+  "instanceName",
+  "diskSizeGb",
+  "diskAutoresize",
+  "diskAutoresizeLimitGb",
+  "highAvailability",
+  "deletionProtection",
+  "finalBackup",
+  "backupRetentionDays",
+  "backupStartTime",
+  "maintenanceDay",
+  "maintenanceHour",
+  "databaseFlags",
+  "gcpProject",
+  "gcpRegion",
+  "gcpNetwork",
+  "gcpAllocatedIpRange",
+  "gcpTier",
+  "gcpEdition",
+  "gcpConnection",
+  "gcpPublicIp",
+  "gcpAuthorizedNetworks",
+  "gcpPointInTimeRecovery",
+  "gcpTransactionLogRetentionDays",
+  "gcpKmsKey",
+  "awsRegion",
+  "awsVpcId",
+  "awsSubnetIds",
+  "awsInstanceClass",
+  "awsAllowedSecurityGroupIds",
+  "awsAllowedCidrs",
+  "awsKmsKeyId",
+  // --- end cloud ---
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -347,6 +388,9 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
       problems.add(`services`, (err as Error).message);
     }
   }
+  // --- cloud (Cloud SQL, RDS) ---
+  const cloud = parseCloudConfig(problems, raw, { target, environment, sslmode, postgresVersion });
+  // --- end cloud ---
   if (problems.list.length > 0) throw new ConfigError(project, problems.list);
 
   return {
@@ -360,6 +404,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     adminUser,
     monitoring,
     monitoringRole: monitoringRoleName(environment),
+    cloud,
     kubernetes,
     namespace,
     kubeContext,
