@@ -40,4 +40,15 @@ cd "$root"
 if ! pulumi stack select "$stack" >/dev/null 2>&1; then
   pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
 fi
+
+# `up` and `preview` run the program. Without the pulumi-language-nodejs host
+# (not buildable from the Go modules reachable here), the SDK serves the program
+# in-process and the CLI connects to it (what the Automation API does).
+case "${1:-}" in
+  up|update|preview|pre)
+    if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
+      exec "$root/node_modules/.bin/tsx" "$root/scripts/pulumi-inline.ts" --stack "$stack" --non-interactive "$@"
+    fi
+    ;;
+esac
 exec pulumi --stack "$stack" --non-interactive "$@"
