@@ -59,6 +59,15 @@ test: deps tools typecheck ## the whole suite (what CI runs): unit and mock test
 	node_modules/.bin/vitest run --project unit
 	node_modules/.bin/vitest run --project e2e
 
+# --- Helm values and environment variables (scripts/helm-values.ts, scripts/env.ts) ---
+.PHONY: helm-values env
+helm-values: deps tools ## write deployments/helm/values-<STACK>.generated.yaml from the stack output helmValues
+	@$(TSX) scripts/helm-values.ts $(STACK)
+
+env: deps tools ## print the ADR's environment variables for STACK (ARGS=--show-secrets includes passwords)
+	@$(TSX) scripts/env.ts $(STACK) $(ARGS)
+# --- end Helm values and environment variables ---
+
 bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
 	$(TSX) scripts/bench.ts
 
