@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
-import * as random from "@pulumi/random";
 import type { Profile } from "./config";
+import { GeneratedPassword } from "./generated-password";
 import { LOGIN_ROLE_ATTRIBUTES, LOGIN_DATABASE_PRIVILEGES } from "./grants";
 
 export interface ServiceDatabaseArgs {
@@ -73,13 +73,9 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       );
     }
 
-    const password = new random.RandomPassword(
-      `${name}-password`,
-      // Letters and digits only: the password goes into URIs, JDBC URLs and
-      // shell variables; 40 alphanumerics carry ~238 bits.
-      { length: passwordLength, special: false },
-      { parent: this },
-    );
+    // Letters and digits only (the password goes into URIs, JDBC URLs and
+    // shell variables); 40 alphanumerics carry ~238 bits.
+    const password = new GeneratedPassword(`${name}-password`, { length: passwordLength }, { parent: this });
 
     const login = new postgresql.Role(
       `${name}-login`,

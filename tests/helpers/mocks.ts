@@ -42,7 +42,7 @@ export async function installMocks(
           provider: args.provider,
         });
         const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "random:index/randomPassword:RandomPassword") {
+        if (args.type.endsWith("GeneratedPassword")) {
           state.result = `mock-password-${args.name}-@:/?#%`;
         }
         if (args.type.startsWith("postgresql:index/") && state.name === undefined) {
