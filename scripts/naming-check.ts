@@ -159,12 +159,15 @@ class Lines {
  */
 export function resolveInterpolation(value: string): string | undefined {
   let unknown = false;
-  const out = value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=]([^}]*))?\}|\$[A-Za-z_][A-Za-z0-9_]*/g, (m, _n, def) => {
-    if (m === "$$") return "$";
-    if (def !== undefined) return def;
-    unknown = true;
-    return m;
-  });
+  const out = value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=]([^}]*))?\}|\$[A-Za-z_][A-Za-z0-9_]*/g,
+    (m, _n, def) => {
+      if (m === "$$") return "$";
+      if (def !== undefined) return def;
+      unknown = true;
+      return m;
+    },
+  );
   return unknown ? undefined : out;
 }
 
@@ -266,12 +269,18 @@ function parseYaml(file: string, text: string, lines: Lines): { doc?: Document; 
 
 /** `test` when a part of the file name (split on . - _) is `test`, otherwise `dev`. */
 export function environmentOfComposeFile(file: string): Environment {
-  const parts = path.basename(file).toLowerCase().split(/[.\-_]/);
+  const parts = path
+    .basename(file)
+    .toLowerCase()
+    .split(/[.\-_]/);
   return parts.includes("test") ? "test" : "dev";
 }
 
 /** Compose environment keys holding one database name, and whose it is. */
-const COMPOSE_DATABASE_KEYS: Record<string, { service?: string; maintenance: "always" | "non-test" | "never" }> = {
+const COMPOSE_DATABASE_KEYS: Record<
+  string,
+  { service?: string; maintenance: "always" | "non-test" | "never" }
+> = {
   // The postgres image's own database; the init script tells the environment by its suffix.
   POSTGRES_DB: { maintenance: "non-test" },
   PGDATABASE: { maintenance: "always" },
@@ -287,7 +296,14 @@ const COMPOSE_ROLE_KEYS: Record<string, string> = {
   KC_DB_USERNAME: "keycloak",
 };
 /** Compose environment keys naming the environment (or, for TESTING, whether it is test). */
-const COMPOSE_ENVIRONMENT_KEYS = ["ENVIRONMENT", "APP_ENV", "ENV", "DATABASE_ENVIRONMENT", "DB_ENVIRONMENT", "TESTING"];
+const COMPOSE_ENVIRONMENT_KEYS = [
+  "ENVIRONMENT",
+  "APP_ENV",
+  "ENV",
+  "DATABASE_ENVIRONMENT",
+  "DB_ENVIRONMENT",
+  "TESTING",
+];
 
 interface EnvEntry {
   key: string;
@@ -327,7 +343,8 @@ function composeEnvironment(node: unknown): EnvEntry[] {
 function commandWords(node: unknown): { word: string; start: number; end: number }[] {
   const out: { word: string; start: number; end: number }[] = [];
   const add = (s: Scalar): void => {
-    for (const w of String(s.value).split(/\s+/)) if (w !== "") out.push({ word: w, start: startOf(s), end: endOf(s) });
+    for (const w of String(s.value).split(/\s+/))
+      if (w !== "") out.push({ word: w, start: startOf(s), end: endOf(s) });
   };
   if (isScalar(node) && typeof node.value === "string") add(node);
   else if (isSeq(node)) for (const item of node.items) if (isScalar(item)) add(item);
@@ -369,7 +386,8 @@ export function checkComposeFile(
       const key = e.key.toUpperCase();
       if (value !== undefined && key in COMPOSE_DATABASE_KEYS) {
         const spec = COMPOSE_DATABASE_KEYS[key];
-        const allowMaintenance = spec.maintenance === "always" || (spec.maintenance === "non-test" && env !== "test");
+        const allowMaintenance =
+          spec.maintenance === "always" || (spec.maintenance === "non-test" && env !== "test");
         if (value !== "") checkDb(value, e.start, e.end, { service: spec.service, allowMaintenance });
       }
       if (value !== undefined && COMPOSE_DATABASE_LIST_KEYS.includes(key)) {
@@ -382,7 +400,8 @@ export function checkComposeFile(
       if (value !== undefined && COMPOSE_ENVIRONMENT_KEYS.includes(key)) {
         const testish = isTestish(value);
         if (testish !== undefined && testish !== (env === "test")) {
-          const expected = key === "TESTING" ? String(env === "test") : env === "test" ? "test" : "a non-test environment";
+          const expected =
+            key === "TESTING" ? String(env === "test") : env === "test" ? "test" : "a non-test environment";
           report(`${e.key}=${value}`, `${expected} (this file is for ${env})`, value, e.start, e.end);
         }
       }
@@ -423,7 +442,13 @@ export function checkComposeFile(
           const resolved = resolveInterpolation(raw);
           if (resolved !== undefined && isEnvironment(resolved)) {
             if ((resolved === "test") !== (env === "test")) {
-              report(resolved, `${env === "test" ? "test" : "a non-test environment"} (this file is for ${env})`, resolved, w.start, w.end);
+              report(
+                resolved,
+                `${env === "test" ? "test" : "a non-test environment"} (this file is for ${env})`,
+                resolved,
+                w.start,
+                w.end,
+              );
             }
           } else if (resolved !== undefined && /^[a-z][a-z0-9_]*$/.test(resolved)) {
             const { service } = parseDatabaseName(resolved);
@@ -568,7 +593,12 @@ export function checkStackFile(
         if (u.database === undefined) continue;
         const expected = expectedDatabase(u.database, env, services, { allowMaintenance: true });
         if (expected !== undefined) {
-          violations.push({ file, line: lines.find(u.database, startOf(s.node), endOf(s.node)), found: u.database, expected });
+          violations.push({
+            file,
+            line: lines.find(u.database, startOf(s.node), endOf(s.node)),
+            found: u.database,
+            expected,
+          });
         }
       }
     }
@@ -618,7 +648,8 @@ export function checkHelmValues(
     const spec = HELM_KEYS[keyPath];
     const line = lines.at(startOf(s.node));
     let expected: string | undefined;
-    if (spec?.kind === "database") expected = expectedDatabase(s.value, env, services, { service: spec.service });
+    if (spec?.kind === "database")
+      expected = expectedDatabase(s.value, env, services, { service: spec.service });
     else if (spec?.kind === "role") expected = expectedRole(s.value, env, services, spec.service);
     else if (spec?.kind === "secret") expected = expectedSecret(s.value, env, spec.service);
     else if (typeof last === "string" && HELM_DATABASE_KEY_NAMES.includes(last) && s.value !== "") {
@@ -631,7 +662,8 @@ export function checkHelmValues(
         service: spec?.kind === "url" ? spec.service : undefined,
         allowMaintenance: spec?.kind !== "url",
       });
-      if (exp !== undefined) violations.push({ file, line, found: `${keyPath}: …/${u.database}`, expected: exp });
+      if (exp !== undefined)
+        violations.push({ file, line, found: `${keyPath}: …/${u.database}`, expected: exp });
     }
   }
   return violations;
@@ -667,7 +699,9 @@ export function findServiceLists(text: string): ServiceList[] {
   for (let i = 0; i < srcLines.length; i++) {
     const line = srcLines[i].replace(/(^|\s)#.*$/, "");
     const assign =
-      /^\s*(?:export\s+|readonly\s+|local\s+|declare\s+(?:-[A-Za-z]+\s+)*)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+      /^\s*(?:export\s+|readonly\s+|local\s+|declare\s+(?:-[A-Za-z]+\s+)*)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(
+        line,
+      );
     const defaulted = /\$\{([A-Za-z_][A-Za-z0-9_]*):?[-=]([^}]*)\}/.exec(line);
     let variable: string | undefined;
     let raw: string | undefined;
@@ -695,7 +729,8 @@ export function findServiceLists(text: string): ServiceList[] {
     if (names === undefined || names.length === 0) continue;
     const located = names.map((name) => {
       for (let l = i; l <= lastLine; l++) {
-        if (new RegExp(`(^|[^A-Za-z0-9_])${name}([^A-Za-z0-9_]|$)`).test(srcLines[l])) return { name, line: l + 1 };
+        if (new RegExp(`(^|[^A-Za-z0-9_])${name}([^A-Za-z0-9_]|$)`).test(srcLines[l]))
+          return { name, line: l + 1 };
       }
       return { name, line: i + 1 };
     });
@@ -788,7 +823,10 @@ export interface NamingCheckResult {
   violations: Violation[];
 }
 
-export function runNamingCheck(root: string, defaultServices: readonly string[] = DEFAULT_SERVICES): NamingCheckResult {
+export function runNamingCheck(
+  root: string,
+  defaultServices: readonly string[] = DEFAULT_SERVICES,
+): NamingCheckResult {
   const project = projectName(root);
   const stackInfo = (stack: string): StackInfo | undefined => {
     const p = path.join(root, `Pulumi.${stack}.yaml`);

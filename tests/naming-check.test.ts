@@ -118,7 +118,9 @@ describe("naming check rules", () => {
     expect(expectedDatabase("gdpr_test", "test", services)).toBeUndefined();
     expect(expectedDatabase("gdpr", "test", services)).toBe("gdpr_test");
     expect(expectedDatabase("keycloak_test", "prod", services)).toBe("keycloak");
-    expect(expectedDatabase("postgres", "dev", services)).toBe("one of gdpr, openfga, keycloak (the dev databases)");
+    expect(expectedDatabase("postgres", "dev", services)).toBe(
+      "one of gdpr, openfga, keycloak (the dev databases)",
+    );
     expect(expectedDatabase("postgres", "dev", services, { allowMaintenance: true })).toBeUndefined();
     expect(expectedDatabase("openfga_test", "test", services, { service: "keycloak" })).toBe("keycloak_test");
     expect(expectedRole("gdpr_test_app", "staging", services)).toBe("gdpr_app");
