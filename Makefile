@@ -49,13 +49,13 @@ preview: deps tools ## `pulumi preview` of STACK
 typecheck: deps ## tsc --noEmit
 	node_modules/.bin/tsc --noEmit
 
-test-unit: deps ## unit and mock tests
+test-unit: deps lint-tools ## unit and mock tests
 	node_modules/.bin/vitest run --project unit
 
 test-e2e: deps tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test: deps tools typecheck ## the whole suite (what CI runs): unit and mock tests, then end-to-end
+test: deps tools lint-tools typecheck ## the whole suite (what CI runs): unit and mock tests, then end-to-end
 	node_modules/.bin/vitest run --project unit
 	node_modules/.bin/vitest run --project e2e
 
@@ -67,6 +67,41 @@ helm-values: deps tools ## write deployments/helm/values-<STACK>.generated.yaml 
 env: deps tools ## print the ADR's environment variables for STACK (ARGS=--show-secrets includes passwords)
 	@$(TSX) scripts/env.ts $(STACK) $(ARGS)
 # --- end Helm values and environment variables ---
+
+# --- lint and git hooks (issue 7: scripts/ensure-actionlint.sh, scripts/naming-check.ts) ---
+.PHONY: lint lint-tools lint-types lint-eslint lint-format lint-workflows lint-names hooks
+LINT_CHECKS := lint-types lint-eslint lint-format lint-workflows lint-names
+
+lint: deps lint-tools ## static checks: tsc, eslint, prettier --check, actionlint, ADR-0060 naming check
+	@$(MAKE) --no-print-directory -k $(LINT_CHECKS)
+
+lint-tools: ## build or reuse the pinned actionlint and shellcheck (needed by make lint and the tests)
+	@scripts/ensure-actionlint.sh >/dev/null
+
+lint-types: deps
+	@echo "==> tsc --noEmit"
+	node_modules/.bin/tsc --noEmit
+
+lint-eslint: deps
+	@echo "==> eslint"
+	node_modules/.bin/eslint .
+
+lint-format: deps
+	@echo "==> prettier --check"
+	node_modules/.bin/prettier --check --log-level warn .
+
+lint-workflows: lint-tools
+	@echo "==> actionlint .github/workflows"
+	@tools="$$(scripts/ensure-actionlint.sh)"; \
+	  "$$(tail -n1 <<<"$$tools")" -shellcheck="$$(tail -n2 <<<"$$tools" | head -n1)" .github/workflows/*.yml
+
+lint-names: deps ## ADR-0060 naming check of compose files, stack files, Helm values, init script
+	@echo "==> naming check (ADR-0060)"
+	$(TSX) scripts/naming-check.ts
+
+hooks: ## install the git pre-commit hook (ADR-0060 naming check on staged files)
+	scripts/install-git-hooks.sh
+# --- end lint and git hooks ---
 
 bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
 	$(TSX) scripts/bench.ts
