@@ -23,6 +23,10 @@ const target = new PostgresTarget("postgres", {
   adminUser: cfg.adminUser,
   adminPassword: cfg.adminPassword,
   postgresVersion: cfg.postgresVersion,
+  // --- cloud targets (gcp, aws) ---
+  cloud: cfg.cloud,
+  environment: cfg.environment,
+  // --- end cloud targets ---
 });
 
 const databases = cfg.services.map(
@@ -77,11 +81,12 @@ export const connectionUris = pulumi.secret(
 // a local server), else at the server's host. A Cloud SQL target adds its
 // instance connection name here (cloudSqlInstanceConnectionName).
 const helmInput: pulumi.Output<HelmValuesInput> = pulumi
-  .all([target.host, target.port])
-  .apply(([host, port]) => ({
+  .all([target.host, target.port, target.cloudSqlConnectionName])
+  .apply(([host, port, cloudSqlInstanceConnectionName]) => ({
     environment: cfg.environment,
     host: cfg.clusterHost ?? host,
     port,
+    cloudSqlInstanceConnectionName,
     sslmode: cfg.sslmode,
     services: Object.fromEntries(
       cfg.services.map((svc) => [

@@ -510,6 +510,14 @@ function parseAws(problems: Problems, raw: Raw, shared: InstanceConfig): AwsConf
  */
 export function parseCloudConfig(problems: Problems, raw: Raw, ctx: CloudContext): CloudConfig | undefined {
   if (ctx.target !== "gcp" && ctx.target !== "aws") return undefined;
+  if (raw.adminPassword !== undefined) {
+    problems.add(
+      "adminPassword",
+      ctx.target === "gcp"
+        ? "is set but target gcp generates the admin's password (a secret of the stack); remove it"
+        : "is set but target aws keeps the admin's password in Secrets Manager (manageMasterUserPassword); remove it",
+    );
+  }
   const shared = parseShared(problems, raw, ctx, ctx.target);
   return ctx.target === "gcp" ? parseGcp(problems, raw, ctx, shared) : parseAws(problems, raw, shared);
 }

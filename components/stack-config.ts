@@ -23,6 +23,9 @@ export function readStackConfig(): ResolvedStackConfig {
     if (key === "adminPassword" || key === "kubeconfig") continue;
     raw[key] = config.get(key);
   }
+  // --- cloud: the parser learns only whether the admin password is set, never its value ---
+  raw.adminPassword = config.getSecret("adminPassword") === undefined ? undefined : "(secret)";
+  // --- end cloud ---
   const parsed = parseStackConfig(raw, project);
   return { ...parsed, adminPassword: config.getSecret("adminPassword"), kubeconfig: config.getSecret("kubeconfig") };
 }
