@@ -118,6 +118,22 @@ export function expectedSecret(found: string, env: Environment, service: string)
   return found === expected ? undefined : expected;
 }
 
+/** What a service name that fails validation should be. */
+function expectedServiceName(name: string, problem: string): string {
+  return name.endsWith(TEST_SUFFIX)
+    ? `${name.slice(0, -TEST_SUFFIX.length)} (a service name: the ${TEST_SUFFIX} suffix comes from the environment)`
+    : `a service name (${problem})`;
+}
+
+function serviceNameProblem(name: string): string | undefined {
+  try {
+    validateServiceName(name);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 function isTestish(value: string): boolean | undefined {
   const v = value.toLowerCase();
   if (v === "test" || v === "true") return true;
@@ -297,6 +313,7 @@ const COMPOSE_ROLE_KEYS: Record<string, string> = {
 };
 /** Compose environment keys naming the environment (or, for TESTING, whether it is test). */
 const COMPOSE_ENVIRONMENT_KEYS = [
+  "PLATFORM_ENVIRONMENT", // migrations/000_init_databases.sh
   "ENVIRONMENT",
   "APP_ENV",
   "ENV",
@@ -304,6 +321,8 @@ const COMPOSE_ENVIRONMENT_KEYS = [
   "DB_ENVIRONMENT",
   "TESTING",
 ];
+/** Compose environment keys holding service names (the init script's SERVICES): no `_test` suffix. */
+const COMPOSE_SERVICE_LIST_KEYS = ["SERVICES", "MANAGED_SCHEMA_SERVICES"];
 
 interface EnvEntry {
   key: string;
@@ -392,6 +411,12 @@ export function checkComposeFile(
       }
       if (value !== undefined && COMPOSE_DATABASE_LIST_KEYS.includes(key)) {
         for (const db of value.split(/[\s,]+/).filter((d) => d !== "")) checkDb(db, e.start, e.end);
+      }
+      if (value !== undefined && COMPOSE_SERVICE_LIST_KEYS.includes(key)) {
+        for (const name of value.split(/[\s,]+/).filter((n) => n !== "")) {
+          const problem = serviceNameProblem(name);
+          if (problem !== undefined) report(name, expectedServiceName(name, problem), name, e.start, e.end);
+        }
       }
       if (value !== undefined && key in COMPOSE_ROLE_KEYS && value !== "") {
         const expected = expectedRole(value, env, services, COMPOSE_ROLE_KEYS[key]);
@@ -496,15 +521,6 @@ export function readStackFile(text: string, project = DEFAULT_PROJECT): StackInf
   };
 }
 
-function serviceNameProblem(name: string): string | undefined {
-  try {
-    validateServiceName(name);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
 export function checkStackFile(
   file: string,
   text: string,
@@ -564,10 +580,12 @@ export function checkStackFile(
         const name = String(item.value);
         const problem = serviceNameProblem(name);
         if (problem !== undefined) {
-          const expected = name.endsWith(TEST_SUFFIX)
-            ? `${name.slice(0, -TEST_SUFFIX.length)} (a service name: the ${TEST_SUFFIX} suffix comes from the environment)`
-            : `a service name (${problem})`;
-          violations.push({ file, line: lines.at(startOf(item)), found: name, expected });
+          violations.push({
+            file,
+            line: lines.at(startOf(item)),
+            found: name,
+            expected: expectedServiceName(name, problem),
+          });
         } else {
           names.push(name);
         }

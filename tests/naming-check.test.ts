@@ -46,6 +46,8 @@ describe("naming check fixtures: each file kind, a right and a wrong tree", () =
       "docker-compose.yml:15: found keycloak_test_app, expected keycloak_app",
       "docker-compose.yml:19: found gdpr_test, expected gdpr",
       "docker-compose.yml:20: found TESTING=true, expected false (this file is for dev)",
+      "docker-compose.yml:24: found PLATFORM_ENVIRONMENT=test, expected a non-test environment (this file is for dev)",
+      "docker-compose.yml:25: found gdpr_test, expected gdpr (a service name: the _test suffix comes from the environment)",
     ]);
   });
 
