@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import * as random from "@pulumi/random";
+import { GeneratedPassword } from "./generated-password";
 
 /**
  * Database flags every instance gets, overridable one by one:
@@ -267,11 +267,8 @@ export class CloudSqlInstance extends pulumi.ComponentResource {
       { parent: this, protect: deletionProtection },
     );
 
-    const password = new random.RandomPassword(
-      `${name}-admin-password`,
-      { length: adminPasswordLength, special: false },
-      { parent: this },
-    );
+    // Letters and digits (generated-password.ts): the same generator as the services'.
+    const password = new GeneratedPassword(`${name}-admin-password`, { length: adminPasswordLength }, { parent: this });
 
     // The stack's admin: CREATEDB and CREATEROLE through cloudsqlsuperuser,
     // never SUPERUSER (Cloud SQL has none).

@@ -19,6 +19,21 @@ export const recorded: Recorded[] = [];
 export function resetRecorded(): void {
   recorded.length = 0;
   parents.clear();
+  protects.clear();
+}
+
+/** Optional behaviour of installMocks (all off by default). */
+export interface MockOptions {
+  /**
+   * Run as `pulumi preview` does: an output a resource's mocked state leaves
+   * out is unknown, as a cloud resource's computed outputs are before it exists.
+   * @default false
+   */
+  preview?: boolean;
+  /** Computed outputs of a resource, merged over its inputs (e.g. a Cloud SQL connection name). */
+  outputs?: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> | undefined;
+  /** Result of an invoke; when it returns undefined, the inputs are echoed. */
+  call?: (args: pulumi.runtime.MockCallArgs) => Record<string, unknown> | undefined;
 }
 
 /** Installs mocks; `project`/`stack` and `config` as a real stack would have them. */
@@ -26,6 +41,7 @@ export async function installMocks(
   config: Record<string, string> = {},
   project = "platform-databases",
   stack = "test",
+  options: MockOptions = {},
 ): Promise<void> {
   const fullConfig: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) fullConfig[k.includes(":") ? k : `${project}:${k}`] = v;
@@ -48,30 +64,35 @@ export async function installMocks(
         if (args.type.startsWith("postgresql:index/") && state.name === undefined) {
           state.name = args.name;
         }
+        Object.assign(state, options.outputs?.(args) ?? {});
         return { id: `${args.name}-id`, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
-        return args.inputs;
+        return options.call?.(args) ?? args.inputs;
       },
     },
     project,
     stack,
-    false,
+    options.preview ?? false,
   );
   // The mock monitor is not told the parent in newResource: record it from
   // the registration request itself.
   const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: { getName(): string; getParent(): string }, cb: unknown): unknown;
+    registerResource(req: { getName(): string; getParent(): string; getProtect(): boolean | undefined }, cb: unknown): unknown;
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     parents.set(req.getName(), req.getParent() || undefined);
+    protects.set(req.getName(), req.getProtect() === true);
     return register(req, cb);
   };
 }
 
 /** Parent URN of each registered resource, by resource name. */
 export const parents = new Map<string, string | undefined>();
+
+/** Whether each registered resource has Pulumi `protect`, by resource name. */
+export const protects = new Map<string, boolean>();
 
 /** Resolves an Output to its value (and whether it is secret). */
 export function unwrap<T>(output: pulumi.Output<T>): Promise<T> {
