@@ -4,8 +4,8 @@
 #
 #   scripts/ci-stacks.sh <stack>...        e.g. scripts/ci-stacks.sh staging prod
 #
-# Reads (all set by the workflow, none of them secret):
-#   VARS_JSON                 ${{ toJSON(vars) }}: the repository variables
+# Reads (all set by the workflow from repository variables; none is secret):
+#   PULUMI_BACKEND_URL and, per stack, the <S>_* variables below
 #   HAS_PULUMI_ACCESS_TOKEN   "true" when the PULUMI_ACCESS_TOKEN secret is set
 #   FROM_FORK                 "true" for a pull request from a fork (no secrets, no OIDC token)
 #   REQUIRE                   "true": a stack that cannot run is an error (a manual
@@ -23,13 +23,14 @@
 set -euo pipefail
 
 [[ $# -gt 0 ]] || { echo "usage: $0 <stack>..." >&2; exit 2; }
-command -v jq >/dev/null 2>&1 || { echo "ci-stacks: jq is required" >&2; exit 2; }
 
-vars_json="${VARS_JSON:-}"
-[[ -n "$vars_json" && "$vars_json" != "null" ]] || vars_json='{}'
-jq -e 'type == "object"' >/dev/null 2>&1 <<<"$vars_json" \
-  || { echo "ci-stacks: VARS_JSON is not a JSON object" >&2; exit 2; }
-var() { jq -r --arg k "$1" '.[$k] // "" | tostring' <<<"$vars_json"; }
+var() { printf '%s' "${!1:-}"; }
+json() { # a JSON string
+  local s="$1"
+  s="${s//\\/\\\\}"; s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"; s="${s//$'\r'/\\r}"; s="${s//$'\t'/\\t}"
+  printf '"%s"' "$s"
+}
 
 level=notice
 [[ "${REQUIRE:-false}" == "true" ]] && level=error
@@ -41,7 +42,7 @@ skip() { # <stack> <reason>
 }
 
 backend_url="$(var PULUMI_BACKEND_URL)"
-entries='[]'
+entries=()
 for stack in "$@"; do
   [[ "$stack" =~ ^[a-z][a-z0-9-]*$ ]] || { echo "ci-stacks: stack name \"$stack\" is not [a-z][a-z0-9-]*" >&2; exit 2; }
   S="$(tr 'a-z-' 'A-Z_' <<<"$stack")"
@@ -78,14 +79,13 @@ for stack in "$@"; do
     skip "$stack" "no cloud credentials: set the repository variables ${S}_GCP_WORKLOAD_IDENTITY_PROVIDER and ${S}_GCP_SERVICE_ACCOUNT (Google) or ${S}_AWS_ROLE_TO_ASSUME and ${S}_AWS_REGION (AWS)"
     continue
   fi
-  entries="$(jq -c --arg stack "$stack" --arg gp "$gcp_provider" --arg gs "$gcp_sa" \
-    --arg ar "$aws_role" --arg rg "$aws_region" \
-    '. + [{stack: $stack, gcp_provider: $gp, gcp_service_account: $gs, aws_role: $ar, aws_region: $rg}]' <<<"$entries")"
+  entries+=("{\"stack\":$(json "$stack"),\"gcp_provider\":$(json "$gcp_provider"),\"gcp_service_account\":$(json "$gcp_sa"),\"aws_role\":$(json "$aws_role"),\"aws_region\":$(json "$aws_region")}")
 done
 
 outputs() {
-  echo "matrix=$(jq -c '{include: .}' <<<"$entries")"
-  if [[ "$entries" == '[]' ]]; then echo "any=false"; else echo "any=true"; fi
+  local IFS=,
+  echo "matrix={\"include\":[${entries[*]}]}"
+  if [[ ${#entries[@]} -eq 0 ]]; then echo "any=false"; else echo "any=true"; fi
 }
 if [[ -n "${GITHUB_OUTPUT:-}" ]]; then outputs >>"$GITHUB_OUTPUT"; else outputs; fi
 exit "$failed"
