@@ -62,13 +62,28 @@ export function stackFileConfig(stack: string, overrides: Record<string, string>
   return { ...config, ...overrides };
 }
 
+/** How the engine marks a secret value in resource inputs (the mock records it as is). */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Inputs with secrets unwrapped, as the policy engine hands them to a policy. */
+export function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SECRET_SIG] === SECRET_SIG_VALUE) return plain(obj.value);
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
 /** The recorded resources as the policy pack sees them (inputs and protect). */
 export function policySubjects(resources: Recorded[]): Subject[] {
   return resources.map((r) => ({
     type: r.type,
     name: r.name,
     urn: r.urn,
-    props: r.inputs,
+    props: plain(r.inputs) as Record<string, unknown>,
     protect: protects.get(r.name) ?? false,
   }));
 }
