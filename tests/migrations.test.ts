@@ -106,7 +106,7 @@ describe("planMigrations", () => {
   });
 });
 
-describe("runMigrations against PostgreSQL", () => {
+describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
   let server: TestServer;
   let counter = 0;
   const schema = readMigrationsDir(MIGRATIONS_DIR);
