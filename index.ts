@@ -8,7 +8,12 @@ import { PostgresTarget } from "./components/postgres-target";
 import { ServiceDatabase } from "./components/service-database";
 import { postgresUri } from "./components/connection";
 // --- Helm values and Kubernetes Secrets ---
-import { clusterEndpoints, HelmValuesInput, isChartService, renderHelmValues } from "./components/helm-values";
+import {
+  clusterEndpoints,
+  HelmValuesInput,
+  isChartService,
+  renderHelmValues,
+} from "./components/helm-values";
 import { DatabaseSecrets } from "./components/database-secrets";
 import { secretName } from "./components/naming";
 // --- end Helm values and Kubernetes Secrets ---

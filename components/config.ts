@@ -343,8 +343,12 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
   const namespace = raw.namespace === "" ? undefined : raw.namespace;
   const kubeContext = raw.kubeContext === "" ? undefined : raw.kubeContext;
   const clusterHost = raw.clusterHost === "" ? undefined : raw.clusterHost;
-  if (namespace !== undefined && (namespace.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))) {
-    problems.add("namespace", `${JSON.stringify(namespace)} is not a Kubernetes namespace name (DNS-1123 label)`);
+  const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+  if (namespace !== undefined && (namespace.length > 63 || !dnsLabel.test(namespace))) {
+    problems.add(
+      "namespace",
+      `${JSON.stringify(namespace)} is not a Kubernetes namespace name (DNS-1123 label)`,
+    );
   }
   if (kubeContext !== undefined && /\s/.test(kubeContext)) {
     problems.add("kubeContext", `${JSON.stringify(kubeContext)} is not a kubeconfig context name`);
@@ -353,20 +357,33 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     problems.add("clusterHost", `${JSON.stringify(clusterHost)} is not a host name`);
   }
   if (kubernetes && namespace === undefined) {
-    problems.add("namespace", "is required when kubernetes is true (the namespace the Secrets are created in)");
+    problems.add(
+      "namespace",
+      "is required when kubernetes is true (the namespace the Secrets are created in)",
+    );
   }
   if (!kubernetes) {
-    for (const [key, value] of [["namespace", namespace], ["kubeContext", kubeContext]] as const) {
+    const set = [
+      ["namespace", namespace],
+      ["kubeContext", kubeContext],
+    ] as const;
+    for (const [key, value] of set) {
       if (value !== undefined) {
-        problems.add(key, `${JSON.stringify(value)} is set but kubernetes is false: set kubernetes to true to create the Secrets, or remove ${key}`);
+        problems.add(
+          key,
+          `${JSON.stringify(value)} is set but kubernetes is false: ` +
+            `set kubernetes to true to create the Secrets, or remove ${key}`,
+        );
       }
     }
   }
   // OpenFGA's pool (helm-values.ts) must fit its role's limit with headroom.
-  if (serviceNames.includes("openfga") && connectionLimit < openfgaMinConnectionLimit(OPENFGA_DEFAULT_REPLICAS)) {
+  const openfgaMin = openfgaMinConnectionLimit(OPENFGA_DEFAULT_REPLICAS);
+  if (serviceNames.includes("openfga") && connectionLimit < openfgaMin) {
     problems.add(
       "connectionLimit",
-      `${connectionLimit} is too small for openfga's ${OPENFGA_DEFAULT_REPLICAS} replicas: ${openfgaBudgetRule(OPENFGA_DEFAULT_REPLICAS)}`,
+      `${connectionLimit} is too small for openfga's ${OPENFGA_DEFAULT_REPLICAS} replicas: ` +
+        openfgaBudgetRule(OPENFGA_DEFAULT_REPLICAS),
     );
   }
   // --- end cluster ---

@@ -10,7 +10,7 @@ export interface ResolvedStackConfig extends StackConfig {
   /** The admin's password when set in config (a secret); else libpq's PGPASSWORD is used. */
   adminPassword?: pulumi.Output<string>;
   // --- cluster ---
-  /** kubeconfig contents or path (a secret); the provider's defaults (KUBECONFIG, ~/.kube/config) when unset. */
+  /** kubeconfig contents or path (a secret); when unset, KUBECONFIG or ~/.kube/config. */
   kubeconfig?: pulumi.Output<string>;
   // --- end cluster ---
 }
@@ -27,5 +27,9 @@ export function readStackConfig(): ResolvedStackConfig {
   raw.adminPassword = config.getSecret("adminPassword") === undefined ? undefined : "(secret)";
   // --- end cloud ---
   const parsed = parseStackConfig(raw, project);
-  return { ...parsed, adminPassword: config.getSecret("adminPassword"), kubeconfig: config.getSecret("kubeconfig") };
+  return {
+    ...parsed,
+    adminPassword: config.getSecret("adminPassword"),
+    kubeconfig: config.getSecret("kubeconfig"),
+  };
 }

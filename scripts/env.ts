@@ -84,11 +84,17 @@ export function envVars(outputs: StackOutputs, opts: { showSecrets?: boolean } =
 
 /** `NAME=value`, single-quoted when the value has characters a shell would treat specially. */
 export function formatEnvLine([name, value]: EnvVar): string {
-  return /^[A-Za-z0-9_./:@%+=,-]*$/.test(value) ? `${name}=${value}` : `${name}='${value.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_./:@%+=,-]*$/.test(value)
+    ? `${name}=${value}`
+    : `${name}='${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The whole output: a header comment, then one line per variable. */
-export function formatEnv(stack: string, outputs: StackOutputs, opts: { showSecrets?: boolean } = {}): string {
+export function formatEnv(
+  stack: string,
+  outputs: StackOutputs,
+  opts: { showSecrets?: boolean } = {},
+): string {
   const header = [
     `# platform-databases stack ${stack} (environment ${outputs.environment}): ADR-0060 environment variables`,
     opts.showSecrets
@@ -102,7 +108,9 @@ function main(): void {
   const [stack, ...rest] = process.argv.slice(2);
   const unknown = rest.filter((a) => a !== "--show-secrets");
   if (!stack || unknown.length > 0) {
-    console.error(`usage: env.ts <stack> [--show-secrets]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}`);
+    console.error(
+      `usage: env.ts <stack> [--show-secrets]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}`,
+    );
     process.exit(2);
   }
   const showSecrets = rest.includes("--show-secrets");

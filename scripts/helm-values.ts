@@ -40,7 +40,13 @@ function checkStack(stack: string): string {
 
 /** The stack's outputs via `scripts/pulumi.sh <stack> stack output --json [--show-secrets]`. */
 export function readStackOutputs(stack: string, opts: { showSecrets?: boolean } = {}): StackOutputs {
-  const args = [checkStack(stack), "stack", "output", "--json", ...(opts.showSecrets ? ["--show-secrets"] : [])];
+  const args = [
+    checkStack(stack),
+    "stack",
+    "output",
+    "--json",
+    ...(opts.showSecrets ? ["--show-secrets"] : []),
+  ];
   const res = spawnSync(join(ROOT, "scripts", "pulumi.sh"), args, {
     cwd: ROOT,
     encoding: "utf8",

@@ -72,7 +72,12 @@ describe("renderHelmValues per target", () => {
       config: { gdprStorageBackend: "postgres" },
       openfga: {
         postgresql: { enabled: false },
-        datastore: { engine: "postgres", uriSecret: "openfga-test-database", applyMigrations: true, maxOpenConns: 5 },
+        datastore: {
+          engine: "postgres",
+          uriSecret: "openfga-test-database",
+          applyMigrations: true,
+          maxOpenConns: 5,
+        },
       },
       keycloak: {
         postgresql: { enabled: false },
@@ -109,13 +114,20 @@ describe("renderHelmValues per target", () => {
           existingSecret: "gdpr-database",
           existingSecretPasswordKey: "postgres-password",
           sslMode: "disable",
-          cloud: { cloudSql: { enabled: true, instanceConnectionName: "acme-prod:europe-west1:platform-pg" } },
+          cloud: {
+            cloudSql: { enabled: true, instanceConnectionName: "acme-prod:europe-west1:platform-pg" },
+          },
         },
       },
       config: { gdprStorageBackend: "postgres" },
       openfga: {
         postgresql: { enabled: false },
-        datastore: { engine: "postgres", uriSecret: "openfga-database", applyMigrations: true, maxOpenConns: 5 },
+        datastore: {
+          engine: "postgres",
+          uriSecret: "openfga-database",
+          applyMigrations: true,
+          maxOpenConns: 5,
+        },
       },
       keycloak: {
         postgresql: { enabled: false },
@@ -167,7 +179,12 @@ describe("renderHelmValues per target", () => {
       ...all,
       services: {
         openfga: all.services.openfga,
-        billing: { database: "billing", user: "billing_app", secretName: "billing-database", connectionLimit: 25 },
+        billing: {
+          database: "billing",
+          user: "billing_app",
+          secretName: "billing-database",
+          connectionLimit: 25,
+        },
       },
     });
     expect(Object.keys(values)).toEqual(["openfga"]);
@@ -186,7 +203,10 @@ describe("renderHelmValues per target", () => {
     ],
     [
       "a Secret name Kubernetes refuses",
-      (i) => ({ ...i, services: { ...i.services, keycloak: { ...i.services.keycloak, secretName: "Keycloak_DB" } } }),
+      (i) => ({
+        ...i,
+        services: { ...i.services, keycloak: { ...i.services.keycloak, secretName: "Keycloak_DB" } },
+      }),
       'services.keycloak.secretName "Keycloak_DB" is not a Kubernetes Secret name',
     ],
     [
@@ -201,8 +221,16 @@ describe("renderHelmValues per target", () => {
     ],
     ["port 0", (i) => ({ ...i, port: 0 }), "port 0 is not a port number (1..65535)"],
     ["an empty host", (i) => ({ ...i, host: "" }), 'host "" is not a host name or address'],
-    ["an unknown sslmode", (i) => ({ ...i, sslmode: "on" }), 'sslmode "on" is not one of disable, allow, prefer'],
-    ["an unknown environment", (i) => ({ ...i, environment: "qa" }), 'environment "qa" is not one of dev, test, staging, prod'],
+    [
+      "an unknown sslmode",
+      (i) => ({ ...i, sslmode: "on" }),
+      'sslmode "on" is not one of disable, allow, prefer',
+    ],
+    [
+      "an unknown environment",
+      (i) => ({ ...i, environment: "qa" }),
+      'environment "qa" is not one of dev, test, staging, prod',
+    ],
   ])("refuses %s, naming the key and the value", (_what, change, message) => {
     expect(() => renderHelmValues(change(input("test", {})))).toThrow(message);
   });
@@ -259,9 +287,17 @@ describe("the Secrets' URLs use the endpoints the values give", () => {
   });
 
   it("Cloud SQL: the application's URL goes to its proxy sidecar, OpenFGA's to the instance over TLS", () => {
-    const i = input("prod", { host: "10.20.0.3", sslmode: "require", cloudSqlInstanceConnectionName: "acme:europe-west1:pg" });
-    expect(data(i, "gdpr")).toBe("postgresql://gdpr_app:p%40ss%3Aw%2Fo%3Fr%23d%25@127.0.0.1:5432/gdpr?sslmode=disable");
-    expect(data(i, "openfga")).toBe("postgres://openfga_app:p%40ss%3Aw%2Fo%3Fr%23d%25@10.20.0.3:5432/openfga?sslmode=require");
+    const i = input("prod", {
+      host: "10.20.0.3",
+      sslmode: "require",
+      cloudSqlInstanceConnectionName: "acme:europe-west1:pg",
+    });
+    expect(data(i, "gdpr")).toBe(
+      "postgresql://gdpr_app:p%40ss%3Aw%2Fo%3Fr%23d%25@127.0.0.1:5432/gdpr?sslmode=disable",
+    );
+    expect(data(i, "openfga")).toBe(
+      "postgres://openfga_app:p%40ss%3Aw%2Fo%3Fr%23d%25@10.20.0.3:5432/openfga?sslmode=require",
+    );
   });
 
   it("RDS: to the endpoint with the stack's sslmode", () => {
@@ -314,7 +350,12 @@ describe("helmValues output and make helm-values", () => {
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it("holds no secret: not marked secret, and no password in the file", async () => {
-    const p = await program({ environment: "test", port: "55433", kubernetes: "true", namespace: "platform" });
+    const p = await program({
+      environment: "test",
+      port: "55433",
+      kubernetes: "true",
+      namespace: "platform",
+    });
     expect(await isSecret(p.helmValues)).toBe(false);
     const secrets = mockPasswords(await unwrap(p.connectionUris));
     expect(secrets.some((s) => s.includes("mock-password-"))).toBe(true);
@@ -331,7 +372,9 @@ describe("helmValues output and make helm-values", () => {
     const path = writeHelmValues("test", outputs, dir);
     expect(path).toBe(join(dir, "values-test.generated.yaml"));
     const text = readFileSync(path, "utf8");
-    expect(text.split("\n")[0]).toMatch(/^# GENERATED FILE - do not edit\. Written by `make helm-values STACK=test`$/);
+    expect(text.split("\n")[0]).toMatch(
+      /^# GENERATED FILE - do not edit\. Written by `make helm-values STACK=test`$/,
+    );
     expect(text).toContain('Pulumi stack "test"');
     expect(parse(text)).toEqual(outputs.helmValues);
     expect(parse(text).postgresql.external.database).toBe("gdpr_test");
@@ -341,10 +384,21 @@ describe("helmValues output and make helm-values", () => {
   });
 
   it("refuses outputs without helmValues, values holding a secret, and a stack name that is a path", () => {
-    const base = { environment: "dev", databaseNames: {}, roles: {}, connection: { host: "h", port: 1, sslmode: "disable" }, connectionUris: "[secret]" };
-    expect(() => helmValuesYaml("dev", base)).toThrow('stack "dev" has no helmValues output: run `make up STACK=dev` first');
+    const base = {
+      environment: "dev",
+      databaseNames: {},
+      roles: {},
+      connection: { host: "h", port: 1, sslmode: "disable" },
+      connectionUris: "[secret]",
+    };
+    expect(() => helmValuesYaml("dev", base)).toThrow(
+      'stack "dev" has no helmValues output: run `make up STACK=dev` first',
+    );
     expect(() =>
-      helmValuesYaml("dev", { ...base, helmValues: { postgresql: { external: { password: "[secret]" } } } as never }),
+      helmValuesYaml("dev", {
+        ...base,
+        helmValues: { postgresql: { external: { password: "[secret]" } } } as never,
+      }),
     ).toThrow('stack "dev": helmValues holds a secret');
     expect(() => writeHelmValues("../../etc/x", { ...base, helmValues: {} }, tmpdir())).toThrow(
       'stack "../../etc/x" is not a stack name',
@@ -422,7 +476,7 @@ describe("make env", () => {
     const vars: [string, string][] = [
       ["A", "postgres"],
       ["B", "postgres://u:p%40@h:5432/d?sslmode=require&x=1"],
-      ["C", "it's $HOME `x` \"q\" & ; | *"],
+      ["C", 'it\'s $HOME `x` "q" & ; | *'],
     ];
     const dir = mkdtempSync(join(tmpdir(), "env-"));
     try {
