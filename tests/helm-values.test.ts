@@ -4,9 +4,9 @@
  * no password reaches a values file.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
@@ -23,6 +23,7 @@ import { envVars, formatEnv, formatEnvLine, MASK } from "../scripts/env";
 import { helmValuesYaml, StackOutputs, writeHelmValues } from "../scripts/helm-values";
 import { installMocks, isSecret, resetRecorded, settle, unwrap } from "./helpers/mocks";
 
+const ROOT = resolve(__dirname, "..");
 const SERVICES = ["gdpr", "openfga", "keycloak"];
 
 /** Renderer input for an environment, with every name from naming.ts. */
@@ -403,6 +404,28 @@ describe("helmValues output and make helm-values", () => {
     expect(() => writeHelmValues("../../etc/x", { ...base, helmValues: {} }, tmpdir())).toThrow(
       'stack "../../etc/x" is not a stack name',
     );
+  });
+});
+
+describe("the README's example values", () => {
+  it("are what make helm-values writes for the test stack (Pulumi.test.yaml)", async () => {
+    const stackFile = parse(readFileSync(join(ROOT, "Pulumi.test.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    const config = Object.fromEntries(
+      Object.entries(stackFile.config).map(([k, v]) => [k.replace(/^platform-databases:/, ""), String(v)]),
+    );
+    const expected = helmValuesYaml("test", await stackOutputs(await program(config), false));
+    // The section is written in docs/helm.md and merged into the README: check every copy.
+    const blocks = ["docs/helm.md", "README.md"]
+      .filter((f) => existsSync(join(ROOT, f)))
+      .flatMap((f) =>
+        [...readFileSync(join(ROOT, f), "utf8").matchAll(/```yaml\n(# GENERATED FILE[\s\S]*?)```/g)].map(
+          (m) => [f, m[1]],
+        ),
+      );
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const [file, block] of blocks) expect(block, file).toBe(expected);
   });
 });
 
