@@ -17,8 +17,20 @@ import {
 import { DatabaseSecrets } from "./components/database-secrets";
 import { secretName } from "./components/naming";
 // --- end Helm values and Kubernetes Secrets ---
+// --- GDPR schema migrations ---
+import * as path from "path";
+import * as postgresql from "@pulumi/postgresql";
+import { GdprMigrations } from "./components/gdpr-migrations";
+import { readMigrationsDir } from "./components/migration-runner";
+// --- end GDPR schema migrations ---
 
 const cfg = readStackConfig();
+
+// --- GDPR schema migrations: read and validated before any resource is registered ---
+const MIGRATIONS_DIR = path.join(__dirname, "migrations");
+const gdprService = cfg.services.find((svc) => svc.name === "gdpr" && svc.profile === "managed-schema");
+const gdprMigrationFiles = gdprService ? readMigrationsDir(MIGRATIONS_DIR) : [];
+// --- end GDPR schema migrations ---
 
 const target = new PostgresTarget("postgres", {
   target: cfg.target,
@@ -50,6 +62,33 @@ const databases = cfg.services.map(
       { providers: { postgresql: target.provider } },
     ),
 );
+
+// --- GDPR schema migrations (components/gdpr-migrations.ts) ---
+// The runner connects as the stack's admin and SET ROLEs to the owner role.
+// Admin password: the managed instance's, else config adminPassword (secret),
+// else PGPASSWORD (how the local stacks pass it; made a secret here).
+let gdprMigrations: GdprMigrations | undefined;
+if (gdprService) {
+  const gdpr = databases[cfg.services.indexOf(gdprService)];
+  const envPassword = process.env.PGPASSWORD ? pulumi.secret(process.env.PGPASSWORD) : undefined;
+  gdprMigrations = new GdprMigrations("gdpr-migrations", {
+    host: target.host,
+    port: target.port,
+    sslmode: cfg.sslmode,
+    adminUser: target.adminUser,
+    adminPassword: target.instance?.adminPassword ?? cfg.adminPassword ?? envPassword,
+    database: gdpr.databaseName,
+    ownerRole: gdpr.ownerRoleName.apply((role) => role ?? ""),
+    loginRole: gdpr.loginRoleName,
+    migrations: gdprMigrationFiles,
+    migrationsDir: MIGRATIONS_DIR,
+    dependsOn: gdpr.ready,
+    databaseResource: gdpr.ready.find((r) => postgresql.Database.isInstance(r)),
+  });
+}
+/** ADR-0060's gdpr_schema_version: the highest applied migration (undefined without gdpr). */
+export const gdprSchemaVersion = gdprMigrations?.version;
+// --- end GDPR schema migrations ---
 
 function byService(pick: (db: ServiceDatabase) => pulumi.Output<string>): pulumi.Output<Record<string, string>> {
   return pulumi
