@@ -5,6 +5,8 @@
  * clean, and each hardened default a config key turns off is reported.
  */
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { policies } from "../policy/policies";
 import * as rules from "../policy/rules";
@@ -392,4 +394,96 @@ describe("the pack over the program's mock graphs", () => {
     expect(mandatory(found)).toEqual([]);
     expect(advisory(found).join("\n")).toContain(message);
   }, 120_000);
+});
+
+// --- the pack under the real policy server ----------------------------------
+
+describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
+  it("starts under @pulumi/pulumi's run-policy-pack (ts-node) and answers Analyze and AnalyzeStack", async () => {
+    // The engine starts the pack the same way: node run-policy-pack <engine> . in policy/.
+    const fromPulumi = createRequire(require.resolve("@pulumi/pulumi"));
+    const grpc = fromPulumi("@grpc/grpc-js");
+    const service = fromPulumi("@pulumi/pulumi/proto/analyzer_grpc_pb");
+    const pb = fromPulumi("@pulumi/pulumi/proto/analyzer_pb");
+    const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb");
+    const { Empty } = fromPulumi("google-protobuf/google/protobuf/empty_pb");
+    const runner = fromPulumi.resolve("@pulumi/pulumi/cmd/run-policy-pack");
+    const child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: "policy" });
+    try {
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const port = await new Promise<string>((resolve, reject) => {
+        child.stdout.once("data", (d) => resolve(String(d).trim()));
+        child.once("exit", (code) => reject(new Error(`policy pack exited ${code}: ${stderr}`)));
+      });
+      const client = new service.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const call = <T>(method: string, req: unknown) =>
+        new Promise<T>((resolve, reject) => client[method](req, (e: Error | null, r: T) => (e ? reject(e) : resolve(r))));
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const diagnostics = (res: any) =>
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        res.getDiagnosticsList().map((d: any) => [
+          d.getPolicyname(),
+          d.getEnforcementlevel() === 1 ? "mandatory" : "advisory",
+          // The server puts the policy's description on the first line.
+          String(d.getMessage()).replace(`${d.getDescription()}\n`, ""),
+        ]);
+
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const info: any = await call("getAnalyzerInfo", new Empty());
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      expect(info.getPoliciesList().map((p: any) => p.getName())).toEqual(policies.map((p) => p.name));
+
+      const cloudSql = prodCloudSql({}, { ipConfiguration: { ipv4Enabled: true, privateNetwork: "n", sslMode: "ENCRYPTED_ONLY" } });
+      const options = new pb.AnalyzerResourceOptions();
+      options.setProtect(true);
+      const request = new pb.AnalyzeRequest();
+      request.setType(cloudSql.type);
+      request.setName(cloudSql.name);
+      request.setUrn(cloudSql.urn);
+      request.setProperties(Struct.fromJavaScript(cloudSql.props));
+      request.setOptions(options);
+      expect(diagnostics(await call("analyze", request))).toEqual([
+        ["cloudsql-network", "mandatory", `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`],
+        ["loosened-defaults", "advisory", `${T.cloudSqlInstance} "postgres-cloudsql-instance": public IP on (gcpPublicIp: true)`],
+      ]);
+
+      // A value unknown at preview downgrades that policy to an advisory notice.
+      const unknownName = new pb.AnalyzeRequest();
+      unknownName.setType(T.database);
+      unknownName.setName("gdpr-database");
+      unknownName.setUrn(`urn:pulumi:prod::platform-databases::${T.database}::gdpr-database`);
+      unknownName.setProperties(Struct.fromJavaScript({ name: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }));
+      unknownName.setOptions(new pb.AnalyzerResourceOptions());
+      expect(diagnostics(await call("analyze", unknownName))).toEqual([
+        [
+          "database-naming",
+          "advisory",
+          "can't run policy 'database-naming' from policy pack 'platform-databases@v0.1.0' during preview: string value at .name can't be known during preview",
+        ],
+      ]);
+
+      const stack = new pb.AnalyzeStackRequest();
+      stack.setResourcesList(
+        [prodRds(), parameterGroup([{ name: "rds.force_ssl", value: "0" }])].map((s) => {
+          const r = new pb.AnalyzerResource();
+          r.setType(s.type);
+          r.setName(s.name);
+          r.setUrn(s.urn);
+          r.setProperties(Struct.fromJavaScript(s.props));
+          const o = new pb.AnalyzerResourceOptions();
+          o.setProtect(s.protect === true);
+          r.setOptions(o);
+          return r;
+        }),
+      );
+      expect(diagnostics(await call("analyzeStack", stack))).toEqual([
+        ["rds-force-ssl", "mandatory", `${T.rdsInstance} "postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`],
+      ]);
+      client.close();
+    } finally {
+      child.kill();
+    }
+  }, 300_000);
 });
