@@ -68,6 +68,12 @@ env: deps tools ## print the ADR's environment variables for STACK (ARGS=--show-
 	@$(TSX) scripts/env.ts $(STACK) $(ARGS)
 # --- end Helm values and environment variables ---
 
+# --- GDPR schema migrations (scripts/migrate.ts; the Pulumi program runs the same runner) ---
+.PHONY: migrate
+migrate: deps ## apply the GDPR migrations to STACK's gdpr database (ARGS=--dry-run lists them)
+	$(TSX) scripts/migrate.ts --stack $(STACK) $(ARGS)
+# --- end GDPR schema migrations ---
+
 # --- lint and git hooks (issue 7: scripts/ensure-actionlint.sh, scripts/naming-check.ts) ---
 .PHONY: lint lint-tools lint-types lint-eslint lint-format lint-workflows lint-names hooks
 LINT_CHECKS := lint-types lint-eslint lint-format lint-workflows lint-names
@@ -105,6 +111,7 @@ hooks: ## install the git pre-commit hook (ADR-0060 naming check on staged files
 
 bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
 	$(TSX) scripts/bench.ts
+	$(TSX) scripts/bench-migrations.ts
 
 clean-local: ## stop every local server and delete .local/ (state, passwords, data)
 	-for s in dev test; do $(TSX) scripts/local-server.ts stop $$s 2>/dev/null; done
