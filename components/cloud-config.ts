@@ -35,6 +35,44 @@ export type GcpEdition = (typeof GCP_EDITIONS)[number];
 export const GCP_CONNECTIONS = ["connector", "private-ip"] as const;
 export type GcpConnection = (typeof GCP_CONNECTIONS)[number];
 
+/**
+ * The cloud keys (CONFIG_KEYS in config.ts lists them too, for Pulumi.yaml;
+ * tests check the two lists and docs/cloud.md agree).
+ */
+export const CLOUD_CONFIG_KEYS = [
+  "instanceName",
+  "diskSizeGb",
+  "diskAutoresize",
+  "diskAutoresizeLimitGb",
+  "highAvailability",
+  "deletionProtection",
+  "finalBackup",
+  "backupRetentionDays",
+  "backupStartTime",
+  "maintenanceDay",
+  "maintenanceHour",
+  "databaseFlags",
+  "gcpProject",
+  "gcpRegion",
+  "gcpNetwork",
+  "gcpAllocatedIpRange",
+  "gcpTier",
+  "gcpEdition",
+  "gcpConnection",
+  "gcpPublicIp",
+  "gcpAuthorizedNetworks",
+  "gcpPointInTimeRecovery",
+  "gcpTransactionLogRetentionDays",
+  "gcpKmsKey",
+  "awsRegion",
+  "awsVpcId",
+  "awsSubnetIds",
+  "awsInstanceClass",
+  "awsAllowedSecurityGroupIds",
+  "awsAllowedCidrs",
+  "awsKmsKeyId",
+] as const;
+
 /** Defaults of the shared instance keys (Pulumi.yaml declares the same). */
 export const CLOUD_DEFAULTS = {
   diskSizeGb: 20,

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ConfigError, Problems, RawConfig, parseStackConfig } from "../components/config";
-import { AwsConfig, CLOUD_DEFAULTS, GcpConfig, minutesOf, parseDatabaseFlags } from "../components/cloud-config";
+import { CONFIG_KEYS, ConfigError, Problems, RawConfig, parseStackConfig } from "../components/config";
+import { AwsConfig, CLOUD_CONFIG_KEYS, CLOUD_DEFAULTS, GcpConfig, minutesOf, parseDatabaseFlags } from "../components/cloud-config";
 import { stackFileConfig } from "./helpers/cloud-mocks";
 
 const GCP: RawConfig = {
@@ -271,5 +271,32 @@ describe("Pulumi.yaml and the stack files", () => {
     expect([staging.highAvailability, prod.highAvailability]).toEqual(["false", "true"]);
     expect([staging.deletionProtection, prod.deletionProtection]).toEqual(["false", "true"]);
     expect(Number(prod.backupRetentionDays)).toBeGreaterThan(Number(staging.backupRetentionDays));
+  });
+});
+
+describe("docs/cloud.md", () => {
+  const project = parse(readFileSync("Pulumi.yaml", "utf8"));
+  const rows = readFileSync("docs/cloud.md", "utf8")
+    .split("\n")
+    .map((line) => /^\| `([A-Za-z]+)` \| (string|integer|boolean|array) \| ([^|]+) \|/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null);
+
+  it("lists every cloud key once, and the cloud keys are the program's", () => {
+    expect(rows.map((m) => m[1]).sort()).toEqual([...CLOUD_CONFIG_KEYS].sort());
+    for (const key of CLOUD_CONFIG_KEYS) expect(CONFIG_KEYS, key).toContain(key);
+  });
+
+  it("gives each key the type and default Pulumi.yaml declares", () => {
+    for (const [, key, type, cell] of rows) {
+      const spec = project.config[`platform-databases:${key}`];
+      expect(type, key).toBe(spec.type);
+      const shown = cell.trim();
+      if (spec.default === undefined) {
+        expect(shown, key).toMatch(/^(\*\*required\*\*|unset|`platform-databases-\{environment\}`)$/);
+        expect(shown === "**required**", key).toBe(/Required for target/.test(spec.description));
+      } else {
+        expect(shown, key).toBe(`\`${Array.isArray(spec.default) ? JSON.stringify(spec.default) : String(spec.default)}\``);
+      }
+    }
   });
 });
