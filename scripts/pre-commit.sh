@@ -10,7 +10,7 @@ set -euo pipefail
 top="$(git rev-parse --show-toplevel)"
 cd "$top"
 
-relevant='(^|/)(docker-)?compose[^/]*\.ya?ml$|^Pulumi(\.[^/]+)?\.yaml$|^deployments/helm/values-[^/]+\.generated\.yaml$|^migrations/000_init_databases\.sh$|^components/(naming|config)\.ts$|^scripts/naming-check\.ts$'
+relevant='(^|/)(docker-)?compose[^/]*\.ya?ml$|^Pulumi(\.[^/]+)?\.yaml$|^deployments/helm/values-[^/]+\.generated\.yaml$|^migrations/000_init_databases\.sh$|^components/(naming|config)\.ts$|^scripts/naming-check(\.ts$|/)'
 if ! git diff --cached --name-only --diff-filter=ACMRD | grep -Eq "$relevant"; then
   exit 0
 fi
