@@ -31,22 +31,24 @@
 # resource postgresql <ver> --file <bin>` works as well, but only for the one
 # PULUMI_HOME it was run against.) Do not set PULUMI_IGNORE_AMBIENT_PLUGINS.
 #
-# Known gaps (the Go module proxy reachable here does not serve these modules):
-#  - the postgresql provider (github.com/pulumi/pulumi-postgresql/provider/v3,
-#    which also needs the upstream Terraform provider source) cannot be built.
-#    The cache is filled from an existing binary instead, the first of:
-#      $PULUMI_POSTGRESQL_PROVIDER_BIN (path to a pulumi-resource-postgresql
-#        of version $PULUMI_POSTGRESQL_VERSION, e.g. from the release archive),
-#      ${PULUMI_HOME:-~/.pulumi}/plugins/resource-postgresql-v<ver>/ (left by
-#        `pulumi plugin install resource postgresql <ver>` on a machine online);
-#    without one the script fails (exit 3) unless --cli-only is given.
-#  - the Node.js language host (module
-#    github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3, untagged)
-#    is not served either. `pulumi preview/up` of a nodejs project needs it on
-#    PATH; the Automation API with an inline program does not (the Node SDK
-#    serves the language runtime itself, `--client`), and that works with the
-#    CLI built here. If $PULUMI_LANGUAGE_NODEJS_BIN names a binary, it is copied
-#    into bin/.
+# The postgresql provider: the published provider's module
+# (github.com/pulumi/pulumi-postgresql/provider/v3) is not served by the Go
+# module proxy reachable here, so the cache is filled from the first of:
+#   $PULUMI_POSTGRESQL_PROVIDER_BIN (a pulumi-resource-postgresql of version
+#     $PULUMI_POSTGRESQL_VERSION, e.g. from the release archive);
+#   ${PULUMI_HOME:-~/.pulumi}/plugins/resource-postgresql-v<ver>/ (the published
+#     plugin, left by `pulumi plugin install resource postgresql <ver>` online);
+#   scripts/build-postgresql-provider.sh, which bridges the upstream Terraform
+#     provider itself from Go modules into the same cache directory and stamp.
+# Without any of them the script fails (exit 3) unless --cli-only is given.
+#
+# The Node.js language host (module
+# github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3, untagged)
+# is not served either and is not built. `pulumi preview/up` of a nodejs
+# project run by the CLI needs it on PATH; the Automation API with an inline
+# program does not (the Node SDK serves the language runtime itself, `--client`),
+# and that works with the CLI built here. If $PULUMI_LANGUAGE_NODEJS_BIN names
+# a binary, it is copied into bin/.
 
 if [ -n "${BASH_VERSION:-}" ] && [ "${BASH_SOURCE[0]}" != "$0" ]; then
   # Sourced: run as a child (keeps `set -e` and friends out of the caller's
@@ -112,14 +114,15 @@ finish() {
   if ! prov_ok && [ "$cli_only" != 1 ]; then
     cat >&2 <<EOF
 ensure-pulumi: no $prov_name $PULUMI_POSTGRESQL_VERSION available.
-  It cannot be built from the Go modules this machine can download. Provide it with
+  Its published module is not served by the Go module proxy here, and
+  scripts/build-postgresql-provider.sh is missing or failed. Provide it with
   PULUMI_POSTGRESQL_PROVIDER_BIN=/path/to/$prov_name, or install it into
   \${PULUMI_HOME:-~/.pulumi}/plugins/resource-postgresql-v$PULUMI_POSTGRESQL_VERSION/, then rerun.
   (--cli-only accepts the CLI alone: $bin)
 EOF
     exit 3
   fi
-  [ -x "$bin/pulumi-language-nodejs" ] ||
+  [ "${1:-}" != slow ] || [ -x "$bin/pulumi-language-nodejs" ] ||
     echo "ensure-pulumi: note: no pulumi-language-nodejs in $bin (Automation API inline programs do not need it)" >&2
   echo "$bin"
   exit 0
@@ -138,6 +141,10 @@ if ! flock -n 9; then
 fi
 tmp=""
 trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# Leftovers of a build that was killed (we hold the lock: nobody else is building).
+rm -rf "$cache"/.pulumi-build-* "$cache"/.provider-*
 
 # Atomically replaces directory $2 with the complete directory $1.
 install_dir() {
@@ -190,6 +197,10 @@ if ! prov_ok || [ -n "${PULUMI_POSTGRESQL_PROVIDER_BIN:-}" ]; then
     echo "$prov_stamp" >"$tmp/.stamp"
     install_dir "$tmp" "$prov_dir"
     tmp=""
+  elif [ -z "$src" ] && [ "$cli_only" != 1 ] && [ -x "$root/scripts/build-postgresql-provider.sh" ]; then
+    # Writes $prov_dir atomically with the same .stamp format; has its own lock.
+    "$root/scripts/build-postgresql-provider.sh" >&2 ||
+      echo "ensure-pulumi: scripts/build-postgresql-provider.sh failed" >&2
   fi
 fi
 
@@ -207,4 +218,4 @@ if langhost_wanted; then
   mv -T "$bin/.pulumi-language-nodejs.$$" "$bin/pulumi-language-nodejs"
 fi
 
-finish
+finish slow
