@@ -23,6 +23,9 @@ import * as postgresql from "@pulumi/postgresql";
 import { GdprMigrations } from "./components/gdpr-migrations";
 import { readMigrationsDir } from "./components/migration-runner";
 // --- end GDPR schema migrations ---
+// --- monitoring role (make check, make metrics) ---
+import { MonitoringRole } from "./components/monitoring-role";
+// --- end monitoring role ---
 
 const cfg = readStackConfig();
 
@@ -171,3 +174,47 @@ if (cfg.kubernetes) {
   });
 }
 // --- end Helm values and Kubernetes Secrets ---
+
+// --- monitoring role (components/monitoring-role.ts; make check, make metrics) ---
+// Read-only: member of pg_monitor, CONNECT on each service database (their
+// databaseName outputs, so the databases exist first), and SELECT on the GDPR
+// version table once the migrations have created it.
+let monitoring: MonitoringRole | undefined;
+if (cfg.monitoring) {
+  monitoring = new MonitoringRole(
+    "monitoring",
+    {
+      roleName: cfg.monitoringRole,
+      databases: cfg.services.map((svc, i) => ({ service: svc.name, database: databases[i].databaseName })),
+      versionTables:
+        gdprService && gdprMigrations
+          ? [
+              {
+                service: gdprService.name,
+                database: databases[cfg.services.indexOf(gdprService)].databaseName,
+                dependsOn: [gdprMigrations],
+              },
+            ]
+          : [],
+    },
+    { providers: { postgresql: target.provider } },
+  );
+}
+/** The monitoring role's name (undefined when config monitoring is false). */
+export const monitoringRole = monitoring?.roleName;
+/** Its URI (a secret), to the first service database: `make check` and `make metrics` connect with it. */
+export const monitoringUri = monitoring
+  ? pulumi.secret(
+      pulumi.all([target.host, target.port, monitoring.password]).apply(([host, port, password]) =>
+        postgresUri({
+          user: cfg.monitoringRole,
+          password,
+          host,
+          port,
+          database: cfg.services[0].database,
+          sslmode: cfg.sslmode,
+        }),
+      ),
+    )
+  : undefined;
+// --- end monitoring role ---

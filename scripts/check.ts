@@ -1,0 +1,264 @@
+/**
+ * `make check STACK=<stack> [ARGS=--json]`: ADR-0060's automated validation of
+ * a stack's databases, as the read-only monitoring role. Prints one row per
+ * check (components/health-checks.ts) and exits 0 only when none FAILs
+ * (PENDING does not fail); 1 when a check fails; 2 when it cannot run (usage,
+ * no outputs, no connection).
+ *
+ * Where it connects:
+ * - a stack (default): the secret output `monitoringUri` of
+ *   `scripts/pulumi.sh <stack> stack output --json --show-secrets`; the
+ *   expectations from Pulumi.<stack>.yaml (parsed by components/config.ts)
+ *   and the outputs `databaseNames` and `monitoringRole`;
+ * - `--from-env` (a cluster, CI, a server without this repo's state):
+ *   `DATABASE_MONITOR_URL` (postgresql://user:password@host:port/db?sslmode=…),
+ *   else libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE; the environment
+ *   from `--environment` or ENVIRONMENT (dev|test|staging|prod), else the
+ *   ADR's TESTING=true → test; the services from `--services a,b` or the
+ *   defaults (gdpr managed-schema; openfga, keycloak self-migrating).
+ *
+ * usage: check.ts [<stack>] [--json] [--from-env] [--environment <env>] [--services <list>]
+ */
+import { join, resolve } from "node:path";
+import { Client, ClientConfig } from "pg";
+import {
+  allPassed,
+  CheckConnectionError,
+  CheckResult,
+  collectSnapshot,
+  Connect,
+  evaluate,
+  formatTable,
+  HealthSpec,
+  healthSpec,
+  Snapshot,
+} from "../components/health-checks";
+import { DEFAULT_MANAGED_SCHEMA_SERVICES, DEFAULT_SERVICES } from "../components/config";
+import { MigrationFile, readMigrationsDir, sslOption } from "../components/migration-runner";
+import { databaseName, Environment, monitoringRoleName, roleNames, validateEnvironment, validateServiceList } from "../components/naming";
+import { readStackOutputs, StackOutputs } from "./helm-values";
+import { stackConfig } from "./local-server";
+
+export const ROOT = resolve(__dirname, "..");
+export const MIGRATIONS_DIR = join(ROOT, "migrations");
+/** The environment variable holding the monitoring role's URI in `--from-env` mode. */
+export const MONITOR_URL_VARIABLE = "DATABASE_MONITOR_URL";
+/** Shown in pg_stat_activity. */
+export const APPLICATION_NAME = "platform-databases-check";
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export interface CheckOptions {
+  stack?: string;
+  json: boolean;
+  fromEnv: boolean;
+  environment?: string;
+  services?: string[];
+}
+
+/** Parses check.ts's (and metrics.ts's) arguments; `extra` names flags that take a value for the caller. */
+export function parseArgs(argv: readonly string[], extra: readonly string[] = []): CheckOptions & { extra: Record<string, string> } {
+  const opts: CheckOptions & { extra: Record<string, string> } = { json: false, fromEnv: false, extra: {} };
+  const valueOf = (i: number, flag: string) => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json") opts.json = true;
+    else if (a === "--from-env") opts.fromEnv = true;
+    else if (a === "--environment") opts.environment = valueOf(i++, a);
+    else if (a === "--services") opts.services = valueOf(i++, a).split(",").filter(Boolean);
+    else if (extra.includes(a)) opts.extra[a] = valueOf(i++, a);
+    else if (a.startsWith("--")) throw new UsageError(`unknown option ${a}`);
+    else if (opts.stack === undefined) opts.stack = a;
+    else throw new UsageError(`unexpected argument ${JSON.stringify(a)} (one stack at most)`);
+  }
+  if (!opts.fromEnv && opts.stack === undefined) throw new UsageError("give a stack (e.g. test) or --from-env");
+  if (!opts.fromEnv && (opts.environment !== undefined || opts.services !== undefined)) {
+    throw new UsageError("--environment and --services go with --from-env; a stack's come from its config");
+  }
+  return opts;
+}
+
+/** node-postgres settings from a `postgresql://` URI (sslmode as libpq spells it). */
+export function clientConfigFromUri(uri: string, name = "monitoringUri"): ClientConfig {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new UsageError(`${name} is not a URI`);
+  }
+  if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
+    throw new UsageError(`${name} has scheme "${url.protocol.replace(/:$/, "")}", expected postgresql`);
+  }
+  return {
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port ? Number(url.port) : 5432,
+    database: decodeURIComponent(url.pathname.replace(/^\//, "")) || undefined,
+    ssl: sslOption(url.searchParams.get("sslmode") ?? undefined),
+  };
+}
+
+/** What to check and how to connect. */
+export interface CheckTarget {
+  /** For messages: `stack test` or `environment test (from env)`. */
+  label: string;
+  spec: HealthSpec;
+  connect: Connect;
+}
+
+function connector(base: ClientConfig): Connect {
+  return async (database: string) => {
+    const client = new Client({
+      ...base,
+      database,
+      application_name: APPLICATION_NAME,
+      connectionTimeoutMillis: 10_000,
+      statement_timeout: 15_000,
+    });
+    client.on("error", () => undefined);
+    await client.connect();
+    return client;
+  };
+}
+
+/** From a stack's config and outputs (secret outputs shown). */
+export function targetFromStack(stack: string, outputs: StackOutputs, cfg = stackConfig(stack)): CheckTarget {
+  if (outputs.environment !== undefined && outputs.environment !== cfg.environment) {
+    throw new UsageError(
+      `stack "${stack}": output environment is "${outputs.environment}" but Pulumi.${stack}.yaml says "${cfg.environment}": run \`make up STACK=${stack}\``,
+    );
+  }
+  const uri = outputs.monitoringUri;
+  if (uri === undefined) {
+    throw new UsageError(
+      `stack "${stack}" has no monitoringUri output: run \`make up STACK=${stack}\` with monitoring enabled (config platform-databases:monitoring), or use --from-env`,
+    );
+  }
+  if (typeof uri !== "string" || uri === "[secret]") {
+    throw new UsageError(`stack "${stack}": monitoringUri is hidden; read the outputs with --show-secrets`);
+  }
+  const spec = healthSpec(cfg.environment, cfg.services, {
+    monitoringRole: typeof outputs.monitoringRole === "string" ? outputs.monitoringRole : cfg.monitoringRole,
+    declaredDatabases: outputs.databaseNames,
+    migrations: migrationsFor(cfg.services.map((s) => s.name)),
+  });
+  return { label: `stack ${stack}`, spec, connect: connector(clientConfigFromUri(uri)) };
+}
+
+/** The GDPR migrations (migrations/ holds gdpr's schema only). */
+function migrationsFor(services: readonly string[]): Record<string, MigrationFile[]> {
+  return services.includes("gdpr") ? { gdpr: readMigrationsDir(MIGRATIONS_DIR) } : {};
+}
+
+/** The environment in --from-env mode: --environment, ENVIRONMENT, or TESTING=true → test. */
+export function environmentFromEnv(flag: string | undefined, env: NodeJS.ProcessEnv): Environment {
+  const raw = flag ?? env.ENVIRONMENT ?? (env.TESTING?.toLowerCase() === "true" ? "test" : undefined);
+  if (raw === undefined) {
+    throw new UsageError("--from-env needs the environment: --environment <dev|test|staging|prod>, ENVIRONMENT, or TESTING=true");
+  }
+  try {
+    return validateEnvironment(raw);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Services as config.ts resolves them by default (gdpr managed-schema, the rest self-migrating). */
+export function defaultServices(environment: Environment, names: readonly string[] = DEFAULT_SERVICES) {
+  return names.map((name) => {
+    const managed = DEFAULT_MANAGED_SCHEMA_SERVICES.includes(name);
+    const roles = roleNames(name, environment);
+    return {
+      name,
+      database: databaseName(name, environment),
+      loginRole: roles.login,
+      ownerRole: managed ? roles.owner : undefined,
+      profile: managed ? ("managed-schema" as const) : ("self-migrating" as const),
+    };
+  });
+}
+
+/** From DATABASE_MONITOR_URL or PG* variables. */
+export function targetFromEnv(opts: CheckOptions, env: NodeJS.ProcessEnv = process.env): CheckTarget {
+  const environment = environmentFromEnv(opts.environment, env);
+  let names: string[];
+  try {
+    names = validateServiceList(opts.services ?? DEFAULT_SERVICES, "--services");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const services = defaultServices(environment, names);
+  const url = env[MONITOR_URL_VARIABLE];
+  // Without the URL, node-postgres reads PGHOST, PGPORT, PGUSER, PGPASSWORD itself.
+  const base: ClientConfig = url
+    ? clientConfigFromUri(url, MONITOR_URL_VARIABLE)
+    : { ssl: sslOption(env.PGSSLMODE ?? "disable") };
+  if (!url && !env.PGUSER) {
+    throw new UsageError(`--from-env needs ${MONITOR_URL_VARIABLE}, or PGHOST/PGPORT/PGUSER/PGPASSWORD`);
+  }
+  const spec = healthSpec(environment, services, {
+    monitoringRole: monitoringRoleName(environment),
+    migrations: migrationsFor(names),
+  });
+  return { label: `environment ${environment} (from env)`, spec, connect: connector(base) };
+}
+
+export function resolveTarget(opts: CheckOptions): CheckTarget {
+  if (opts.fromEnv) return targetFromEnv(opts);
+  const stack = opts.stack as string;
+  return targetFromStack(stack, readStackOutputs(stack, { showSecrets: true }));
+}
+
+/** One run: read the server, evaluate. */
+export async function runChecks(target: CheckTarget): Promise<{ snapshot: Snapshot; results: CheckResult[] }> {
+  const snapshot = await collectSnapshot(target.spec, target.connect);
+  return { snapshot, results: evaluate(target.spec, snapshot) };
+}
+
+/** The `--json` document. */
+export function jsonReport(target: CheckTarget, results: readonly CheckResult[]) {
+  return {
+    target: target.label,
+    environment: target.spec.environment,
+    ok: allPassed(results),
+    counts: Object.fromEntries(["PASS", "FAIL", "PENDING"].map((s) => [s, results.filter((r) => r.status === s).length])),
+    results,
+  };
+}
+
+async function main(): Promise<number> {
+  let opts: CheckOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    console.error("usage: check.ts [<stack>] [--json] [--from-env] [--environment <env>] [--services <list>]");
+    return 2;
+  }
+  const target = resolveTarget(opts);
+  const { results } = await runChecks(target);
+  if (opts.json) process.stdout.write(JSON.stringify(jsonReport(target, results), null, 2) + "\n");
+  else process.stdout.write(`${target.label}, environment ${target.spec.environment}\n\n${formatTable(results)}`);
+  return allPassed(results) ? 0 : 1;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      const kind = err instanceof CheckConnectionError || err instanceof UsageError ? "" : `${err.name}: `;
+      console.error(`error: ${kind}${err.message}`);
+      process.exit(2);
+    },
+  );
+}

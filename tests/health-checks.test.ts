@@ -1,0 +1,495 @@
+/**
+ * The health checks: pure evaluation and rendering, then against a throwaway
+ * real server provisioned as the program does (tests/helpers/provision.ts),
+ * read as the monitoring role. Everything passes (openfga and keycloak
+ * pending until they migrate); then one thing at a time is broken, the
+ * matching check fails with its reason and `check.ts` exits non-zero, and it
+ * is put back.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  allPassed,
+  CheckResult,
+  evaluate,
+  formatTable,
+  healthSpec,
+  HealthSpec,
+  leakedName,
+  Snapshot,
+} from "../components/health-checks";
+import { parseStackConfig } from "../components/config";
+import { parseMigrationFiles } from "../components/migration-runner";
+import { monitoringRoleName } from "../components/naming";
+import {
+  clientConfigFromUri,
+  CheckTarget,
+  defaultServices,
+  environmentFromEnv,
+  parseArgs,
+  runChecks,
+  targetFromEnv,
+  targetFromStack,
+} from "../scripts/check";
+import { startTestServer, TestServer } from "./helpers/pg-server";
+import { MIGRATIONS, provisionStack, ProvisionedStack, sql } from "./helpers/provision";
+
+const ROOT = join(__dirname, "..");
+const TSX = join(ROOT, "node_modules/.bin/tsx");
+
+function byName(results: readonly CheckResult[]): Record<string, CheckResult> {
+  return Object.fromEntries(results.map((r) => [r.name, r]));
+}
+
+// ---------------------------------------------------------------------------
+// Pure: evaluate() on hand-made snapshots
+// ---------------------------------------------------------------------------
+
+const FILES = parseMigrationFiles([
+  { name: "001_a.sql", content: "SELECT 1;" },
+  { name: "002_b.sql", content: "SELECT 2;" },
+]);
+
+function spec(environment: "dev" | "test" | "staging" | "prod" = "test"): HealthSpec {
+  return healthSpec(environment, defaultServices(environment), {
+    monitoringRole: monitoringRoleName(environment),
+    migrations: { gdpr: FILES },
+  });
+}
+
+/** A snapshot of a server where everything is as the program leaves it. */
+function healthySnapshot(s: HealthSpec): Snapshot {
+  const admin = "platform_admin";
+  const role = (name: string, connectOn: string[], memberOf: string[] = []) => ({
+    name,
+    rolsuper: false,
+    rolcreatedb: false,
+    rolcreaterole: false,
+    rolreplication: false,
+    rolbypassrls: false,
+    canLogin: true,
+    connectionLimit: 25,
+    memberOf,
+    connectOn,
+  });
+  const dbs = s.services.map((svc) => svc.database);
+  return {
+    currentUser: s.monitoringRole as string,
+    databases: [
+      ...["postgres", "template0", "template1"].map((name) => ({
+        name,
+        owner: "postgres",
+        allowConnections: name !== "template0",
+        publicConnect: false,
+        publicTemporary: false,
+      })),
+      ...dbs.map((name) => ({ name, owner: admin, allowConnections: true, publicConnect: false, publicTemporary: false, sizeBytes: 7_000_000 })),
+    ],
+    roles: [
+      ...s.services.map((svc) => role(svc.loginRole, [svc.database])),
+      role(s.monitoringRole as string, [...dbs].sort(), ["pg_monitor"]),
+    ],
+    contents: Object.fromEntries(
+      s.services.map((svc) => [
+        svc.database,
+        svc.profile === "managed-schema"
+          ? {
+              schemaOwner: svc.ownerRole,
+              tables: ["audit_logs", "consent_records", "conversations", "schema_migrations", "user_preferences", "user_profiles"],
+              loginHasUsage: true,
+              loginHasCreate: false,
+              loginOwns: [],
+              versionRows: FILES.map((f) => ({ version: f.version, name: f.name, checksum: f.checksum })),
+            }
+          : { schemaOwner: svc.loginRole, tables: [], loginHasUsage: true, loginHasCreate: true, loginOwns: [] },
+      ]),
+    ),
+    connections: [],
+  };
+}
+
+describe("evaluate (pure)", () => {
+  it("passes a healthy test server; openfga and keycloak tables pending; one row per check in table order", () => {
+    const s = spec("test");
+    const results = evaluate(s, healthySnapshot(s));
+    expect(results.map((r) => `${r.name} ${r.status}`)).toEqual([
+      "database gdpr_test PASS",
+      "naming gdpr_test PASS",
+      "tables gdpr_test PASS",
+      "schema-version gdpr_test PASS",
+      "privileges gdpr_test_app PASS",
+      "public-connect gdpr_test PASS",
+      "database openfga_test PASS",
+      "naming openfga_test PASS",
+      "tables openfga_test PENDING",
+      "privileges openfga_test_app PASS",
+      "public-connect openfga_test PASS",
+      "database keycloak_test PASS",
+      "naming keycloak_test PASS",
+      "tables keycloak_test PENDING",
+      "privileges keycloak_test_app PASS",
+      "public-connect keycloak_test PASS",
+      "monitoring-role db_monitor_test PASS",
+    ]);
+    expect(allPassed(results)).toBe(true);
+    expect(byName(results)["tables openfga_test"].reason).toBe(
+      "openfga has not migrated yet (no goose_db_version table); it creates tuple, authorization_model at start",
+    );
+    expect(byName(results)["schema-version gdpr_test"].reason).toBe("version 2 (002_b.sql) = latest migration");
+  });
+
+  it("names the other environments' databases: none in dev, `{service}` in test, `{service}_test` in staging/prod", () => {
+    expect(leakedName("gdpr", "dev")).toBeUndefined();
+    expect(leakedName("gdpr", "test")).toBe("gdpr");
+    expect(leakedName("gdpr", "staging")).toBe("gdpr_test");
+    expect(leakedName("keycloak", "prod")).toBe("keycloak_test");
+    const dev = spec("dev");
+    expect(evaluate(dev, healthySnapshot(dev)).filter((r) => r.check === "naming")).toEqual([]);
+  });
+
+  it("flags gdpr_test on a prod server", () => {
+    const s = spec("prod");
+    const snap = healthySnapshot(s);
+    snap.databases.push({ name: "gdpr_test", owner: "x", allowConnections: true, publicConnect: false, publicTemporary: false });
+    const r = byName(evaluate(s, snap))["naming gdpr"];
+    expect(r.status).toBe("FAIL");
+    expect(r.reason).toBe('naming leak: database "gdpr_test" (the test name) exists on this prod server beside "gdpr"');
+  });
+
+  it("fails a stack whose output names the database differently from the ADR", () => {
+    const s = spec("test");
+    s.services[0].declaredDatabase = "gdpr";
+    const r = byName(evaluate(s, healthySnapshot(s)))["database gdpr_test"];
+    expect(r).toMatchObject({ status: "FAIL" });
+    expect(r.reason).toBe('the stack reports databaseNames.gdpr = "gdpr"; ADR-0060 names it "gdpr_test" in test');
+  });
+
+  it("schema version: behind, changed checksum, unreadable, no table", () => {
+    const s = spec("test");
+    const behind = healthySnapshot(s);
+    const gdpr = behind.contents.gdpr_test as { versionRows?: unknown[]; versionError?: string };
+    gdpr.versionRows = gdpr.versionRows!.slice(0, 1);
+    expect(byName(evaluate(s, behind))["schema-version gdpr_test"].reason).toBe(
+      "version 1, latest migration 2 (002_b.sql): pending 002_b.sql",
+    );
+    const changed = healthySnapshot(s);
+    (changed.contents.gdpr_test as { versionRows: { checksum: string }[] }).versionRows[0].checksum = "0".repeat(64);
+    expect(byName(evaluate(s, changed))["schema-version gdpr_test"].reason).toMatch(
+      /^public\.schema_migrations disagrees with migrations\/: 001_a\.sql was changed after it was applied/,
+    );
+    const denied = healthySnapshot(s);
+    const d = denied.contents.gdpr_test as { versionRows?: unknown[]; versionError?: string };
+    delete d.versionRows;
+    d.versionError = "permission denied for table schema_migrations";
+    expect(byName(evaluate(s, denied))["schema-version gdpr_test"].reason).toBe(
+      "cannot read public.schema_migrations as db_monitor_test: permission denied for table schema_migrations (the monitoring role needs USAGE on schema public and SELECT on the version table)",
+    );
+    const none = healthySnapshot(s);
+    delete (none.contents.gdpr_test as { versionRows?: unknown[] }).versionRows;
+    expect(byName(evaluate(s, none))["schema-version gdpr_test"].status).toBe("FAIL");
+  });
+
+  it("a missing database fails its rows, not the others", () => {
+    const s = spec("test");
+    const snap = healthySnapshot(s);
+    snap.databases = snap.databases.filter((d) => d.name !== "keycloak_test");
+    delete snap.contents.keycloak_test;
+    for (const r of snap.roles) r.connectOn = r.connectOn.filter((d) => d !== "keycloak_test");
+    const results = byName(evaluate(s, snap));
+    expect(results["database keycloak_test"].reason).toBe("database keycloak_test does not exist (service keycloak, environment test)");
+    expect(results["tables keycloak_test"]).toMatchObject({ status: "FAIL", reason: "database keycloak_test does not exist" });
+    expect(results["public-connect keycloak_test"].status).toBe("FAIL");
+    expect(results["privileges keycloak_test_app"].status).toBe("PASS");
+    expect(results["database gdpr_test"].status).toBe("PASS");
+  });
+
+  it("formatTable: aligned columns and a summary", () => {
+    const table = formatTable([
+      { name: "database gdpr_test", check: "database", subject: "gdpr_test", status: "PASS", reason: "exists" },
+      { name: "tables openfga_test", check: "tables", subject: "openfga_test", status: "PENDING", reason: "not migrated" },
+      { name: "naming x", check: "naming", subject: "x", status: "FAIL", reason: "leak" },
+    ]);
+    expect(table).toBe(
+      [
+        "CHECK                STATUS   REASON",
+        "database gdpr_test   PASS     exists",
+        "tables openfga_test  PENDING  not migrated",
+        "naming x             FAIL     leak",
+        "",
+        "3 checks: 1 PASS, 1 FAIL, 1 PENDING",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("check.ts options (pure)", () => {
+  it("parses a stack, --json, --from-env with environment and services; refuses the rest", () => {
+    expect(parseArgs(["test", "--json"])).toMatchObject({ stack: "test", json: true, fromEnv: false });
+    expect(parseArgs(["--from-env", "--environment", "prod", "--services", "gdpr,openfga"])).toMatchObject({
+      fromEnv: true,
+      environment: "prod",
+      services: ["gdpr", "openfga"],
+    });
+    expect(() => parseArgs([])).toThrow("give a stack (e.g. test) or --from-env");
+    expect(() => parseArgs(["test", "--jsn"])).toThrow("unknown option --jsn");
+    expect(() => parseArgs(["test", "--environment", "prod"])).toThrow("--environment and --services go with --from-env");
+    expect(() => parseArgs(["--from-env", "--environment"])).toThrow("--environment needs a value");
+  });
+
+  it("takes the environment from --environment, ENVIRONMENT, or TESTING=true", () => {
+    expect(environmentFromEnv("staging", {})).toBe("staging");
+    expect(environmentFromEnv(undefined, { ENVIRONMENT: "prod" })).toBe("prod");
+    expect(environmentFromEnv(undefined, { TESTING: "true" })).toBe("test");
+    expect(() => environmentFromEnv(undefined, {})).toThrow("--from-env needs the environment");
+    expect(() => environmentFromEnv("qa", {})).toThrow('environment "qa" is not one of dev, test, staging, prod');
+  });
+
+  it("reads a URI with an encoded password and sslmode; refuses other schemes", () => {
+    expect(clientConfigFromUri("postgresql://db_monitor:p%40ss%2Fw@10.0.0.5:6432/gdpr?sslmode=require")).toMatchObject({
+      user: "db_monitor",
+      password: "p@ss/w",
+      host: "10.0.0.5",
+      port: 6432,
+      database: "gdpr",
+      ssl: { rejectUnauthorized: false },
+    });
+    expect(() => clientConfigFromUri("mysql://x@h/db", "DATABASE_MONITOR_URL")).toThrow(
+      'DATABASE_MONITOR_URL has scheme "mysql", expected postgresql',
+    );
+  });
+
+  it("from a stack: needs monitoringUri, shown; checks the outputs' environment", () => {
+    const cfg = parseStackConfig({ environment: "test", target: "local" });
+    const outputs = { environment: "test", databaseNames: { gdpr: "gdpr_test" }, roles: {}, connection: { host: "h", port: 1, sslmode: "disable" }, connectionUris: {} };
+    expect(() => targetFromStack("test", outputs, cfg)).toThrow('stack "test" has no monitoringUri output');
+    expect(() => targetFromStack("test", { ...outputs, monitoringUri: "[secret]" }, cfg)).toThrow("monitoringUri is hidden");
+    expect(() => targetFromStack("test", { ...outputs, environment: "dev", monitoringUri: "postgresql://a:b@h:1/gdpr_test" }, cfg)).toThrow(
+      'output environment is "dev" but Pulumi.test.yaml says "test"',
+    );
+    const t = targetFromStack("test", { ...outputs, monitoringUri: "postgresql://a:b@h:1/gdpr_test", monitoringRole: "db_monitor_test" }, cfg);
+    expect(t.spec.monitoringRole).toBe("db_monitor_test");
+    expect(t.spec.services.map((s) => [s.database, s.declaredDatabase, s.migrations?.length])).toEqual([
+      ["gdpr_test", "gdpr_test", MIGRATIONS.length],
+      ["openfga_test", undefined, undefined],
+      ["keycloak_test", undefined, undefined],
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Real server, as the monitoring role
+// ---------------------------------------------------------------------------
+
+describe("on a real server provisioned as the program does (test environment)", () => {
+  let server: TestServer;
+  let stack: ProvisionedStack;
+  let target: CheckTarget;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    stack = await provisionStack(server, "test");
+    target = targetFromEnv({ json: false, fromEnv: true, environment: "test" }, { DATABASE_MONITOR_URL: stack.monitoringUri });
+  }, 180_000);
+
+  afterAll(() => server?.stop());
+
+  /** Runs the CLI as `make check` does in --from-env mode; returns exit status and output. */
+  function cli(...args: string[]) {
+    const res = spawnSync(TSX, ["scripts/check.ts", "--from-env", "--environment", "test", ...args], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, DATABASE_MONITOR_URL: stack.monitoringUri },
+    });
+    return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  }
+
+  async function check(): Promise<Record<string, CheckResult>> {
+    return byName((await runChecks(target)).results);
+  }
+
+  function expectOnlyFailures(results: Record<string, CheckResult>, names: string[]): void {
+    const failed = Object.values(results)
+      .filter((r) => r.status === "FAIL")
+      .map((r) => r.name)
+      .sort();
+    expect(failed).toEqual([...names].sort());
+  }
+
+  it("every check passes; openfga's and keycloak's tables are pending; the CLI exits 0", async () => {
+    const { snapshot, results } = await runChecks(target);
+    expect(snapshot.currentUser).toBe("db_monitor_test");
+    expect(results.filter((r) => r.status === "FAIL")).toEqual([]);
+    expect(results.filter((r) => r.status === "PENDING").map((r) => r.name)).toEqual(["tables openfga_test", "tables keycloak_test"]);
+    const r = byName(results);
+    expect(r["tables gdpr_test"].reason).toBe(
+      "all 5 required tables: user_profiles, user_preferences, consent_records, conversations, audit_logs",
+    );
+    const latest = MIGRATIONS[MIGRATIONS.length - 1];
+    expect(r["schema-version gdpr_test"].reason).toBe(`version ${latest.version} (${latest.name}) = latest migration`);
+    expect(r["privileges gdpr_test_app"].reason).toContain("schema public owned by gdpr_test_owner, USAGE without CREATE");
+    expect(r["privileges openfga_test_app"].reason).toContain("owns schema public (self-migrating)");
+
+    const run = cli();
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^tables openfga_test\s+PENDING\s+openfga has not migrated yet/m);
+    expect(run.stdout).toContain("17 checks: 15 PASS, 0 FAIL, 2 PENDING");
+    const json = JSON.parse(cli("--json").stdout);
+    expect(json).toMatchObject({ environment: "test", ok: true, counts: { PASS: 15, FAIL: 0, PENDING: 2 } });
+  });
+
+  it("a dropped gdpr table fails `tables` with its name; the CLI exits 1", async () => {
+    await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "DROP TABLE user_preferences");
+    try {
+      const r = await check();
+      expect(r["tables gdpr_test"]).toMatchObject({
+        status: "FAIL",
+        reason: "missing required table user_preferences in schema public (4 of 5 present)",
+      });
+      expectOnlyFailures(r, ["tables gdpr_test"]);
+      const run = cli();
+      expect(run.status).toBe(1);
+      expect(run.stdout).toMatch(/^tables gdpr_test\s+FAIL\s+missing required table user_preferences/m);
+      expect(JSON.parse(cli("--json").stdout).ok).toBe(false);
+    } finally {
+      // Put gdpr_test back as the program and the migrations leave it.
+      await sql(stack.superuser(), "DROP DATABASE gdpr_test");
+      await stack.provisionService(stack.services[0]);
+    }
+    expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
+  });
+
+  it("CREATEDB on a login role fails its `privileges` row", async () => {
+    await sql(stack.superuser(), "ALTER ROLE openfga_test_app CREATEDB");
+    try {
+      const r = await check();
+      expect(r["privileges openfga_test_app"]).toMatchObject({ status: "FAIL", reason: "has CREATEDB" });
+      expectOnlyFailures(r, ["privileges openfga_test_app"]);
+      expect(cli().status).toBe(1);
+    } finally {
+      await sql(stack.superuser(), "ALTER ROLE openfga_test_app NOCREATEDB");
+    }
+  });
+
+  it("CONNECT for PUBLIC fails `public-connect` and every other role that can now connect", async () => {
+    await sql(stack.superuser(), "GRANT CONNECT ON DATABASE keycloak_test TO PUBLIC");
+    try {
+      const r = await check();
+      expect(r["public-connect keycloak_test"]).toMatchObject({
+        status: "FAIL",
+        reason: "PUBLIC holds CONNECT on keycloak_test: every role on the server can connect to it",
+      });
+      expect(r["privileges gdpr_test_app"].reason).toBe("CONNECT also on keycloak_test (via PUBLIC)");
+      expect(r["privileges openfga_test_app"].reason).toBe("CONNECT also on keycloak_test (via PUBLIC)");
+      expectOnlyFailures(r, ["public-connect keycloak_test", "privileges gdpr_test_app", "privileges openfga_test_app"]);
+      const run = cli();
+      expect(run.status).toBe(1);
+      expect(run.stdout).toMatch(/^public-connect keycloak_test\s+FAIL\s+PUBLIC holds CONNECT/m);
+    } finally {
+      await sql(stack.superuser(), "REVOKE CONNECT ON DATABASE keycloak_test FROM PUBLIC");
+    }
+  });
+
+  it("a `gdpr` database on the test server is a naming leak", async () => {
+    await sql(stack.superuser(), "CREATE DATABASE gdpr");
+    try {
+      const r = await check();
+      expect(r["naming gdpr_test"]).toMatchObject({
+        status: "FAIL",
+        reason: 'naming leak: database "gdpr" (the dev/staging/prod name) exists on this test server beside "gdpr_test"',
+      });
+      // A new database grants PUBLIC CONNECT by default: every role can reach it.
+      expect(r["privileges gdpr_test_app"].reason).toBe("CONNECT also on gdpr (via PUBLIC)");
+      expect(r["monitoring-role db_monitor_test"].reason).toBe("CONNECT also on gdpr (via PUBLIC)");
+      expectOnlyFailures(r, [
+        "naming gdpr_test",
+        "privileges gdpr_test_app",
+        "privileges openfga_test_app",
+        "privileges keycloak_test_app",
+        "monitoring-role db_monitor_test",
+      ]);
+      const run = cli();
+      expect(run.status).toBe(1);
+      expect(run.stdout).toMatch(/^naming gdpr_test\s+FAIL\s+naming leak/m);
+    } finally {
+      await sql(stack.superuser(), "DROP DATABASE gdpr");
+    }
+  });
+
+  it("more breaks: membership, CREATE on a managed schema, schema handed to the admin, PUBLIC CONNECT on postgres", async () => {
+    await sql(stack.superuser(), "GRANT pg_read_all_data TO keycloak_test_app");
+    await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "GRANT CREATE ON SCHEMA public TO gdpr_test_app");
+    await sql(stack.admin("openfga_test"), "ALTER SCHEMA public OWNER TO platform_admin");
+    await sql(stack.superuser(), "GRANT CONNECT ON DATABASE postgres TO PUBLIC");
+    try {
+      const r = await check();
+      expect(r["privileges keycloak_test_app"].reason).toBe("CONNECT also on postgres (via PUBLIC); member of pg_read_all_data");
+      expect(r["privileges gdpr_test_app"].reason).toBe(
+        "CONNECT also on postgres (via PUBLIC); has CREATE on schema public of gdpr_test (managed-schema: DML only)",
+      );
+      expect(r["privileges openfga_test_app"].reason).toBe(
+        "CONNECT also on postgres (via PUBLIC); schema public of openfga_test is owned by platform_admin, not by openfga_test_app (self-migrating: the service creates its own tables)",
+      );
+      expect(r["monitoring-role db_monitor_test"].reason).toBe("CONNECT also on postgres (via PUBLIC)");
+    } finally {
+      await sql(stack.superuser(), "REVOKE CONNECT ON DATABASE postgres FROM PUBLIC", "REVOKE pg_read_all_data FROM keycloak_test_app");
+      await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "REVOKE CREATE ON SCHEMA public FROM gdpr_test_app");
+      await sql(stack.admin("openfga_test"), "ALTER SCHEMA public OWNER TO openfga_test_app");
+    }
+    expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
+  });
+
+  it("the monitoring role without SELECT on the version table fails `schema-version` with the reason", async () => {
+    await sql(stack.admin("gdpr_test"), "REVOKE SELECT ON public.schema_migrations FROM db_monitor_test");
+    try {
+      const r = await check();
+      expect(r["schema-version gdpr_test"]).toMatchObject({
+        status: "FAIL",
+        reason:
+          "cannot read public.schema_migrations as db_monitor_test: permission denied for table schema_migrations (the monitoring role needs USAGE on schema public and SELECT on the version table)",
+      });
+    } finally {
+      await sql(stack.admin("gdpr_test"), "GRANT SELECT ON public.schema_migrations TO db_monitor_test");
+    }
+  });
+
+  it("openfga partly migrated fails; fully migrated passes", async () => {
+    await sql(
+      stack.admin("openfga_test"),
+      "SET ROLE openfga_test_app",
+      "CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL)",
+      "CREATE TABLE tuple (store text)",
+    );
+    try {
+      expect((await check())["tables openfga_test"]).toMatchObject({
+        status: "FAIL",
+        reason: "missing required table authorization_model in schema public (1 of 2 present)",
+      });
+      await sql(stack.admin("openfga_test"), "SET ROLE openfga_test_app", "CREATE TABLE authorization_model (store text)");
+      expect((await check())["tables openfga_test"]).toMatchObject({
+        status: "PASS",
+        reason: "all 2 required tables: tuple, authorization_model",
+      });
+    } finally {
+      await sql(
+        stack.admin("openfga_test"),
+        "SET ROLE openfga_test_app",
+        "DROP TABLE IF EXISTS goose_db_version, tuple, authorization_model",
+      );
+    }
+  });
+
+  it("a wrong password: the CLI exits 2 and says why, without the password", () => {
+    const bad = stack.monitoringUri.replace(encodeURIComponent(stack.monitoringPassword), "wrong");
+    const res = spawnSync(TSX, ["scripts/check.ts", "--from-env", "--environment", "test"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, DATABASE_MONITOR_URL: bad },
+    });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain("could not connect to any service database");
+    expect(res.stderr).toContain('password authentication failed for user "db_monitor_test"');
+    expect(res.stderr + res.stdout).not.toContain(stack.monitoringPassword);
+  });
+});

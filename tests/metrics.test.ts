@@ -1,0 +1,182 @@
+/**
+ * The metrics endpoint on a throwaway real server provisioned as the program
+ * does: its text passes `promtool check metrics` (Prometheus's own parser and
+ * linter, the pinned build of scripts/ensure-promtool.sh) and carries the
+ * right values: sizes > 0, the schema version = the latest migration,
+ * connections as opened here, one check gauge per `make check` row.
+ */
+import { spawnSync } from "node:child_process";
+import { AddressInfo } from "node:net";
+import { Server } from "node:http";
+import { join } from "node:path";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildRegistry, STATUS_VALUE } from "../components/metrics";
+import { CheckTarget, runChecks, targetFromEnv } from "../scripts/check";
+import { serveMetrics } from "../scripts/metrics";
+import { startTestServer, TestServer } from "./helpers/pg-server";
+import { MIGRATIONS, provisionStack, ProvisionedStack, sql } from "./helpers/provision";
+
+const ROOT = join(__dirname, "..");
+let promtool: string;
+
+/** `name{a="b",…} value` lines → samples (the text was validated by promtool first). */
+function samples(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+  return text
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((line) => {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (!m) throw new Error(`not a sample line: ${line}`);
+      const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+      return { name: m[1], labels, value: Number(m[3]) };
+    });
+}
+
+function value(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = samples(text).filter(
+    (s) => s.name === name && Object.keys(labels).length === Object.keys(s.labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} samples`);
+  return found[0]?.value;
+}
+
+function promtoolCheck(text: string) {
+  const res = spawnSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8" });
+  return { status: res.status, out: `${res.stdout}${res.stderr}` };
+}
+
+beforeAll(() => {
+  // Builds promtool the first time (minutes), then reuses the cached binary.
+  const res = spawnSync(join(ROOT, "scripts/ensure-promtool.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (res.status !== 0) throw new Error("scripts/ensure-promtool.sh failed (see its output above)");
+  promtool = res.stdout.trim().split("\n").pop() as string;
+}, 45 * 60_000);
+
+describe("metrics of a real test server", () => {
+  let server: TestServer;
+  let stack: ProvisionedStack;
+  let target: CheckTarget;
+  const open: Client[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    stack = await provisionStack(server, "test");
+    target = targetFromEnv({ json: false, fromEnv: true, environment: "test" }, { DATABASE_MONITOR_URL: stack.monitoringUri });
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const c of open) await c.end().catch(() => undefined);
+    server?.stop();
+  });
+
+  it("the promtool test is live: it rejects malformed exposition text", () => {
+    expect(promtoolCheck("postgres_database_size_bytes{database=gdpr} 1\n").status).not.toBe(0);
+  });
+
+  it("parses as Prometheus text and carries the stack's values", async () => {
+    // Two sessions of openfga's login role.
+    await sql(stack.admin(), "ALTER ROLE openfga_test_app PASSWORD 'pw-for-this-test'");
+    for (let i = 0; i < 2; i++) {
+      const c = new Client({ host: server.host, port: server.port, database: "openfga_test", user: "openfga_test_app", password: "pw-for-this-test" });
+      await c.connect();
+      open.push(c);
+    }
+    const { snapshot, results } = await runChecks(target);
+    const text = await buildRegistry(target.spec, snapshot, results).metrics();
+    const lint = promtoolCheck(text);
+    expect(lint.out).toBe("");
+    expect(lint.status).toBe(0);
+
+    for (const db of ["gdpr_test", "openfga_test", "keycloak_test"]) {
+      expect(value(text, "postgres_database_size_bytes", { database: db }), db).toBeGreaterThan(0);
+    }
+    expect(value(text, "gdpr_schema_version", { database: "gdpr_test" })).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+    expect(value(text, "postgres_connections_active", { database: "openfga_test" })).toBe(2);
+    expect(value(text, "postgres_connections_active", { database: "keycloak_test" })).toBe(0);
+    // The checker's own session sits in gdpr_test, the first service database.
+    expect(value(text, "postgres_connections_active", { database: "gdpr_test" })).toBe(1);
+    expect(value(text, "postgres_role_connections", { role: "openfga_test_app" })).toBe(2);
+    expect(value(text, "postgres_role_connection_limit", { role: "openfga_test_app" })).toBe(25);
+    expect(value(text, "database_checks_up")).toBe(1);
+
+    // One gauge series per `make check` row, valued by its status.
+    const checks = samples(text).filter((s) => s.name === "database_check_status");
+    expect(checks).toHaveLength(results.length);
+    for (const r of results) {
+      expect(value(text, "database_check_status", { check: r.check, subject: r.subject }), r.name).toBe(STATUS_VALUE[r.status]);
+    }
+    expect(value(text, "database_check_status", { check: "tables", subject: "openfga_test" })).toBe(-1);
+
+    // Required tables: gdpr's five present; none reported for the services that have not migrated.
+    const present = samples(text).filter((s) => s.name === "database_required_table_present");
+    expect(present.map((s) => [s.labels.database, s.labels.table, s.value]).sort()).toEqual(
+      ["audit_logs", "consent_records", "conversations", "user_preferences", "user_profiles"].map((t) => ["gdpr_test", t, 1]),
+    );
+  });
+
+  it("a dropped table reads 0 in database_required_table_present and its check gauge", async () => {
+    await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "ALTER TABLE audit_logs RENAME TO audit_logs_away");
+    try {
+      const { snapshot, results } = await runChecks(target);
+      const text = await buildRegistry(target.spec, snapshot, results).metrics();
+      expect(value(text, "database_required_table_present", { database: "gdpr_test", table: "audit_logs" })).toBe(0);
+      expect(value(text, "database_check_status", { check: "tables", subject: "gdpr_test" })).toBe(0);
+    } finally {
+      await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "ALTER TABLE audit_logs_away RENAME TO audit_logs");
+    }
+  });
+
+  it("without a server: database_checks_up 0 and nothing else", async () => {
+    const text = await buildRegistry(target.spec, undefined).metrics();
+    expect(promtoolCheck(text).status).toBe(0);
+    expect(samples(text)).toEqual([{ name: "database_checks_up", labels: {}, value: 0 }]);
+  });
+
+  describe("the HTTP endpoint (make metrics)", () => {
+    let http: Server;
+    let base: string;
+
+    beforeAll(async () => {
+      http = await serveMetrics(target, 0);
+      const addr = http.address() as AddressInfo;
+      base = `http://${addr.address}:${addr.port}`;
+    });
+    afterAll(() => new Promise<void>((r) => http.close(() => r())));
+
+    it("listens on 127.0.0.1 only", () => {
+      expect((http.address() as AddressInfo).address).toBe("127.0.0.1");
+    });
+
+    it("GET /metrics: Prometheus text that promtool accepts, with the ADR's metric names", async () => {
+      const res = await fetch(`${base}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+      const text = await res.text();
+      expect(promtoolCheck(text).status).toBe(0);
+      for (const name of ["postgres_database_size_bytes", "postgres_connections_active", "gdpr_schema_version"]) {
+        expect(text).toContain(`# TYPE ${name} gauge`);
+      }
+      expect(value(text, "postgres_database_size_bytes", { database: "gdpr_test" })).toBeGreaterThan(0);
+    });
+
+    it("GET /healthz 200; /readyz 200 when healthy, 503 with the failing row when not; 404 elsewhere", async () => {
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(((await ready.json()) as { ok: boolean }).ok).toBe(true);
+      await sql(stack.superuser(), "ALTER ROLE keycloak_test_app CREATEROLE");
+      try {
+        const res = await fetch(`${base}/readyz`);
+        expect(res.status).toBe(503);
+        const body = (await res.json()) as { results: { status: string }[] };
+        expect(body.results.filter((r) => r.status === "FAIL")).toEqual([
+          expect.objectContaining({ name: "privileges keycloak_test_app", reason: "has CREATEROLE" }),
+        ]);
+      } finally {
+        await sql(stack.superuser(), "ALTER ROLE keycloak_test_app NOCREATEROLE");
+      }
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+    });
+  });
+});
