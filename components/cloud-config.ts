@@ -168,7 +168,8 @@ const HH_MM = /^([01][0-9]|2[0-3]):([0-5][0-9])$/;
 const INSTANCE_NAME = /^[a-z](?:[a-z0-9]|-(?!-)){0,61}[a-z0-9]$/;
 const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const GCP_REGION = /^[a-z]+-[a-z]+[0-9]+$/;
-const GCP_NETWORK = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/global\/networks\/[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const GCP_NETWORK =
+  /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/global\/networks\/[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const GCP_TIER = /^db-[a-z0-9-]+$/;
 const GCP_KMS_KEY = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
 const GCP_RANGE_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -177,9 +178,11 @@ const AWS_VPC = /^vpc-[0-9a-f]{8,17}$/;
 const AWS_SUBNET = /^subnet-[0-9a-f]{8,17}$/;
 const AWS_SECURITY_GROUP = /^sg-[0-9a-f]{8,17}$/;
 const AWS_INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
-const AWS_KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)\/[A-Za-z0-9/_-]+|[0-9a-f-]{36}|alias\/[A-Za-z0-9/_-]+)$/;
+const AWS_KMS_KEY =
+  /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)\/[A-Za-z0-9/_-]+|[0-9a-f-]{36}|alias\/[A-Za-z0-9/_-]+)$/;
 const FLAG_NAME = /^[a-z][a-z0-9_.]*$/;
-const IPV4_CIDR = /^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\/([0-9]|[12][0-9]|3[0-2])$/;
+const IPV4_CIDR =
+  /^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\/([0-9]|[12][0-9]|3[0-2])$/;
 
 /** CIDRs that admit the whole internet; refused everywhere. */
 const WORLD = ["0.0.0.0/0", "::/0"];
@@ -188,13 +191,25 @@ function str(raw: string | undefined): string | undefined {
   return raw === undefined || raw === "" ? undefined : raw;
 }
 
-function required(problems: Problems, key: string, raw: string | undefined, cloud: Cloud, what: string): string | undefined {
+function required(
+  problems: Problems,
+  key: string,
+  raw: string | undefined,
+  cloud: Cloud,
+  what: string,
+): string | undefined {
   const value = str(raw);
   if (value === undefined) problems.add(key, `is required for target ${cloud} (${what})`);
   return value;
 }
 
-function matches(problems: Problems, key: string, value: string | undefined, pattern: RegExp, rule: string): string | undefined {
+function matches(
+  problems: Problems,
+  key: string,
+  value: string | undefined,
+  pattern: RegExp,
+  rule: string,
+): string | undefined {
   if (value === undefined) return undefined;
   if (!pattern.test(value)) {
     problems.add(key, `${JSON.stringify(value)} is not ${rule}`);
@@ -203,7 +218,13 @@ function matches(problems: Problems, key: string, value: string | undefined, pat
   return value;
 }
 
-function stringList(problems: Problems, key: string, raw: string | undefined, pattern: RegExp, rule: string): string[] {
+function stringList(
+  problems: Problems,
+  key: string,
+  raw: string | undefined,
+  pattern: RegExp,
+  rule: string,
+): string[] {
   const list = parseStringList(problems, key, raw, []);
   const out: string[] = [];
   list.forEach((item, index) => {
@@ -222,14 +243,21 @@ function cidrList(problems: Problems, key: string, raw: string | undefined): str
   const list = stringList(problems, key, raw, IPV4_CIDR, "an IPv4 CIDR (a.b.c.d/n)");
   list.forEach((cidr) => {
     if (WORLD.includes(cidr)) {
-      problems.add(key, `${JSON.stringify(cidr)} admits the whole internet; list the networks that need access`);
+      problems.add(
+        key,
+        `${JSON.stringify(cidr)} admits the whole internet; list the networks that need access`,
+      );
     }
   });
   return list.filter((cidr) => !WORLD.includes(cidr));
 }
 
 /** Parses `["name=value", …]` into flags; names are lowercase GUC/flag names. */
-export function parseDatabaseFlags(problems: Problems, key: string, raw: string | undefined): Record<string, string> {
+export function parseDatabaseFlags(
+  problems: Problems,
+  key: string,
+  raw: string | undefined,
+): Record<string, string> {
   const flags: Record<string, string> = {};
   parseStringList(problems, key, raw, []).forEach((item, index) => {
     const at = `${key}[${index}]`;
@@ -269,8 +297,20 @@ function parseShared(problems: Problems, raw: Raw, ctx: CloudContext, cloud: Clo
     ) ?? defaultInstanceName(ctx.environment);
 
   const minDisk = cloud === "aws" ? 20 : 10;
-  const diskSizeGb = parseInteger(problems, "diskSizeGb", raw.diskSizeGb, CLOUD_DEFAULTS.diskSizeGb, minDisk, 65536);
-  const diskAutoresize = parseBoolean(problems, "diskAutoresize", raw.diskAutoresize, CLOUD_DEFAULTS.diskAutoresize);
+  const diskSizeGb = parseInteger(
+    problems,
+    "diskSizeGb",
+    raw.diskSizeGb,
+    CLOUD_DEFAULTS.diskSizeGb,
+    minDisk,
+    65536,
+  );
+  const diskAutoresize = parseBoolean(
+    problems,
+    "diskAutoresize",
+    raw.diskAutoresize,
+    CLOUD_DEFAULTS.diskAutoresize,
+  );
   const diskAutoresizeLimitGb = parseInteger(
     problems,
     "diskAutoresizeLimitGb",
@@ -286,7 +326,12 @@ function parseShared(problems: Problems, raw: Raw, ctx: CloudContext, cloud: Clo
     );
   }
 
-  const highAvailability = parseBoolean(problems, "highAvailability", raw.highAvailability, CLOUD_DEFAULTS.highAvailability);
+  const highAvailability = parseBoolean(
+    problems,
+    "highAvailability",
+    raw.highAvailability,
+    CLOUD_DEFAULTS.highAvailability,
+  );
   const deletionProtection = parseBoolean(
     problems,
     "deletionProtection",
@@ -310,7 +355,8 @@ function parseShared(problems: Problems, raw: Raw, ctx: CloudContext, cloud: Clo
   const startRaw = str(raw.backupStartTime);
   if (startRaw !== undefined) {
     if (HH_MM.test(startRaw)) backupStartTime = startRaw;
-    else problems.add("backupStartTime", `${JSON.stringify(startRaw)} is not a UTC time HH:MM (00:00..23:59)`);
+    else
+      problems.add("backupStartTime", `${JSON.stringify(startRaw)} is not a UTC time HH:MM (00:00..23:59)`);
   }
 
   const maintenanceDay =
@@ -397,18 +443,24 @@ function parseGcp(problems: Problems, raw: Raw, ctx: CloudContext, shared: Insta
     GCP_TIER,
     "a Cloud SQL tier (db-…)",
   );
-  const edition = parseEnum(problems, "gcpEdition", raw.gcpEdition, GCP_EDITIONS, CLOUD_DEFAULTS.gcpEdition) ?? "ENTERPRISE";
+  const edition =
+    parseEnum(problems, "gcpEdition", raw.gcpEdition, GCP_EDITIONS, CLOUD_DEFAULTS.gcpEdition) ??
+    "ENTERPRISE";
   if (tier !== undefined) {
     const perfOptimized = tier.startsWith("db-perf-optimized-");
     if (edition === "ENTERPRISE_PLUS" && !perfOptimized) {
-      problems.add("gcpTier", `${JSON.stringify(tier)} is not an Enterprise Plus tier (db-perf-optimized-N-…) for gcpEdition ENTERPRISE_PLUS`);
+      problems.add(
+        "gcpTier",
+        `${JSON.stringify(tier)} is not an Enterprise Plus tier (db-perf-optimized-N-…) for gcpEdition ENTERPRISE_PLUS`,
+      );
     } else if (edition === "ENTERPRISE" && perfOptimized) {
       problems.add("gcpTier", `${JSON.stringify(tier)} needs gcpEdition ENTERPRISE_PLUS`);
     }
   }
 
   const connection =
-    parseEnum(problems, "gcpConnection", raw.gcpConnection, GCP_CONNECTIONS, CLOUD_DEFAULTS.gcpConnection) ?? "connector";
+    parseEnum(problems, "gcpConnection", raw.gcpConnection, GCP_CONNECTIONS, CLOUD_DEFAULTS.gcpConnection) ??
+    "connector";
   if (connection === "private-ip" && (ctx.sslmode === "verify-ca" || ctx.sslmode === "verify-full")) {
     problems.add(
       "sslmode",
@@ -425,7 +477,10 @@ function parseGcp(problems: Problems, raw: Raw, ctx: CloudContext, shared: Insta
     );
   }
   if (!publicIp && authorizedNetworks.length > 0) {
-    problems.add("gcpAuthorizedNetworks", "is set but gcpPublicIp is false: authorized networks apply to the public IP only");
+    problems.add(
+      "gcpAuthorizedNetworks",
+      "is set but gcpPublicIp is false: authorized networks apply to the public IP only",
+    );
   }
 
   const pointInTimeRecovery = parseBoolean(
@@ -491,9 +546,18 @@ function parseAws(problems: Problems, raw: Raw, shared: InstanceConfig): AwsConf
     "a VPC id (vpc-…)",
   );
   if (str(raw.awsSubnetIds) === undefined) {
-    problems.add("awsSubnetIds", "is required for target aws (private subnets in at least two availability zones)");
+    problems.add(
+      "awsSubnetIds",
+      "is required for target aws (private subnets in at least two availability zones)",
+    );
   }
-  const subnetIds = stringList(problems, "awsSubnetIds", raw.awsSubnetIds, AWS_SUBNET, "a subnet id (subnet-…)");
+  const subnetIds = stringList(
+    problems,
+    "awsSubnetIds",
+    raw.awsSubnetIds,
+    AWS_SUBNET,
+    "a subnet id (subnet-…)",
+  );
   if (str(raw.awsSubnetIds) !== undefined && subnetIds.length < 2) {
     problems.add(
       "awsSubnetIds",
@@ -526,7 +590,13 @@ function parseAws(problems: Problems, raw: Raw, shared: InstanceConfig): AwsConf
       "is required for target aws unless awsAllowedCidrs is set: the security group admits only these (the services' and the Pulumi runner's)",
     );
   }
-  const kmsKeyId = matches(problems, "awsKmsKeyId", str(raw.awsKmsKeyId), AWS_KMS_KEY, "a KMS key id, alias or ARN");
+  const kmsKeyId = matches(
+    problems,
+    "awsKmsKeyId",
+    str(raw.awsKmsKeyId),
+    AWS_KMS_KEY,
+    "a KMS key id, alias or ARN",
+  );
 
   return {
     cloud: "aws",

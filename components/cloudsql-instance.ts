@@ -23,13 +23,17 @@ export const CLOUDSQL_WEEKDAY = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6
 /** `17` → `POSTGRES_17`. */
 export function cloudSqlDatabaseVersion(postgresVersion: number): string {
   if (!Number.isInteger(postgresVersion) || postgresVersion < 9) {
-    throw new Error(`Cloud SQL: PostgreSQL version ${JSON.stringify(postgresVersion)} is not a major version`);
+    throw new Error(
+      `Cloud SQL: PostgreSQL version ${JSON.stringify(postgresVersion)} is not a major version`,
+    );
   }
   return `POSTGRES_${postgresVersion}`;
 }
 
 /** The defaults with `overrides` applied, sorted by name (a stable diff). */
-export function cloudSqlDatabaseFlags(overrides: Readonly<Record<string, string>> = {}): { name: string; value: string }[] {
+export function cloudSqlDatabaseFlags(
+  overrides: Readonly<Record<string, string>> = {},
+): { name: string; value: string }[] {
   const merged = { ...DEFAULT_CLOUDSQL_FLAGS, ...overrides };
   return Object.keys(merged)
     .sort()
@@ -192,7 +196,9 @@ export class CloudSqlInstance extends pulumi.ComponentResource {
     const passwordMinLength = args.passwordMinLength ?? 32;
 
     if (publicIp && authorizedNetworks.length === 0) {
-      throw new Error(`CloudSqlInstance ${name}: publicIp needs authorizedNetworks (a public IP admits only the networks listed)`);
+      throw new Error(
+        `CloudSqlInstance ${name}: publicIp needs authorizedNetworks (a public IP admits only the networks listed)`,
+      );
     }
     for (const cidr of authorizedNetworks) {
       if (cidr === "0.0.0.0/0" || cidr === "::/0") {
@@ -241,7 +247,11 @@ export class CloudSqlInstance extends pulumi.ComponentResource {
             transactionLogRetentionDays,
             backupRetentionSettings: { retainedBackups, retentionUnit: "COUNT" },
           },
-          maintenanceWindow: { day: maintenanceWindow.day, hour: maintenanceWindow.hour, updateTrack: "stable" },
+          maintenanceWindow: {
+            day: maintenanceWindow.day,
+            hour: maintenanceWindow.hour,
+            updateTrack: "stable",
+          },
           databaseFlags: cloudSqlDatabaseFlags(args.databaseFlags),
           insightsConfig: {
             queryInsightsEnabled: true,
@@ -268,7 +278,11 @@ export class CloudSqlInstance extends pulumi.ComponentResource {
     );
 
     // Letters and digits (generated-password.ts): the same generator as the services'.
-    const password = new GeneratedPassword(`${name}-admin-password`, { length: adminPasswordLength }, { parent: this });
+    const password = new GeneratedPassword(
+      `${name}-admin-password`,
+      { length: adminPasswordLength },
+      { parent: this },
+    );
 
     // The stack's admin: CREATEDB and CREATEROLE through cloudsqlsuperuser,
     // never SUPERUSER (Cloud SQL has none).

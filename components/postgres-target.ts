@@ -121,7 +121,9 @@ interface Managed {
 function connectManaged(parent: PostgresTarget, name: string, args: PostgresTargetArgs): Managed {
   const cloud = args.cloud;
   if (!cloud || cloud.cloud !== args.target) {
-    throw new Error(`PostgresTarget ${name}: target "${args.target}" needs its cloud settings (cloud-config.ts)`);
+    throw new Error(
+      `PostgresTarget ${name}: target "${args.target}" needs its cloud settings (cloud-config.ts)`,
+    );
   }
   const environment = args.environment ?? "dev";
   const common = {

@@ -81,7 +81,8 @@ export function rdsBackupWindow(start: string): string {
 /** `sun`, `3` → `sun:03:00-sun:04:00` (an hour; wraps to the next day after 23:00). */
 export function rdsMaintenanceWindow(day: (typeof DAYS)[number], hour: number): string {
   const index = DAYS.indexOf(day);
-  if (index < 0) throw new Error(`RDS: maintenance day ${JSON.stringify(day)} is not one of ${DAYS.join(", ")}`);
+  if (index < 0)
+    throw new Error(`RDS: maintenance day ${JSON.stringify(day)} is not one of ${DAYS.join(", ")}`);
   if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
     throw new Error(`RDS: maintenance hour ${JSON.stringify(hour)} is not 0-23`);
   }
@@ -95,7 +96,7 @@ export function parseMasterUserSecret(secretString: string | undefined): string 
   try {
     parsed = JSON.parse(secretString ?? "");
   } catch {
-    throw new Error("RDS master user secret: not JSON (expected {\"username\", \"password\"})");
+    throw new Error('RDS master user secret: not JSON (expected {"username", "password"})');
   }
   const password = (parsed as { password?: unknown } | null)?.password;
   if (typeof password !== "string" || password === "") {
@@ -230,10 +231,14 @@ export class RdsInstance extends pulumi.ComponentResource {
     const tags = args.tags ?? {};
 
     if (args.subnetIds.length < 2) {
-      throw new Error(`RdsInstance ${name}: subnetIds lists ${args.subnetIds.length}; a DB subnet group needs two availability zones`);
+      throw new Error(
+        `RdsInstance ${name}: subnetIds lists ${args.subnetIds.length}; a DB subnet group needs two availability zones`,
+      );
     }
     if (allowedSecurityGroupIds.length === 0 && allowedCidrs.length === 0) {
-      throw new Error(`RdsInstance ${name}: give allowedSecurityGroupIds or allowedCidrs; nothing could connect otherwise`);
+      throw new Error(
+        `RdsInstance ${name}: give allowedSecurityGroupIds or allowedCidrs; nothing could connect otherwise`,
+      );
     }
     for (const cidr of allowedCidrs) {
       if (cidr === "0.0.0.0/0" || cidr === "::/0") {
@@ -241,7 +246,9 @@ export class RdsInstance extends pulumi.ComponentResource {
       }
     }
     if (backupRetentionDays < 1 || backupRetentionDays > 35) {
-      throw new Error(`RdsInstance ${name}: backupRetentionDays ${backupRetentionDays} is not 1-35 (0 would turn backups off)`);
+      throw new Error(
+        `RdsInstance ${name}: backupRetentionDays ${backupRetentionDays} is not 1-35 (0 would turn backups off)`,
+      );
     }
 
     const subnetGroup = new aws.rds.SubnetGroup(

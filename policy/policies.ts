@@ -38,7 +38,8 @@ const ENVIRONMENT_CONFIG = {
     environment: {
       type: "string" as const,
       enum: [...ENVIRONMENTS],
-      description: "ADR-0060 environment of the stack. Default: the instance's environment label/tag, else the stack name.",
+      description:
+        "ADR-0060 environment of the stack. Default: the instance's environment label/tag, else the stack name.",
     },
   },
 };
@@ -78,8 +79,16 @@ const rdsForceSslPolicy: StackValidationPolicy = {
 };
 
 export const policies: Policies = [
-  resourcePolicy("database-naming", "Database names follow ADR-0060 for the stack's environment.", databaseNaming),
-  resourcePolicy("role-naming", "Role names follow ADR-0060: {database}_app, {database}_owner, or the monitoring role.", roleNaming),
+  resourcePolicy(
+    "database-naming",
+    "Database names follow ADR-0060 for the stack's environment.",
+    databaseNaming,
+  ),
+  resourcePolicy(
+    "role-naming",
+    "Role names follow ADR-0060: {database}_app, {database}_owner, or the monitoring role.",
+    roleNaming,
+  ),
   resourcePolicy(
     "role-least-privilege",
     "No role is SUPERUSER or has CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS.",
@@ -95,9 +104,17 @@ export const policies: Policies = [
     "Service roles are created in SQL, never as Cloud SQL users (which join cloudsqlsuperuser).",
     noServiceRolesInCloudSqlApi,
   ),
-  resourcePolicy("cloudsql-network", "Cloud SQL: private IP; a public IP only with authorized networks, never 0.0.0.0/0.", cloudSqlNetwork),
+  resourcePolicy(
+    "cloudsql-network",
+    "Cloud SQL: private IP; a public IP only with authorized networks, never 0.0.0.0/0.",
+    cloudSqlNetwork,
+  ),
   resourcePolicy("cloudsql-require-ssl", "Cloud SQL accepts only TLS connections.", cloudSqlRequireSsl),
-  resourcePolicy("cloudsql-backups-pitr", "Cloud SQL has automated backups and point-in-time recovery.", cloudSqlBackups),
+  resourcePolicy(
+    "cloudsql-backups-pitr",
+    "Cloud SQL has automated backups and point-in-time recovery.",
+    cloudSqlBackups,
+  ),
   resourcePolicy("rds-encrypted", "RDS storage is encrypted.", rdsEncrypted),
   resourcePolicy("rds-not-public", "RDS instances are not publicly accessible.", rdsNotPublic),
   resourcePolicy("security-group-not-open", "No security group admits 0.0.0.0/0.", securityGroupNotOpen),
@@ -107,7 +124,11 @@ export const policies: Policies = [
     "In prod, instances have deletion protection (API and Pulumi protect) and keep a final backup.",
     prodDeletionProtection,
   ),
-  resourcePolicy("prod-high-availability", "In prod, instances are highly available (REGIONAL / Multi-AZ).", prodHighAvailability),
+  resourcePolicy(
+    "prod-high-availability",
+    "In prod, instances are highly available (REGIONAL / Multi-AZ).",
+    prodHighAvailability,
+  ),
   resourcePolicy(
     "loosened-defaults",
     "Reports every hardened default a stack turned off by config (HA, deletion protection, public IP, logging, …).",

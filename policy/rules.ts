@@ -8,7 +8,14 @@
  * attributes from components/grants.ts, so the pack and the program share
  * one definition.
  */
-import { ENVIRONMENTS, Environment, databaseName, isEnvironment, monitoringRoleName, parseDatabaseName } from "../components/naming";
+import {
+  ENVIRONMENTS,
+  Environment,
+  databaseName,
+  isEnvironment,
+  monitoringRoleName,
+  parseDatabaseName,
+} from "../components/naming";
 import { FORBIDDEN_LOGIN_ATTRIBUTES } from "../components/grants";
 
 export const TYPES = {
@@ -92,7 +99,9 @@ export const databaseNaming: Rule = (s, { environment }) => {
   }
   return expected === name
     ? []
-    : [`${label(s)}: database "${name}" breaks ADR-0060 naming for environment ${environment}: expected "${expected}"`];
+    : [
+        `${label(s)}: database "${name}" breaks ADR-0060 naming for environment ${environment}: expected "${expected}"`,
+      ];
 };
 
 /**
@@ -128,7 +137,8 @@ export const roleLeastPrivilege: Rule = (s) => {
   if (s.type !== TYPES.role) return [];
   const name = String(s.props.name ?? s.name);
   return FORBIDDEN_LOGIN_ATTRIBUTES.filter((attr) => isTrue(s.props[attr])).map(
-    (attr) => `${label(s)}: role "${name}" has ${attr}: true; service roles get none of ${FORBIDDEN_LOGIN_ATTRIBUTES.join(", ")}`,
+    (attr) =>
+      `${label(s)}: role "${name}" has ${attr}: true; service roles get none of ${FORBIDDEN_LOGIN_ATTRIBUTES.join(", ")}`,
   );
 };
 
@@ -137,10 +147,16 @@ export const providerConnection: Rule = (s, { environment }) => {
   if (s.type !== TYPES.postgresqlProvider) return [];
   const out: string[] = [];
   if (s.props.superuser === undefined || isTrue(s.props.superuser)) {
-    out.push(`${label(s)}: superuser must be false: the admin is CREATEDB CREATEROLE, like Cloud SQL's and RDS's`);
+    out.push(
+      `${label(s)}: superuser must be false: the admin is CREATEDB CREATEROLE, like Cloud SQL's and RDS's`,
+    );
   }
   const scheme = s.props.scheme ?? "postgres";
-  if ((environment === "staging" || environment === "prod") && scheme === "postgres" && s.props.sslmode === "disable") {
+  if (
+    (environment === "staging" || environment === "prod") &&
+    scheme === "postgres" &&
+    s.props.sslmode === "disable"
+  ) {
     out.push(`${label(s)}: sslmode "disable" in ${environment}: connections to a managed server use TLS`);
   }
   return out;
@@ -176,7 +192,9 @@ export const cloudSqlNetwork: Rule = (s) => {
   const networks: { value?: string }[] = ip.authorizedNetworks ?? [];
   const out: string[] = [];
   if (publicIp && networks.length === 0) {
-    out.push(`${label(s)}: settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`);
+    out.push(
+      `${label(s)}: settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`,
+    );
   }
   for (const n of networks) {
     if (WORLD.includes(String(n.value))) {
@@ -184,7 +202,9 @@ export const cloudSqlNetwork: Rule = (s) => {
     }
   }
   if (!publicIp && !ip.privateNetwork) {
-    out.push(`${label(s)}: settings.ipConfiguration.privateNetwork is not set: the instance has no reachable address`);
+    out.push(
+      `${label(s)}: settings.ipConfiguration.privateNetwork is not set: the instance has no reachable address`,
+    );
   }
   return out;
 };
@@ -195,7 +215,9 @@ export const cloudSqlRequireSsl: Rule = (s) => {
   const mode = s.props.settings?.ipConfiguration?.sslMode;
   return mode === "ENCRYPTED_ONLY" || mode === "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
     ? []
-    : [`${label(s)}: settings.ipConfiguration.sslMode is ${JSON.stringify(mode ?? null)}; require TLS (ENCRYPTED_ONLY)`];
+    : [
+        `${label(s)}: settings.ipConfiguration.sslMode is ${JSON.stringify(mode ?? null)}; require TLS (ENCRYPTED_ONLY)`,
+      ];
 };
 
 /** Automated backups and point-in-time recovery on. */
@@ -205,7 +227,9 @@ export const cloudSqlBackups: Rule = (s) => {
   const out: string[] = [];
   if (backup.enabled !== true) out.push(`${label(s)}: settings.backupConfiguration.enabled is not true`);
   if (backup.pointInTimeRecoveryEnabled !== true) {
-    out.push(`${label(s)}: settings.backupConfiguration.pointInTimeRecoveryEnabled is not true (gcpPointInTimeRecovery)`);
+    out.push(
+      `${label(s)}: settings.backupConfiguration.pointInTimeRecoveryEnabled is not true (gcpPointInTimeRecovery)`,
+    );
   }
   return out;
 };
@@ -244,7 +268,9 @@ export function rdsForceSsl(s: Subject, parameterGroups: Subject[]): string[] {
   if (!groupName) return [`${label(s)}: no parameterGroupName: the default group does not force TLS`];
   const group = parameterGroups.find((g) => g.type === TYPES.rdsParameterGroup && g.props.name === groupName);
   if (!group) {
-    return [`${label(s)}: parameter group "${groupName}" is not defined in this stack: cannot verify rds.force_ssl`];
+    return [
+      `${label(s)}: parameter group "${groupName}" is not defined in this stack: cannot verify rds.force_ssl`,
+    ];
   }
   const param = (group.props.parameters ?? []).find((p: { name?: string }) => p.name === "rds.force_ssl");
   return param && String(param.value) === "1"
@@ -268,7 +294,8 @@ export const prodDeletionProtection: Rule = (s, { environment }) => {
     }
   } else if (s.type === TYPES.rdsInstance) {
     if (s.props.deletionProtection !== true) out.push(`${label(s)}: deletionProtection is not true in prod`);
-    if (s.props.skipFinalSnapshot !== false) out.push(`${label(s)}: skipFinalSnapshot is not false in prod (finalBackup)`);
+    if (s.props.skipFinalSnapshot !== false)
+      out.push(`${label(s)}: skipFinalSnapshot is not false in prod (finalBackup)`);
   } else {
     return [];
   }
@@ -301,10 +328,12 @@ function loosenedLogging(s: Subject, list: { name?: string; value?: string }[] |
   const out: string[] = [];
   for (const name of ["log_connections", "log_disconnections", "log_lock_waits"]) {
     const value = flag(list, name);
-    if (value === undefined || OFF.includes(value)) out.push(`${label(s)}: ${name} is ${value ?? "unset"} (default on)`);
+    if (value === undefined || OFF.includes(value))
+      out.push(`${label(s)}: ${name} is ${value ?? "unset"} (default on)`);
   }
   const slow = flag(list, "log_min_duration_statement");
-  if (slow === undefined || slow === "-1") out.push(`${label(s)}: log_min_duration_statement is ${slow ?? "unset"} (slow statements not logged)`);
+  if (slow === undefined || slow === "-1")
+    out.push(`${label(s)}: log_min_duration_statement is ${slow ?? "unset"} (slow statements not logged)`);
   return out;
 }
 
@@ -316,25 +345,29 @@ export const loosenedDefaults: Rule = (s) => {
   const out: string[] = [];
   if (s.type === TYPES.cloudSqlInstance) {
     const st = s.props.settings ?? {};
-    if (st.availabilityType !== "REGIONAL") out.push(`${label(s)}: availabilityType ${st.availabilityType ?? "unset"} (highAvailability: false)`);
+    if (st.availabilityType !== "REGIONAL")
+      out.push(`${label(s)}: availabilityType ${st.availabilityType ?? "unset"} (highAvailability: false)`);
     if (s.props.deletionProtection !== true || st.deletionProtectionEnabled !== true || s.protect !== true) {
       out.push(`${label(s)}: deletion protection off (deletionProtection: false)`);
     }
-    if (st.retainBackupsOnDelete !== true) out.push(`${label(s)}: backups not kept on deletion (finalBackup: false)`);
+    if (st.retainBackupsOnDelete !== true)
+      out.push(`${label(s)}: backups not kept on deletion (finalBackup: false)`);
     if (st.ipConfiguration?.ipv4Enabled !== false) out.push(`${label(s)}: public IP on (gcpPublicIp: true)`);
     if (flag(st.databaseFlags, "cloudsql.iam_authentication") !== "on") {
       out.push(`${label(s)}: cloudsql.iam_authentication is not on (databaseFlags)`);
     }
     out.push(...loosenedLogging(s, st.databaseFlags));
     if (st.insightsConfig?.queryInsightsEnabled !== true) out.push(`${label(s)}: Query Insights off`);
-    if (st.passwordValidationPolicy?.enablePasswordPolicy !== true) out.push(`${label(s)}: password policy off`);
+    if (st.passwordValidationPolicy?.enablePasswordPolicy !== true)
+      out.push(`${label(s)}: password policy off`);
   } else if (s.type === TYPES.rdsInstance) {
     if (s.props.multiAz !== true) out.push(`${label(s)}: multiAz off (highAvailability: false)`);
     if (s.props.deletionProtection !== true || s.protect !== true) {
       out.push(`${label(s)}: deletion protection off (deletionProtection: false)`);
     }
     if (s.props.skipFinalSnapshot !== false) out.push(`${label(s)}: no final snapshot (finalBackup: false)`);
-    if (s.props.iamDatabaseAuthenticationEnabled !== true) out.push(`${label(s)}: IAM database authentication off`);
+    if (s.props.iamDatabaseAuthenticationEnabled !== true)
+      out.push(`${label(s)}: IAM database authentication off`);
     if (s.props.performanceInsightsEnabled !== true) out.push(`${label(s)}: Performance Insights off`);
     if (s.props.autoMinorVersionUpgrade !== true) out.push(`${label(s)}: automatic minor upgrades off`);
     if (s.props.allowMajorVersionUpgrade === true) out.push(`${label(s)}: automatic major upgrades allowed`);

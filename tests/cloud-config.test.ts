@@ -2,7 +2,14 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_KEYS, ConfigError, Problems, RawConfig, parseStackConfig } from "../components/config";
-import { AwsConfig, CLOUD_CONFIG_KEYS, CLOUD_DEFAULTS, GcpConfig, minutesOf, parseDatabaseFlags } from "../components/cloud-config";
+import {
+  AwsConfig,
+  CLOUD_CONFIG_KEYS,
+  CLOUD_DEFAULTS,
+  GcpConfig,
+  minutesOf,
+  parseDatabaseFlags,
+} from "../components/cloud-config";
 import { stackFileConfig } from "./helpers/cloud-mocks";
 
 const GCP: RawConfig = {
@@ -109,7 +116,9 @@ describe("cloud config: defaults are the hardened ones", () => {
   });
 
   it("ignores the cloud keys on the local target", () => {
-    expect(parseStackConfig({ environment: "dev", gcpTier: "", awsSubnetIds: "nonsense" }).cloud).toBeUndefined();
+    expect(
+      parseStackConfig({ environment: "dev", gcpTier: "", awsSubnetIds: "nonsense" }).cloud,
+    ).toBeUndefined();
   });
 });
 
@@ -145,14 +154,42 @@ describe("cloud config: refusals, each with its key", () => {
   it.each<[string, RawConfig, string]>([
     ["unknown cloud", { ...GCP, target: "azure" }, 'target: "azure" is not one of local, gcp, aws'],
     ["missing network", { ...GCP, gcpNetwork: undefined }, "gcpNetwork: is required for target gcp"],
-    ["network not a VPC id", { ...GCP, gcpNetwork: "platform-vpc" }, 'gcpNetwork: "platform-vpc" is not a VPC network id'],
+    [
+      "network not a VPC id",
+      { ...GCP, gcpNetwork: "platform-vpc" },
+      'gcpNetwork: "platform-vpc" is not a VPC network id',
+    ],
     ["tier empty", { ...GCP, gcpTier: "" }, "gcpTier: is required for target gcp"],
-    ["aws instance class empty", { ...AWS, awsInstanceClass: "" }, "awsInstanceClass: is required for target aws"],
-    ["tier not a Cloud SQL tier", { ...GCP, gcpTier: "n2-standard-2" }, 'gcpTier: "n2-standard-2" is not a Cloud SQL tier'],
-    ["retention days negative", { ...GCP, backupRetentionDays: "-1" }, "backupRetentionDays: -1 is out of range (1..365)"],
-    ["retention days 0 (backups off)", { ...AWS, backupRetentionDays: "0" }, "backupRetentionDays: 0 is out of range (1..35)"],
-    ["RDS retention past 35 days", { ...AWS, backupRetentionDays: "36" }, "backupRetentionDays: 36 is out of range (1..35)"],
-    ["public IP without authorized networks", { ...GCP, gcpPublicIp: "true" }, "gcpAuthorizedNetworks: is required when gcpPublicIp is true"],
+    [
+      "aws instance class empty",
+      { ...AWS, awsInstanceClass: "" },
+      "awsInstanceClass: is required for target aws",
+    ],
+    [
+      "tier not a Cloud SQL tier",
+      { ...GCP, gcpTier: "n2-standard-2" },
+      'gcpTier: "n2-standard-2" is not a Cloud SQL tier',
+    ],
+    [
+      "retention days negative",
+      { ...GCP, backupRetentionDays: "-1" },
+      "backupRetentionDays: -1 is out of range (1..365)",
+    ],
+    [
+      "retention days 0 (backups off)",
+      { ...AWS, backupRetentionDays: "0" },
+      "backupRetentionDays: 0 is out of range (1..35)",
+    ],
+    [
+      "RDS retention past 35 days",
+      { ...AWS, backupRetentionDays: "36" },
+      "backupRetentionDays: 36 is out of range (1..35)",
+    ],
+    [
+      "public IP without authorized networks",
+      { ...GCP, gcpPublicIp: "true" },
+      "gcpAuthorizedNetworks: is required when gcpPublicIp is true",
+    ],
     [
       "authorized networks without a public IP",
       { ...GCP, gcpAuthorizedNetworks: '["203.0.113.0/24"]' },
@@ -163,38 +200,114 @@ describe("cloud config: refusals, each with its key", () => {
       { ...GCP, gcpPublicIp: "true", gcpAuthorizedNetworks: '["0.0.0.0/0"]' },
       'gcpAuthorizedNetworks: "0.0.0.0/0" admits the whole internet',
     ],
-    ["a CIDR that is not one", { ...AWS, awsAllowedCidrs: '["10.0.0.0/33"]' }, 'awsAllowedCidrs[0]: "10.0.0.0/33" is not an IPv4 CIDR'],
-    ["one subnet", { ...AWS, awsSubnetIds: '["subnet-0a11c0ffee00000a1"]' }, "awsSubnetIds: lists 1 subnet; a DB subnet group needs subnets in at least two availability zones"],
-    ["a subnet id that is not one", { ...AWS, awsSubnetIds: '["subnet-1","subnet-0a11c0ffee00000b1"]' }, 'awsSubnetIds[0]: "subnet-1" is not a subnet id'],
+    [
+      "a CIDR that is not one",
+      { ...AWS, awsAllowedCidrs: '["10.0.0.0/33"]' },
+      'awsAllowedCidrs[0]: "10.0.0.0/33" is not an IPv4 CIDR',
+    ],
+    [
+      "one subnet",
+      { ...AWS, awsSubnetIds: '["subnet-0a11c0ffee00000a1"]' },
+      "awsSubnetIds: lists 1 subnet; a DB subnet group needs subnets in at least two availability zones",
+    ],
+    [
+      "a subnet id that is not one",
+      { ...AWS, awsSubnetIds: '["subnet-1","subnet-0a11c0ffee00000b1"]' },
+      'awsSubnetIds[0]: "subnet-1" is not a subnet id',
+    ],
     ["a VPC id that is not one", { ...AWS, awsVpcId: "default" }, 'awsVpcId: "default" is not a VPC id'],
-    ["a region that is not one", { ...AWS, awsRegion: "Frankfurt" }, 'awsRegion: "Frankfurt" is not an AWS region'],
-    ["Enterprise Plus on a custom tier", { ...GCP, gcpEdition: "ENTERPRISE_PLUS" }, 'gcpTier: "db-custom-1-3840" is not an Enterprise Plus tier'],
-    ["an unknown edition", { ...GCP, gcpEdition: "STANDARD" }, 'gcpEdition: "STANDARD" is not one of ENTERPRISE, ENTERPRISE_PLUS'],
+    [
+      "a region that is not one",
+      { ...AWS, awsRegion: "Frankfurt" },
+      'awsRegion: "Frankfurt" is not an AWS region',
+    ],
+    [
+      "Enterprise Plus on a custom tier",
+      { ...GCP, gcpEdition: "ENTERPRISE_PLUS" },
+      'gcpTier: "db-custom-1-3840" is not an Enterprise Plus tier',
+    ],
+    [
+      "an unknown edition",
+      { ...GCP, gcpEdition: "STANDARD" },
+      'gcpEdition: "STANDARD" is not one of ENTERPRISE, ENTERPRISE_PLUS',
+    ],
     [
       "log retention past backup retention",
       { ...GCP, backupRetentionDays: "3", gcpTransactionLogRetentionDays: "5" },
       "gcpTransactionLogRetentionDays: 5 is longer than backupRetentionDays (3)",
     ],
-    ["log retention past 7 days on Enterprise", { ...GCP, gcpTransactionLogRetentionDays: "14" }, "gcpTransactionLogRetentionDays: 14 is out of range (1..7)"],
-    ["backup during maintenance", { ...GCP, backupStartTime: "03:30" }, "backupStartTime: 03:30 overlaps the maintenance window (03:00 UTC, maintenanceHour)"],
-    ["backup time not HH:MM", { ...GCP, backupStartTime: "2am" }, 'backupStartTime: "2am" is not a UTC time HH:MM'],
-    ["maintenance day unknown", { ...GCP, maintenanceDay: "sunday" }, 'maintenanceDay: "sunday" is not one of mon, tue, wed, thu, fri, sat, sun'],
+    [
+      "log retention past 7 days on Enterprise",
+      { ...GCP, gcpTransactionLogRetentionDays: "14" },
+      "gcpTransactionLogRetentionDays: 14 is out of range (1..7)",
+    ],
+    [
+      "backup during maintenance",
+      { ...GCP, backupStartTime: "03:30" },
+      "backupStartTime: 03:30 overlaps the maintenance window (03:00 UTC, maintenanceHour)",
+    ],
+    [
+      "backup time not HH:MM",
+      { ...GCP, backupStartTime: "2am" },
+      'backupStartTime: "2am" is not a UTC time HH:MM',
+    ],
+    [
+      "maintenance day unknown",
+      { ...GCP, maintenanceDay: "sunday" },
+      'maintenanceDay: "sunday" is not one of mon, tue, wed, thu, fri, sat, sun',
+    ],
     ["maintenance hour 24", { ...GCP, maintenanceHour: "24" }, "maintenanceHour: 24 is out of range (0..23)"],
-    ["autoresize limit below the disk", { ...GCP, diskSizeGb: "200", diskAutoresizeLimitGb: "100" }, "diskAutoresizeLimitGb: 100 must be larger than diskSizeGb (200)"],
+    [
+      "autoresize limit below the disk",
+      { ...GCP, diskSizeGb: "200", diskAutoresizeLimitGb: "100" },
+      "diskAutoresizeLimitGb: 100 must be larger than diskSizeGb (200)",
+    ],
     ["RDS disk below 20 GB", { ...AWS, diskSizeGb: "10" }, "diskSizeGb: 10 is out of range (20..65536)"],
-    ["instance name with capitals", { ...GCP, instanceName: "Platform_DB" }, 'instanceName: "Platform_DB" is not an instance name'],
-    ["instance name with a double hyphen", { ...AWS, instanceName: "platform--db" }, 'instanceName: "platform--db" is not an instance name'],
-    ["a flag without a value", { ...GCP, databaseFlags: '["log_connections"]' }, 'databaseFlags[0]: "log_connections" is not of the form name=value'],
-    ["a flag set twice", { ...GCP, databaseFlags: '["log_lock_waits=on","log_lock_waits=off"]' }, 'databaseFlags[1]: flag "log_lock_waits" is set twice'],
-    ["an unknown connection mode", { ...GCP, gcpConnection: "proxy" }, 'gcpConnection: "proxy" is not one of connector, private-ip'],
+    [
+      "instance name with capitals",
+      { ...GCP, instanceName: "Platform_DB" },
+      'instanceName: "Platform_DB" is not an instance name',
+    ],
+    [
+      "instance name with a double hyphen",
+      { ...AWS, instanceName: "platform--db" },
+      'instanceName: "platform--db" is not an instance name',
+    ],
+    [
+      "a flag without a value",
+      { ...GCP, databaseFlags: '["log_connections"]' },
+      'databaseFlags[0]: "log_connections" is not of the form name=value',
+    ],
+    [
+      "a flag set twice",
+      { ...GCP, databaseFlags: '["log_lock_waits=on","log_lock_waits=off"]' },
+      'databaseFlags[1]: flag "log_lock_waits" is set twice',
+    ],
+    [
+      "an unknown connection mode",
+      { ...GCP, gcpConnection: "proxy" },
+      'gcpConnection: "proxy" is not one of connector, private-ip',
+    ],
     [
       "verify-full on the private IP",
       { ...GCP, gcpConnection: "private-ip", sslmode: "verify-full" },
       'sslmode: "verify-full" needs the instance\'s CA file',
     ],
-    ["a KMS key that is not one", { ...GCP, gcpKmsKey: "my-key" }, 'gcpKmsKey: "my-key" is not a Cloud KMS key'],
-    ["an admin password in config (gcp)", { ...GCP, adminPassword: "(secret)" }, "adminPassword: is set but target gcp generates the admin's password"],
-    ["an admin password in config (aws)", { ...AWS, adminPassword: "(secret)" }, "adminPassword: is set but target aws keeps the admin's password in Secrets Manager"],
+    [
+      "a KMS key that is not one",
+      { ...GCP, gcpKmsKey: "my-key" },
+      'gcpKmsKey: "my-key" is not a Cloud KMS key',
+    ],
+    [
+      "an admin password in config (gcp)",
+      { ...GCP, adminPassword: "(secret)" },
+      "adminPassword: is set but target gcp generates the admin's password",
+    ],
+    [
+      "an admin password in config (aws)",
+      { ...AWS, adminPassword: "(secret)" },
+      "adminPassword: is set but target aws keeps the admin's password in Secrets Manager",
+    ],
   ])("refuses %s", (_what, raw, message) => {
     expect(problemsOf(raw).join("\n")).toContain(message);
   });
@@ -203,7 +316,13 @@ describe("cloud config: refusals, each with its key", () => {
 describe("cloud config: pure helpers", () => {
   it("parses name=value flags, trimming spaces", () => {
     const problems = new Problems();
-    expect(parseDatabaseFlags(problems, "databaseFlags", '["log_min_duration_statement = 250", "rds.force_ssl=1"]')).toEqual({
+    expect(
+      parseDatabaseFlags(
+        problems,
+        "databaseFlags",
+        '["log_min_duration_statement = 250", "rds.force_ssl=1"]',
+      ),
+    ).toEqual({
       log_min_duration_statement: "250",
       "rds.force_ssl": "1",
     });
@@ -226,7 +345,16 @@ describe("Pulumi.yaml and the stack files", () => {
     }
     expect(declared("databaseFlags").default).toEqual([]);
     expect(declared("gcpAuthorizedNetworks").default).toEqual([]);
-    for (const key of ["gcpProject", "gcpRegion", "gcpNetwork", "gcpTier", "awsRegion", "awsVpcId", "awsSubnetIds", "awsInstanceClass"]) {
+    for (const key of [
+      "gcpProject",
+      "gcpRegion",
+      "gcpNetwork",
+      "gcpTier",
+      "awsRegion",
+      "awsVpcId",
+      "awsSubnetIds",
+      "awsInstanceClass",
+    ]) {
       expect(declared(key).default, `${key} is required: no default`).toBeUndefined();
       expect(declared(key).description, key).toMatch(/Required for target (gcp|aws)/);
     }
@@ -278,7 +406,9 @@ describe("docs/cloud.md", () => {
   const project = parse(readFileSync("Pulumi.yaml", "utf8"));
   const rows = readFileSync("docs/cloud.md", "utf8")
     .split("\n")
-    .map((line) => /^\| `([A-Za-z]+)` \| (string|integer|boolean|array) \| ([^|]+) \|/.exec(line))
+    .map((line) =>
+      /^\|\s*`([A-Za-z]+)`\s*\|\s*(string|integer|boolean|array)\s*\|\s*([^|]+?)\s*\|/.exec(line),
+    )
     .filter((m): m is RegExpExecArray => m !== null);
 
   it("lists every cloud key once, and the cloud keys are the program's", () => {
@@ -295,7 +425,9 @@ describe("docs/cloud.md", () => {
         expect(shown, key).toMatch(/^(\*\*required\*\*|unset|`platform-databases-\{environment\}`)$/);
         expect(shown === "**required**", key).toBe(/Required for target/.test(spec.description));
       } else {
-        expect(shown, key).toBe(`\`${Array.isArray(spec.default) ? JSON.stringify(spec.default) : String(spec.default)}\``);
+        expect(shown, key).toBe(
+          `\`${Array.isArray(spec.default) ? JSON.stringify(spec.default) : String(spec.default)}\``,
+        );
       }
     }
   });

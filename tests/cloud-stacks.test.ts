@@ -8,7 +8,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isSecret, recorded, unwrap } from "./helpers/mocks";
-import { MOCK_PRIVATE_IP, MOCK_RDS_MASTER_PASSWORD, cloudMocks, plain, stackFileConfig } from "./helpers/cloud-mocks";
+import {
+  MOCK_PRIVATE_IP,
+  MOCK_RDS_MASTER_PASSWORD,
+  cloudMocks,
+  plain,
+  stackFileConfig,
+} from "./helpers/cloud-mocks";
 import { Run, resource, runProgram } from "./helpers/run-program";
 
 const CLOUDSQL = "gcp:sql/databaseInstance:DatabaseInstance";
@@ -32,7 +38,9 @@ function diffPaths(a: unknown, b: unknown, path: string): string[] {
   if (isObject(a) && isObject(b)) {
     const x = a as Record<string, unknown>;
     const y = b as Record<string, unknown>;
-    return [...new Set([...Object.keys(x), ...Object.keys(y)])].flatMap((k) => diffPaths(x[k], y[k], `${path}.${k}`));
+    return [...new Set([...Object.keys(x), ...Object.keys(y)])].flatMap((k) =>
+      diffPaths(x[k], y[k], `${path}.${k}`),
+    );
   }
   return [path];
 }
@@ -57,18 +65,30 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
   it("creates the ADR's databases and roles through the postgresql provider, never through the cloud's user API", () => {
     const provider = resource(prod, PROVIDER);
     const roles = prod.resources.filter((r) => r.type === ROLE);
-    expect(roles.map((r) => r.inputs.name).sort()).toEqual(["gdpr_app", "gdpr_owner", "keycloak_app", "openfga_app"]);
+    expect(roles.map((r) => r.inputs.name).sort()).toEqual([
+      "gdpr_app",
+      "gdpr_owner",
+      "keycloak_app",
+      "openfga_app",
+    ]);
     for (const role of roles) expect(role.provider, role.name).toContain(`${PROVIDER}::${provider.name}`);
     const databases = prod.resources.filter((r) => r.type === "postgresql:index/database:Database");
     expect(databases.map((d) => d.inputs.name)).toEqual(["gdpr", "openfga", "keycloak"]);
     // The cloud's user API holds the admin only (Cloud SQL) or nothing (RDS: the master user).
-    const cloudUsers = prod.resources.filter((r) => r.type === CLOUDSQL_USER || /^aws:.*[uU]ser/.test(r.type));
+    const cloudUsers = prod.resources.filter(
+      (r) => r.type === CLOUDSQL_USER || /^aws:.*[uU]ser/.test(r.type),
+    );
     expect(cloudUsers.map((u) => u.inputs.name)).toEqual(target === "gcp" ? ["platform_admin"] : []);
   });
 
   it("connects the provider as the non-superuser admin over TLS", async () => {
     const inputs = plain(resource(prod, PROVIDER).inputs) as Record<string, string>;
-    expect(inputs).toMatchObject({ superuser: "false", sslmode: "require", database: "postgres", username: "platform_admin" });
+    expect(inputs).toMatchObject({
+      superuser: "false",
+      sslmode: "require",
+      database: "postgres",
+      username: "platform_admin",
+    });
     if (target === "gcp") {
       expect(inputs.scheme).toBe("gcppostgres");
       expect(inputs.host).toBe("platform-db-prod:europe-west1:platform-databases-prod");
@@ -86,7 +106,9 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
     const connection = await unwrap(pulumi.output(prod.program.connection));
     expect(connection.sslmode).toBe("require");
     expect(connection.host).toBe(
-      target === "gcp" ? MOCK_PRIVATE_IP : "platform-databases-prod.c0ffee123456.eu-central-1.rds.amazonaws.com",
+      target === "gcp"
+        ? MOCK_PRIVATE_IP
+        : "platform-databases-prod.c0ffee123456.eu-central-1.rds.amazonaws.com",
     );
     expect(await isSecret(prod.program.connectionUris)).toBe(true);
     expect((await unwrap(prod.program.connectionUris)).gdpr).toMatch(/@[^/]+:5432\/gdpr\?sslmode=require$/);
@@ -123,7 +145,9 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
       expect(s.diskSize).toBe(100);
       expect(s.diskAutoresize).toBe(true);
       expect(s.diskAutoresizeLimit).toBe(1000);
-      const flags = Object.fromEntries(s.databaseFlags.map((f: { name: string; value: string }) => [f.name, f.value]));
+      const flags = Object.fromEntries(
+        s.databaseFlags.map((f: { name: string; value: string }) => [f.name, f.value]),
+      );
       expect(flags).toEqual({
         "cloudsql.iam_authentication": "on",
         log_connections: "on",
@@ -163,15 +187,25 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
       expect(i.tags.environment).toBe("prod");
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const subnets = resource(prod, "aws:rds/subnetGroup:SubnetGroup").inputs as any;
-      expect(subnets.subnetIds).toEqual(["subnet-0b22c0ffee00000a2", "subnet-0b22c0ffee00000b2", "subnet-0b22c0ffee00000c2"]);
+      expect(subnets.subnetIds).toEqual([
+        "subnet-0b22c0ffee00000a2",
+        "subnet-0b22c0ffee00000b2",
+        "subnet-0b22c0ffee00000c2",
+      ]);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const sg = resource(prod, "aws:ec2/securityGroup:SecurityGroup").inputs as any;
       expect(sg.vpcId).toBe("vpc-0b22c0ffee0000002");
-      expect(sg.ingress.map((r: { securityGroups?: string[] }) => r.securityGroups)).toEqual([["sg-0b22c0ffee0000022"]]);
+      expect(sg.ingress.map((r: { securityGroups?: string[] }) => r.securityGroups)).toEqual([
+        ["sg-0b22c0ffee0000022"],
+      ]);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const params = resource(prod, "aws:rds/parameterGroup:ParameterGroup").inputs as any;
       expect(i.parameterGroupName).toBe(params.name);
-      expect(params.parameters).toContainEqual({ name: "rds.force_ssl", value: "1", applyMethod: "immediate" });
+      expect(params.parameters).toContainEqual({
+        name: "rds.force_ssl",
+        value: "1",
+        applyMethod: "immediate",
+      });
     }
   });
 });
@@ -248,9 +282,19 @@ describe("staging differs from prod only where its config says", () => {
 
 describe("connecting to Cloud SQL on its private IP instead", () => {
   it("uses plain libpq with sslmode require to the private IP", async () => {
-    const r = await runProgram(stackFileConfig("prod", { gcpConnection: "private-ip" }), "prod", cloudMocks());
+    const r = await runProgram(
+      stackFileConfig("prod", { gcpConnection: "private-ip" }),
+      "prod",
+      cloudMocks(),
+    );
     const inputs = plain(resource(r, PROVIDER).inputs) as Record<string, string>;
-    expect(inputs).toMatchObject({ scheme: "postgres", host: MOCK_PRIVATE_IP, port: "5432", sslmode: "require", superuser: "false" });
+    expect(inputs).toMatchObject({
+      scheme: "postgres",
+      host: MOCK_PRIVATE_IP,
+      port: "5432",
+      sslmode: "require",
+      superuser: "false",
+    });
   }, 120_000);
 });
 
@@ -265,17 +309,15 @@ describe("preview of a new instance", () => {
       expect(provider.inputs.host).toEqual(UNKNOWN);
       if (target === "aws") expect(plain(provider.inputs.password)).toEqual(UNKNOWN);
       const planned = r.resources.filter((x) => x.type.startsWith("postgresql:index/"));
-      expect(planned.filter((x) => x.type === "postgresql:index/database:Database").map((d) => d.inputs.name)).toEqual([
-        "gdpr",
-        "openfga",
-        "keycloak",
-      ]);
-      expect(planned.filter((x) => x.type === ROLE).map((x) => x.inputs.name).sort()).toEqual([
-        "gdpr_app",
-        "gdpr_owner",
-        "keycloak_app",
-        "openfga_app",
-      ]);
+      expect(
+        planned.filter((x) => x.type === "postgresql:index/database:Database").map((d) => d.inputs.name),
+      ).toEqual(["gdpr", "openfga", "keycloak"]);
+      expect(
+        planned
+          .filter((x) => x.type === ROLE)
+          .map((x) => x.inputs.name)
+          .sort(),
+      ).toEqual(["gdpr_app", "gdpr_owner", "keycloak_app", "openfga_app"]);
     },
     120_000,
   );

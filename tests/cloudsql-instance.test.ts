@@ -3,7 +3,17 @@
  * one takes, and that the admin is the only Cloud SQL user.
  */
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { installMocks, isSecret, ofType, parents, protects, recorded, resetRecorded, settle, unwrap } from "./helpers/mocks";
+import {
+  installMocks,
+  isSecret,
+  ofType,
+  parents,
+  protects,
+  recorded,
+  resetRecorded,
+  settle,
+  unwrap,
+} from "./helpers/mocks";
 import { MOCK_PRIVATE_IP, SECRET_SIG, SECRET_SIG_VALUE, cloudMocks } from "./helpers/cloud-mocks";
 import type { CloudSqlInstanceArgs } from "../components/cloudsql-instance";
 
@@ -84,7 +94,12 @@ describe("CloudSqlInstance defaults", () => {
 
   it("sizes an SSD disk that grows up to its limit", async () => {
     const { settings } = await make({ diskSizeGb: 100, diskAutoresizeLimitGb: 1000 });
-    expect(settings).toMatchObject({ diskType: "PD_SSD", diskSize: 100, diskAutoresize: true, diskAutoresizeLimit: 1000 });
+    expect(settings).toMatchObject({
+      diskType: "PD_SSD",
+      diskSize: 100,
+      diskAutoresize: true,
+      diskAutoresizeLimit: 1000,
+    });
   });
 
   it("sets IAM authentication and the logging flags, each overridable", async () => {
@@ -97,8 +112,14 @@ describe("CloudSqlInstance defaults", () => {
       { name: "log_min_duration_statement", value: "1000" },
     ]);
     resetRecorded();
-    const overridden = await make({ databaseFlags: { log_min_duration_statement: "250", log_temp_files: "0" } }, "pg2");
-    expect(overridden.settings.databaseFlags).toContainEqual({ name: "log_min_duration_statement", value: "250" });
+    const overridden = await make(
+      { databaseFlags: { log_min_duration_statement: "250", log_temp_files: "0" } },
+      "pg2",
+    );
+    expect(overridden.settings.databaseFlags).toContainEqual({
+      name: "log_min_duration_statement",
+      value: "250",
+    });
     expect(overridden.settings.databaseFlags).toContainEqual({ name: "log_temp_files", value: "0" });
     expect(overridden.settings.databaseFlags).toHaveLength(6);
   });
@@ -149,7 +170,9 @@ describe("CloudSqlInstance admin", () => {
 
   it("reports the connection name and the private IP", async () => {
     const { component } = await make();
-    expect(await unwrap(component.connectionName)).toBe("platform-db-prod:europe-west1:platform-databases-prod");
+    expect(await unwrap(component.connectionName)).toBe(
+      "platform-db-prod:europe-west1:platform-databases-prod",
+    );
     expect(await unwrap(component.privateIp)).toBe(MOCK_PRIVATE_IP);
   });
 

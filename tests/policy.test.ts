@@ -4,7 +4,13 @@
  * resource), and the pack run over the program's own mock graphs: prod passes
  * clean, and each hardened default a config key turns off is reported.
  */
-import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
@@ -16,7 +22,13 @@ import { runProgram } from "./helpers/run-program";
 
 const T = rules.TYPES;
 
-function subject(type: string, name: string, props: Record<string, unknown>, stack = "prod", protect = false): Subject {
+function subject(
+  type: string,
+  name: string,
+  props: Record<string, unknown>,
+  stack = "prod",
+  protect = false,
+): Subject {
   return { type, name, urn: `urn:pulumi:${stack}::platform-databases::${type}::${name}`, props, protect };
 }
 
@@ -30,7 +42,12 @@ const prodCloudSql = (overrides: Record<string, unknown> = {}, settings: Record<
         availabilityType: "REGIONAL",
         deletionProtectionEnabled: true,
         retainBackupsOnDelete: true,
-        ipConfiguration: { ipv4Enabled: false, privateNetwork: "projects/p-123456/global/networks/vpc", sslMode: "ENCRYPTED_ONLY", authorizedNetworks: [] },
+        ipConfiguration: {
+          ipv4Enabled: false,
+          privateNetwork: "projects/p-123456/global/networks/vpc",
+          sslMode: "ENCRYPTED_ONLY",
+          authorizedNetworks: [],
+        },
         backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true },
         databaseFlags: [
           { name: "cloudsql.iam_authentication", value: "on" },
@@ -84,9 +101,15 @@ describe("rules: a passing and a failing case each", () => {
     expect(rules.databaseNaming(db("gdpr_test", "prod"), { environment: "prod" })).toEqual([
       `${T.database} "gdpr_test-database": database "gdpr_test" breaks ADR-0060 naming for environment prod: expected "gdpr"`,
     ]);
-    expect(rules.databaseNaming(db("gdpr", "test"), { environment: "test" })[0]).toContain('expected "gdpr_test"');
-    expect(rules.databaseNaming(db("Billing", "prod"), { environment: "prod" })[0]).toContain('service name "Billing" is not a lowercase');
-    expect(rules.databaseNaming(db("gdpr", "ci"), {})[0]).toContain('cannot tell the stack\'s environment (stack "ci"');
+    expect(rules.databaseNaming(db("gdpr", "test"), { environment: "test" })[0]).toContain(
+      'expected "gdpr_test"',
+    );
+    expect(rules.databaseNaming(db("Billing", "prod"), { environment: "prod" })[0]).toContain(
+      'service name "Billing" is not a lowercase',
+    );
+    expect(rules.databaseNaming(db("gdpr", "ci"), {})[0]).toContain(
+      'cannot tell the stack\'s environment (stack "ci"',
+    );
   });
 
   it("role-naming", () => {
@@ -99,13 +122,20 @@ describe("rules: a passing and a failing case each", () => {
       'role "gdpr_test_app" breaks ADR-0060 naming for environment prod',
     );
     expect(rules.roleNaming(role("gdpr_app"), { environment: "test" })[0]).toContain("e.g. gdpr_test_app");
-    expect(rules.roleNaming(role("admin"), { environment: "staging" })[0]).toContain(`${T.role} "admin-role"`);
+    expect(rules.roleNaming(role("admin"), { environment: "staging" })[0]).toContain(
+      `${T.role} "admin-role"`,
+    );
   });
 
   it("role-least-privilege", () => {
-    const role = (props: Record<string, unknown>) => subject(T.role, "gdpr-login", { name: "gdpr_app", login: true, ...props });
-    expect(rules.roleLeastPrivilege(role({ superuser: false, createDatabase: false, createRole: false }), {})).toEqual([]);
-    expect(rules.roleLeastPrivilege(role({ superuser: true, createDatabase: true, createRole: true }), {})).toEqual([
+    const role = (props: Record<string, unknown>) =>
+      subject(T.role, "gdpr-login", { name: "gdpr_app", login: true, ...props });
+    expect(
+      rules.roleLeastPrivilege(role({ superuser: false, createDatabase: false, createRole: false }), {}),
+    ).toEqual([]);
+    expect(
+      rules.roleLeastPrivilege(role({ superuser: true, createDatabase: true, createRole: true }), {}),
+    ).toEqual([
       `${T.role} "gdpr-login": role "gdpr_app" has superuser: true; service roles get none of superuser, createDatabase, createRole, replication, bypassRowLevelSecurity`,
       `${T.role} "gdpr-login": role "gdpr_app" has createDatabase: true; service roles get none of superuser, createDatabase, createRole, replication, bypassRowLevelSecurity`,
       `${T.role} "gdpr-login": role "gdpr_app" has createRole: true; service roles get none of superuser, createDatabase, createRole, replication, bypassRowLevelSecurity`,
@@ -113,10 +143,17 @@ describe("rules: a passing and a failing case each", () => {
   });
 
   it("provider-connection", () => {
-    const provider = (props: Record<string, unknown>) => subject(T.postgresqlProvider, "postgres-provider", props);
-    expect(rules.providerConnection(provider({ superuser: "false", sslmode: "require" }), { environment: "prod" })).toEqual([]);
-    expect(rules.providerConnection(provider({ superuser: "false", sslmode: "disable" }), { environment: "dev" })).toEqual([]);
-    expect(rules.providerConnection(provider({ superuser: "true", sslmode: "disable" }), { environment: "prod" })).toEqual([
+    const provider = (props: Record<string, unknown>) =>
+      subject(T.postgresqlProvider, "postgres-provider", props);
+    expect(
+      rules.providerConnection(provider({ superuser: "false", sslmode: "require" }), { environment: "prod" }),
+    ).toEqual([]);
+    expect(
+      rules.providerConnection(provider({ superuser: "false", sslmode: "disable" }), { environment: "dev" }),
+    ).toEqual([]);
+    expect(
+      rules.providerConnection(provider({ superuser: "true", sslmode: "disable" }), { environment: "prod" }),
+    ).toEqual([
       `${T.postgresqlProvider} "postgres-provider": superuser must be false: the admin is CREATEDB CREATEROLE, like Cloud SQL's and RDS's`,
       `${T.postgresqlProvider} "postgres-provider": sslmode "disable" in prod: connections to a managed server use TLS`,
     ]);
@@ -133,20 +170,28 @@ describe("rules: a passing and a failing case each", () => {
   it("cloudsql-network", () => {
     expect(rules.cloudSqlNetwork(prodCloudSql(), {})).toEqual([]);
     const ip = (ipConfiguration: Record<string, unknown>) => prodCloudSql({}, { ipConfiguration });
-    expect(rules.cloudSqlNetwork(ip({ ipv4Enabled: true, privateNetwork: "n", authorizedNetworks: [{ value: "203.0.113.0/24" }] }), {})).toEqual([]);
+    expect(
+      rules.cloudSqlNetwork(
+        ip({ ipv4Enabled: true, privateNetwork: "n", authorizedNetworks: [{ value: "203.0.113.0/24" }] }),
+        {},
+      ),
+    ).toEqual([]);
     expect(rules.cloudSqlNetwork(ip({ ipv4Enabled: true, privateNetwork: "n" }), {})).toEqual([
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`,
     ]);
     // Unset means the API's default: a public IP.
     expect(rules.cloudSqlNetwork(ip({ privateNetwork: "n" }), {})).toHaveLength(1);
-    expect(rules.cloudSqlNetwork(ip({ ipv4Enabled: true, authorizedNetworks: [{ value: "0.0.0.0/0" }] }), {})).toContain(
+    expect(
+      rules.cloudSqlNetwork(ip({ ipv4Enabled: true, authorizedNetworks: [{ value: "0.0.0.0/0" }] }), {}),
+    ).toContain(
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": authorizedNetworks admits 0.0.0.0/0, the whole internet`,
     );
   });
 
   it("cloudsql-require-ssl", () => {
     expect(rules.cloudSqlRequireSsl(prodCloudSql(), {})).toEqual([]);
-    const mode = (sslMode?: string) => prodCloudSql({}, { ipConfiguration: { ipv4Enabled: false, privateNetwork: "n", sslMode } });
+    const mode = (sslMode?: string) =>
+      prodCloudSql({}, { ipConfiguration: { ipv4Enabled: false, privateNetwork: "n", sslMode } });
     expect(rules.cloudSqlRequireSsl(mode("TRUSTED_CLIENT_CERTIFICATE_REQUIRED"), {})).toEqual([]);
     expect(rules.cloudSqlRequireSsl(mode("ALLOW_UNENCRYPTED_AND_ENCRYPTED"), {})).toEqual([
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.ipConfiguration.sslMode is "ALLOW_UNENCRYPTED_AND_ENCRYPTED"; require TLS (ENCRYPTED_ONLY)`,
@@ -156,7 +201,12 @@ describe("rules: a passing and a failing case each", () => {
 
   it("cloudsql-backups-pitr", () => {
     expect(rules.cloudSqlBackups(prodCloudSql(), {})).toEqual([]);
-    expect(rules.cloudSqlBackups(prodCloudSql({}, { backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: false } }), {})).toEqual([
+    expect(
+      rules.cloudSqlBackups(
+        prodCloudSql({}, { backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: false } }),
+        {},
+      ),
+    ).toEqual([
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.backupConfiguration.pointInTimeRecoveryEnabled is not true (gcpPointInTimeRecovery)`,
     ]);
     expect(rules.cloudSqlBackups(prodCloudSql({}, { backupConfiguration: {} }), {})).toHaveLength(2);
@@ -175,7 +225,9 @@ describe("rules: a passing and a failing case each", () => {
 
   it("security-group-not-open", () => {
     const sg = (cidrBlocks: string[]) =>
-      subject(T.securityGroup, "postgres-rds-sg", { ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks }] });
+      subject(T.securityGroup, "postgres-rds-sg", {
+        ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks }],
+      });
     expect(rules.securityGroupNotOpen(sg(["10.0.0.0/16"]), {})).toEqual([]);
     expect(rules.securityGroupNotOpen(sg(["0.0.0.0/0"]), {})).toEqual([
       `${T.securityGroup} "postgres-rds-sg": ingress on 5432-5432 admits the whole internet`,
@@ -183,18 +235,27 @@ describe("rules: a passing and a failing case each", () => {
   });
 
   it("rds-force-ssl", () => {
-    expect(rules.rdsForceSsl(prodRds(), [parameterGroup([{ name: "rds.force_ssl", value: "1" }])])).toEqual([]);
+    expect(rules.rdsForceSsl(prodRds(), [parameterGroup([{ name: "rds.force_ssl", value: "1" }])])).toEqual(
+      [],
+    );
     expect(rules.rdsForceSsl(prodRds(), [parameterGroup([{ name: "rds.force_ssl", value: "0" }])])).toEqual([
       `${T.rdsInstance} "postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`,
     ]);
-    expect(rules.rdsForceSsl(prodRds(), [])[0]).toContain('parameter group "pdb-prod-postgres17" is not defined in this stack');
-    expect(rules.rdsForceSsl(prodRds({ parameterGroupName: undefined }), [])[0]).toContain("no parameterGroupName");
+    expect(rules.rdsForceSsl(prodRds(), [])[0]).toContain(
+      'parameter group "pdb-prod-postgres17" is not defined in this stack',
+    );
+    expect(rules.rdsForceSsl(prodRds({ parameterGroupName: undefined }), [])[0]).toContain(
+      "no parameterGroupName",
+    );
   });
 
   it("prod-deletion-protection", () => {
     expect(rules.prodDeletionProtection(prodCloudSql(), { environment: "prod" })).toEqual([]);
     expect(rules.prodDeletionProtection(prodRds(), { environment: "prod" })).toEqual([]);
-    const unprotected = { ...prodRds({ deletionProtection: false, skipFinalSnapshot: true }), protect: false };
+    const unprotected = {
+      ...prodRds({ deletionProtection: false, skipFinalSnapshot: true }),
+      protect: false,
+    };
     expect(rules.prodDeletionProtection(unprotected, { environment: "prod" })).toEqual([
       `${T.rdsInstance} "postgres-rds-instance": deletionProtection is not true in prod`,
       `${T.rdsInstance} "postgres-rds-instance": skipFinalSnapshot is not false in prod (finalBackup)`,
@@ -210,7 +271,9 @@ describe("rules: a passing and a failing case each", () => {
 
   it("prod-high-availability", () => {
     expect(rules.prodHighAvailability(prodCloudSql(), { environment: "prod" })).toEqual([]);
-    expect(rules.prodHighAvailability(prodCloudSql({}, { availabilityType: "ZONAL" }), { environment: "prod" })).toEqual([
+    expect(
+      rules.prodHighAvailability(prodCloudSql({}, { availabilityType: "ZONAL" }), { environment: "prod" }),
+    ).toEqual([
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.availabilityType is not REGIONAL in prod (highAvailability)`,
     ]);
     expect(rules.prodHighAvailability(prodRds({ multiAz: false }), { environment: "prod" })).toEqual([
@@ -222,16 +285,27 @@ describe("rules: a passing and a failing case each", () => {
   it("loosened-defaults", () => {
     expect(rules.loosenedDefaults(prodCloudSql(), {})).toEqual([]);
     expect(rules.loosenedDefaults(prodRds(), {})).toEqual([]);
-    expect(rules.loosenedDefaults(parameterGroup([
-      { name: "log_connections", value: "1" },
-      { name: "log_disconnections", value: "1" },
-      { name: "log_lock_waits", value: "1" },
-      { name: "log_min_duration_statement", value: "1000" },
-    ]), {})).toEqual([]);
-    const loose = prodCloudSql({}, {
-      availabilityType: "ZONAL",
-      databaseFlags: [{ name: "cloudsql.iam_authentication", value: "off" }, { name: "log_connections", value: "off" }],
-    });
+    expect(
+      rules.loosenedDefaults(
+        parameterGroup([
+          { name: "log_connections", value: "1" },
+          { name: "log_disconnections", value: "1" },
+          { name: "log_lock_waits", value: "1" },
+          { name: "log_min_duration_statement", value: "1000" },
+        ]),
+        {},
+      ),
+    ).toEqual([]);
+    const loose = prodCloudSql(
+      {},
+      {
+        availabilityType: "ZONAL",
+        databaseFlags: [
+          { name: "cloudsql.iam_authentication", value: "off" },
+          { name: "log_connections", value: "off" },
+        ],
+      },
+    );
     expect(rules.loosenedDefaults(loose, {})).toEqual([
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": availabilityType ZONAL (highAvailability: false)`,
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": cloudsql.iam_authentication is not on (databaseFlags)`,
@@ -240,7 +314,12 @@ describe("rules: a passing and a failing case each", () => {
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": log_lock_waits is unset (default on)`,
       `${T.cloudSqlInstance} "postgres-cloudsql-instance": log_min_duration_statement is unset (slow statements not logged)`,
     ]);
-    expect(rules.loosenedDefaults(prodRds({ allowMajorVersionUpgrade: true, enabledCloudwatchLogsExports: ["postgresql"] }), {})).toEqual([
+    expect(
+      rules.loosenedDefaults(
+        prodRds({ allowMajorVersionUpgrade: true, enabledCloudwatchLogsExports: ["postgresql"] }),
+        {},
+      ),
+    ).toEqual([
       `${T.rdsInstance} "postgres-rds-instance": automatic major upgrades allowed`,
       `${T.rdsInstance} "postgres-rds-instance": upgrade log not exported to CloudWatch`,
     ]);
@@ -252,7 +331,12 @@ describe("resolveEnvironment", () => {
     const plain = subject(T.database, "db", { name: "gdpr" }, "staging");
     expect(rules.resolveEnvironment(undefined, plain)).toBe("staging");
     expect(rules.resolveEnvironment("prod", plain)).toBe("prod");
-    expect(rules.resolveEnvironment(undefined, subject(T.rdsInstance, "i", { tags: { environment: "prod" } }, "eu-live"))).toBe("prod");
+    expect(
+      rules.resolveEnvironment(
+        undefined,
+        subject(T.rdsInstance, "i", { tags: { environment: "prod" } }, "eu-live"),
+      ),
+    ).toBe("prod");
     expect(rules.resolveEnvironment(undefined, subject(T.database, "db", {}, "eu-live"))).toBeUndefined();
     expect(rules.resolveEnvironment("qa", subject(T.database, "db", {}, "eu-live"))).toBeUndefined();
   });
@@ -278,7 +362,10 @@ function options(s: Subject) {
 }
 
 /** Runs every policy of the pack over `subjects`, as the policy server would. */
-async function analyze(subjects: Subject[], config: Record<string, Record<string, unknown>> = {}): Promise<Reported[]> {
+async function analyze(
+  subjects: Subject[],
+  config: Record<string, Record<string, unknown>> = {},
+): Promise<Reported[]> {
   const out: Reported[] = [];
   const notApplicable = (reason?: string): never => {
     throw new Error(`not applicable: ${reason}`);
@@ -289,15 +376,33 @@ async function analyze(subjects: Subject[], config: Record<string, Record<string
     if ("validateResource" in p) {
       const validate = (p as ResourceValidationPolicy).validateResource;
       for (const s of subjects) {
-        const args = { ...s, opts: options(s), stackTags: new Map(), getConfig, notApplicable } as unknown as ResourceValidationArgs;
+        const args = {
+          ...s,
+          opts: options(s),
+          stackTags: new Map(),
+          getConfig,
+          notApplicable,
+        } as unknown as ResourceValidationArgs;
         for (const v of Array.isArray(validate) ? validate : [validate!]) {
           await v(args, (message) => out.push({ policy: p.name, level, message, urn: s.urn }));
         }
       }
     } else {
-      const resources = subjects.map((s) => ({ ...s, opts: options(s), dependencies: [], propertyDependencies: {} })) as unknown as PolicyResource[];
-      const args = { resources, stackTags: new Map(), getConfig, notApplicable } as unknown as StackValidationArgs;
-      await (p as StackValidationPolicy).validateStack(args, (message, urn) => out.push({ policy: p.name, level, message, urn }));
+      const resources = subjects.map((s) => ({
+        ...s,
+        opts: options(s),
+        dependencies: [],
+        propertyDependencies: {},
+      })) as unknown as PolicyResource[];
+      const args = {
+        resources,
+        stackTags: new Map(),
+        getConfig,
+        notApplicable,
+      } as unknown as StackValidationArgs;
+      await (p as StackValidationPolicy).validateStack(args, (message, urn) =>
+        out.push({ policy: p.name, level, message, urn }),
+      );
     }
   }
   return out;
@@ -307,7 +412,9 @@ describe("the policies as the engine calls them", () => {
   it("names each policy once, mandatory except loosened-defaults", () => {
     const names = policies.map((p) => p.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(policies.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name)).toEqual(["loosened-defaults"]);
+    expect(policies.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name)).toEqual([
+      "loosened-defaults",
+    ]);
   });
 
   it("report a violation against the resource, with the environment from the policy config when given", async () => {
@@ -340,60 +447,135 @@ describe("the policies as the engine calls them", () => {
 
 // --- the pack over the program's own graphs ---------------------------------
 
-async function analyzeStack(stack: "staging" | "prod", overrides: Record<string, string>): Promise<Reported[]> {
+async function analyzeStack(
+  stack: "staging" | "prod",
+  overrides: Record<string, string>,
+): Promise<Reported[]> {
   const run = await runProgram(stackFileConfig(stack, overrides), stack, cloudMocks());
   return analyze(policySubjects(run.resources));
 }
 
-const mandatory = (r: Reported[]) => r.filter((x) => x.level === "mandatory").map((x) => `${x.policy}: ${x.message}`);
+const mandatory = (r: Reported[]) =>
+  r.filter((x) => x.level === "mandatory").map((x) => `${x.policy}: ${x.message}`);
 const advisory = (r: Reported[]) => r.filter((x) => x.level === "advisory").map((x) => x.message);
 
 describe("the pack over the program's mock graphs", () => {
-  it.each(["gcp", "aws"])("passes prod on %s with no violation at all", async (target) => {
-    expect(await analyzeStack("prod", { target })).toEqual([]);
-  }, 120_000);
+  it.each(["gcp", "aws"])(
+    "passes prod on %s with no violation at all",
+    async (target) => {
+      expect(await analyzeStack("prod", { target })).toEqual([]);
+    },
+    120_000,
+  );
 
   it.each([
     ["gcp", "postgres-cloudsql-instance", "availabilityType ZONAL (highAvailability: false)"],
     ["aws", "postgres-rds-instance", "multiAz off (highAvailability: false)"],
-  ])("passes staging on %s, reporting (advisory) the defaults its config loosens", async (target, name, ha) => {
-    const found = await analyzeStack("staging", { target });
-    expect(mandatory(found)).toEqual([]);
-    const type = target === "gcp" ? T.cloudSqlInstance : T.rdsInstance;
-    expect(advisory(found)).toEqual([
-      `${type} "${name}": ${ha}`,
-      `${type} "${name}": deletion protection off (deletionProtection: false)`,
-    ]);
-  }, 120_000);
+  ])(
+    "passes staging on %s, reporting (advisory) the defaults its config loosens",
+    async (target, name, ha) => {
+      const found = await analyzeStack("staging", { target });
+      expect(mandatory(found)).toEqual([]);
+      const type = target === "gcp" ? T.cloudSqlInstance : T.rdsInstance;
+      expect(advisory(found)).toEqual([
+        `${type} "${name}": ${ha}`,
+        `${type} "${name}": deletion protection off (deletionProtection: false)`,
+      ]);
+    },
+    120_000,
+  );
 
   it.each<[string, string, Record<string, string>, string, string]>([
-    ["gcp", "prod", { highAvailability: "false" }, "prod-high-availability", "settings.availabilityType is not REGIONAL in prod"],
+    [
+      "gcp",
+      "prod",
+      { highAvailability: "false" },
+      "prod-high-availability",
+      "settings.availabilityType is not REGIONAL in prod",
+    ],
     ["aws", "prod", { highAvailability: "false" }, "prod-high-availability", "multiAz is not true in prod"],
-    ["gcp", "prod", { deletionProtection: "false" }, "prod-deletion-protection", "Pulumi protect is not set in prod"],
-    ["aws", "prod", { deletionProtection: "false" }, "prod-deletion-protection", "deletionProtection is not true in prod"],
-    ["gcp", "prod", { finalBackup: "false" }, "prod-deletion-protection", "settings.retainBackupsOnDelete is not true in prod"],
-    ["aws", "prod", { finalBackup: "false" }, "prod-deletion-protection", "skipFinalSnapshot is not false in prod"],
-    ["gcp", "staging", { gcpPointInTimeRecovery: "false" }, "cloudsql-backups-pitr", "pointInTimeRecoveryEnabled is not true"],
-    ["aws", "staging", { databaseFlags: '["rds.force_ssl=0"]' }, "rds-force-ssl", "does not set rds.force_ssl=1"],
-  ])("on %s %s, %j fails the preview with %s", async (target, stack, overrides, policy, message) => {
-    const found = mandatory(await analyzeStack(stack as "staging" | "prod", { target, ...overrides }));
-    expect(found.length).toBeGreaterThan(0);
-    for (const m of found) expect(m).toMatch(new RegExp(`^${policy}: (gcp|aws):[A-Za-z0-9/]+:[A-Za-z]+ "postgres-`));
-    expect(found.join("\n")).toContain(message);
-  }, 120_000);
+    [
+      "gcp",
+      "prod",
+      { deletionProtection: "false" },
+      "prod-deletion-protection",
+      "Pulumi protect is not set in prod",
+    ],
+    [
+      "aws",
+      "prod",
+      { deletionProtection: "false" },
+      "prod-deletion-protection",
+      "deletionProtection is not true in prod",
+    ],
+    [
+      "gcp",
+      "prod",
+      { finalBackup: "false" },
+      "prod-deletion-protection",
+      "settings.retainBackupsOnDelete is not true in prod",
+    ],
+    [
+      "aws",
+      "prod",
+      { finalBackup: "false" },
+      "prod-deletion-protection",
+      "skipFinalSnapshot is not false in prod",
+    ],
+    [
+      "gcp",
+      "staging",
+      { gcpPointInTimeRecovery: "false" },
+      "cloudsql-backups-pitr",
+      "pointInTimeRecoveryEnabled is not true",
+    ],
+    [
+      "aws",
+      "staging",
+      { databaseFlags: '["rds.force_ssl=0"]' },
+      "rds-force-ssl",
+      "does not set rds.force_ssl=1",
+    ],
+  ])(
+    "on %s %s, %j fails the preview with %s",
+    async (target, stack, overrides, policy, message) => {
+      const found = mandatory(await analyzeStack(stack as "staging" | "prod", { target, ...overrides }));
+      expect(found.length).toBeGreaterThan(0);
+      for (const m of found)
+        expect(m).toMatch(new RegExp(`^${policy}: (gcp|aws):[A-Za-z0-9/]+:[A-Za-z]+ "postgres-`));
+      expect(found.join("\n")).toContain(message);
+    },
+    120_000,
+  );
 
   it.each<[string, Record<string, string>, string]>([
-    ["gcp", { gcpPublicIp: "true", gcpAuthorizedNetworks: '["203.0.113.0/24"]' }, "public IP on (gcpPublicIp: true)"],
-    ["gcp", { databaseFlags: '["cloudsql.iam_authentication=off"]' }, "cloudsql.iam_authentication is not on (databaseFlags)"],
-    ["gcp", { databaseFlags: '["log_min_duration_statement=-1"]' }, "log_min_duration_statement is -1 (slow statements not logged)"],
+    [
+      "gcp",
+      { gcpPublicIp: "true", gcpAuthorizedNetworks: '["203.0.113.0/24"]' },
+      "public IP on (gcpPublicIp: true)",
+    ],
+    [
+      "gcp",
+      { databaseFlags: '["cloudsql.iam_authentication=off"]' },
+      "cloudsql.iam_authentication is not on (databaseFlags)",
+    ],
+    [
+      "gcp",
+      { databaseFlags: '["log_min_duration_statement=-1"]' },
+      "log_min_duration_statement is -1 (slow statements not logged)",
+    ],
     ["aws", { databaseFlags: '["log_connections=0"]' }, "log_connections is 0 (default on)"],
     ["gcp", { finalBackup: "false" }, "backups not kept on deletion (finalBackup: false)"],
     ["aws", { finalBackup: "false" }, "no final snapshot (finalBackup: false)"],
-  ])("on %s staging, loosening %j is reported", async (target, overrides, message) => {
-    const found = await analyzeStack("staging", { target, ...overrides });
-    expect(mandatory(found)).toEqual([]);
-    expect(advisory(found).join("\n")).toContain(message);
-  }, 120_000);
+  ])(
+    "on %s staging, loosening %j is reported",
+    async (target, overrides, message) => {
+      const found = await analyzeStack("staging", { target, ...overrides });
+      expect(mandatory(found)).toEqual([]);
+      expect(advisory(found).join("\n")).toContain(message);
+    },
+    120_000,
+  );
 });
 
 // --- the pack under the real policy server ----------------------------------
@@ -417,9 +599,10 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
         child.once("exit", (code) => reject(new Error(`policy pack exited ${code}: ${stderr}`)));
       });
       const client = new service.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const call = <T>(method: string, req: unknown) =>
-        new Promise<T>((resolve, reject) => client[method](req, (e: Error | null, r: T) => (e ? reject(e) : resolve(r))));
+        new Promise<T>((resolve, reject) =>
+          client[method](req, (e: Error | null, r: T) => (e ? reject(e) : resolve(r))),
+        );
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const diagnostics = (res: any) =>
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -435,7 +618,10 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       expect(info.getPoliciesList().map((p: any) => p.getName())).toEqual(policies.map((p) => p.name));
 
-      const cloudSql = prodCloudSql({}, { ipConfiguration: { ipv4Enabled: true, privateNetwork: "n", sslMode: "ENCRYPTED_ONLY" } });
+      const cloudSql = prodCloudSql(
+        {},
+        { ipConfiguration: { ipv4Enabled: true, privateNetwork: "n", sslMode: "ENCRYPTED_ONLY" } },
+      );
       const options = new pb.AnalyzerResourceOptions();
       options.setProtect(true);
       const request = new pb.AnalyzeRequest();
@@ -445,8 +631,16 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
       request.setProperties(Struct.fromJavaScript(cloudSql.props));
       request.setOptions(options);
       expect(diagnostics(await call("analyze", request))).toEqual([
-        ["cloudsql-network", "mandatory", `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`],
-        ["loosened-defaults", "advisory", `${T.cloudSqlInstance} "postgres-cloudsql-instance": public IP on (gcpPublicIp: true)`],
+        [
+          "cloudsql-network",
+          "mandatory",
+          `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`,
+        ],
+        [
+          "loosened-defaults",
+          "advisory",
+          `${T.cloudSqlInstance} "postgres-cloudsql-instance": public IP on (gcpPublicIp: true)`,
+        ],
       ]);
 
       // A value unknown at preview downgrades that policy to an advisory notice.
@@ -479,7 +673,11 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
         }),
       );
       expect(diagnostics(await call("analyzeStack", stack))).toEqual([
-        ["rds-force-ssl", "mandatory", `${T.rdsInstance} "postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`],
+        [
+          "rds-force-ssl",
+          "mandatory",
+          `${T.rdsInstance} "postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`,
+        ],
       ]);
       client.close();
     } finally {

@@ -53,11 +53,15 @@ export function cloudMocks(preview = false): MockOptions {
 }
 
 /** A stack file's config as installMocks takes it: keys without the project prefix, arrays as JSON. */
-export function stackFileConfig(stack: string, overrides: Record<string, string> = {}): Record<string, string> {
+export function stackFileConfig(
+  stack: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   const file = parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")) as { config: Record<string, unknown> };
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(file.config)) {
-    config[key.replace(/^platform-databases:/, "")] = typeof value === "string" ? value : JSON.stringify(value);
+    config[key.replace(/^platform-databases:/, "")] =
+      typeof value === "string" ? value : JSON.stringify(value);
   }
   return { ...config, ...overrides };
 }

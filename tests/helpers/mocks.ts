@@ -78,7 +78,10 @@ export async function installMocks(
   // The mock monitor is not told the parent in newResource: record it from
   // the registration request itself.
   const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: { getName(): string; getParent(): string; getProtect(): boolean | undefined }, cb: unknown): unknown;
+    registerResource(
+      req: { getName(): string; getParent(): string; getProtect(): boolean | undefined },
+      cb: unknown,
+    ): unknown;
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
