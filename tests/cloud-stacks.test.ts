@@ -65,12 +65,13 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
   it("creates the ADR's databases and roles through the postgresql provider, never through the cloud's user API", () => {
     const provider = resource(prod, PROVIDER);
     const roles = prod.resources.filter((r) => r.type === ROLE);
-    expect(roles.map((r) => r.inputs.name).sort()).toEqual([
-      "gdpr_app",
-      "gdpr_owner",
-      "keycloak_app",
-      "openfga_app",
-    ]);
+    // The services' roles (and the monitoring role, when the stack creates it).
+    expect(
+      roles
+        .map((r) => r.inputs.name)
+        .filter((n) => n !== "db_monitor")
+        .sort(),
+    ).toEqual(["gdpr_app", "gdpr_owner", "keycloak_app", "openfga_app"]);
     for (const role of roles) expect(role.provider, role.name).toContain(`${PROVIDER}::${provider.name}`);
     const databases = prod.resources.filter((r) => r.type === "postgresql:index/database:Database");
     expect(databases.map((d) => d.inputs.name)).toEqual(["gdpr", "openfga", "keycloak"]);
@@ -260,6 +261,7 @@ describe("staging differs from prod only where its config says", () => {
         "postgres-rds-params.description",
         "postgres-rds-params.tags.environment",
         "postgres-provider.host",
+        "gdpr-migrations-run.host",
         // awsVpcId, awsSubnetIds, awsAllowedSecurityGroupIds
         "postgres-rds-sg.vpcId",
         "postgres-rds-sg.ingress",
@@ -316,6 +318,7 @@ describe("preview of a new instance", () => {
         planned
           .filter((x) => x.type === ROLE)
           .map((x) => x.inputs.name)
+          .filter((n) => n !== "db_monitor")
           .sort(),
       ).toEqual(["gdpr_app", "gdpr_owner", "keycloak_app", "openfga_app"]);
     },
