@@ -109,18 +109,30 @@ async function applyMigrations(inputs: MigrationRunInputs): Promise<MigrationRun
 export const migrationsProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: MigrationRunInputs, news: MigrationRunInputs) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    for (const key of ["host", "user", "database", "ownerRole", "loginRole", "directory", "runner"] as const) {
+    for (const key of [
+      "host",
+      "user",
+      "database",
+      "ownerRole",
+      "loginRole",
+      "directory",
+      "runner",
+    ] as const) {
       if (typeof news[key] !== "string" || news[key] === "") {
         failures.push({ property: key, reason: `${key} is required, got ${JSON.stringify(news[key])}` });
       }
     }
     if (!Array.isArray(news.migrations) || news.migrations.length === 0) {
-      failures.push({ property: "migrations", reason: "no migration files: migrations/001_gdpr_schema.sql is needed" });
+      failures.push({
+        property: "migrations",
+        reason: "no migration files: migrations/001_gdpr_schema.sql is needed",
+      });
     }
     return { inputs: news, failures };
   },
   async diff(_id: string, olds: MigrationRunInputs, news: MigrationRunInputs) {
-    const differs = (key: keyof MigrationRunInputs) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
+    const differs = (key: keyof MigrationRunInputs) =>
+      JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
     const replaces = REPLACE_KEYS.filter(differs);
     return {
       changes: replaces.length > 0 || UPDATE_KEYS.some(differs),
@@ -224,7 +236,9 @@ export class GdprMigrations extends pulumi.ComponentResource {
       throw new Error(`GdprMigrations ${name}: ${args.migrationsDir} holds no NNN_*.sql migration`);
     }
     if (!path.isAbsolute(args.migrationsDir)) {
-      throw new Error(`GdprMigrations ${name}: migrationsDir "${args.migrationsDir}" must be an absolute path`);
+      throw new Error(
+        `GdprMigrations ${name}: migrationsDir "${args.migrationsDir}" must be an absolute path`,
+      );
     }
 
     const run = new MigrationRun(

@@ -112,7 +112,9 @@ export function parseMigrationFiles(
     }
     const version = Number(m[1]);
     if (version === 0) {
-      problems.push(`${dir}/${entry.name}: version 000 belongs to 000_init_databases.sh; number SQL files from 001`);
+      problems.push(
+        `${dir}/${entry.name}: version 000 belongs to 000_init_databases.sh; number SQL files from 001`,
+      );
       continue;
     }
     const other = byVersion.get(version);
@@ -181,7 +183,9 @@ export function planMigrations(
         `${file.name} was changed after it was applied (recorded sha256 ${row.checksum}, file ${file.checksum}): never edit an applied migration, add a new one`,
       );
     } else if (file.name !== row.name) {
-      problems.push(`version ${pad(row.version)} was applied as ${row.name} and is now named ${file.name}: renaming is refused`);
+      problems.push(
+        `version ${pad(row.version)} was applied as ${row.name} and is now named ${file.name}: renaming is refused`,
+      );
     }
   }
   const version = sortedApplied.length > 0 ? sortedApplied[sortedApplied.length - 1].version : 0;
@@ -217,7 +221,9 @@ export function sslOption(mode: string | undefined): ClientConfig["ssl"] {
     case "verify-full":
       return { rejectUnauthorized: true };
     default:
-      throw new MigrationError(`sslmode ${JSON.stringify(mode)} is not one of disable, require, verify-ca, verify-full`);
+      throw new MigrationError(
+        `sslmode ${JSON.stringify(mode)} is not one of disable, require, verify-ca, verify-full`,
+      );
   }
 }
 
@@ -265,7 +271,9 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
   const dryRun = opts.dryRun ?? false;
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (opts.ownerRole === opts.loginRole) {
-    throw new MigrationError(`ownerRole and loginRole are both "${opts.ownerRole}": the login role must not own the schema`);
+    throw new MigrationError(
+      `ownerRole and loginRole are both "${opts.ownerRole}": the login role must not own the schema`,
+    );
   }
   for (const [key, value] of [
     ["ownerRole", opts.ownerRole],
@@ -344,7 +352,10 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
       );
       return { version, applied, pending: [], history: after, dryRun };
     } finally {
-      if (!dryRun) await client.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      if (!dryRun)
+        await client
+          .query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY])
+          .catch(() => undefined);
     }
   } finally {
     await client.end();
@@ -368,10 +379,17 @@ async function readHistory(client: Client, quotedOwner: string, owner: string): 
     await setRole(client, quotedOwner, owner);
     const exists = await client.query("SELECT to_regclass($1) IS NOT NULL AS exists", [VERSION_TABLE]);
     const res = exists.rows[0].exists
-      ? await client.query(`SELECT version, name, checksum, applied_at FROM ${VERSION_TABLE} ORDER BY version`)
+      ? await client.query(
+          `SELECT version, name, checksum, applied_at FROM ${VERSION_TABLE} ORDER BY version`,
+        )
       : { rows: [] };
     await client.query("COMMIT");
-    return res.rows.map((r) => ({ version: r.version, name: r.name, checksum: r.checksum, appliedAt: r.applied_at }));
+    return res.rows.map((r) => ({
+      version: r.version,
+      name: r.name,
+      checksum: r.checksum,
+      appliedAt: r.applied_at,
+    }));
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;

@@ -45,7 +45,19 @@ async function timed(fn: () => Promise<void> | void): Promise<number> {
 function psqlFile(db: GdprDatabase, host: string, port: number): void {
   const res = spawnSync(
     PSQL,
-    ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-c", `SET ROLE ${db.ownerRole}`, "-c", "SET search_path = public", "-f", SCHEMA],
+    [
+      "-X",
+      "-q",
+      "-1",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      `SET ROLE ${db.ownerRole}`,
+      "-c",
+      "SET search_path = public",
+      "-f",
+      SCHEMA,
+    ],
     {
       encoding: "utf8",
       env: {
@@ -63,7 +75,8 @@ function psqlFile(db: GdprDatabase, host: string, port: number): void {
 }
 
 async function main(): Promise<void> {
-  if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`BENCH_RUNS ${JSON.stringify(process.env.BENCH_RUNS)} is not a positive integer`);
+  if (!Number.isInteger(RUNS) || RUNS < 1)
+    throw new Error(`BENCH_RUNS ${JSON.stringify(process.env.BENCH_RUNS)} is not a positive integer`);
   const migrations = readMigrationsDir(join(ROOT, "migrations"));
   log(`starting a throwaway PostgreSQL; ${RUNS} runs per figure`);
   const server = await startTestServer();
@@ -83,11 +96,14 @@ async function main(): Promise<void> {
           loginRole: forRunner.loginRole,
           migrations,
         }).then((r) => {
-          if (r.version !== migrations[migrations.length - 1].version) throw new Error(`runner stopped at ${r.version}`);
+          if (r.version !== migrations[migrations.length - 1].version)
+            throw new Error(`runner stopped at ${r.version}`);
         });
       applyRuns.push(await timed(run));
       noopRuns.push(await timed(run));
-      log(`run ${i + 1}/${RUNS}: psql ${psqlRuns[i].toFixed(0)} ms, runner ${applyRuns[i].toFixed(0)} ms, no-op ${noopRuns[i].toFixed(0)} ms`);
+      log(
+        `run ${i + 1}/${RUNS}: psql ${psqlRuns[i].toFixed(0)} ms, runner ${applyRuns[i].toFixed(0)} ms, no-op ${noopRuns[i].toFixed(0)} ms`,
+      );
     }
     const floor = median(psqlRuns);
     const rows: [string, number[]][] = [

@@ -39,7 +39,15 @@ interface Options {
   lockTimeoutMs: number;
 }
 
-const VALUE_FLAGS = ["--stack", "--host", "--port", "--user", "--sslmode", "--migrations-dir", "--lock-timeout-ms"];
+const VALUE_FLAGS = [
+  "--stack",
+  "--host",
+  "--port",
+  "--user",
+  "--sslmode",
+  "--migrations-dir",
+  "--lock-timeout-ms",
+];
 
 export function parseArgs(argv: readonly string[]): Options {
   const values: Record<string, string> = {};
@@ -50,13 +58,16 @@ export function parseArgs(argv: readonly string[]): Options {
       dryRun = true;
       continue;
     }
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     if (!VALUE_FLAGS.includes(flag)) throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     const value = inline ?? argv[++i];
     if (value === undefined || value === "") throw new UsageError(`${flag} needs a value`);
     values[flag] = value;
   }
-  if (!values["--stack"]) throw new UsageError("--stack is required (e.g. --stack test, or make migrate STACK=test)");
+  if (!values["--stack"])
+    throw new UsageError("--stack is required (e.g. --stack test, or make migrate STACK=test)");
   const integer = (flag: string, min: number, max: number): number | undefined => {
     if (values[flag] === undefined) return undefined;
     const n = Number(values[flag]);
@@ -89,7 +100,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     options = parseArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`error: ${err.message}\nusage: tsx scripts/migrate.ts --stack <stack> [--dry-run] [--host H] [--port N] [--user U] [--sslmode M] [--migrations-dir DIR] [--lock-timeout-ms N]`);
+      console.error(
+        `error: ${err.message}\nusage: tsx scripts/migrate.ts --stack <stack> [--dry-run] [--host H] [--port N] [--user U] [--sslmode M] [--migrations-dir DIR] [--lock-timeout-ms N]`,
+      );
       return 2;
     }
     throw err;
@@ -103,7 +116,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (cfg.target !== "local" && !options.host) {
-    console.error(`error: stack "${options.stack}" has target "${cfg.target}": give the instance's address with --host`);
+    console.error(
+      `error: stack "${options.stack}" has target "${cfg.target}": give the instance's address with --host`,
+    );
     return 2;
   }
   const migrations = readMigrationsDir(options.migrationsDir);

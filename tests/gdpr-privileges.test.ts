@@ -21,7 +21,12 @@ const USER_TABLES = ["consent_records", "conversations", "user_preferences", "us
 beforeAll(async () => {
   server = await startTestServer();
   db = await createGdprDatabase(server, "gdpr_test");
-  await runMigrations({ connection: db.connection(), ownerRole: db.ownerRole, loginRole: db.loginRole, migrations: schema });
+  await runMigrations({
+    connection: db.connection(),
+    ownerRole: db.ownerRole,
+    loginRole: db.loginRole,
+    migrations: schema,
+  });
   app = new Client(db.connection("login"));
   await app.connect();
 }, 120_000);
@@ -44,13 +49,10 @@ async function asOwner<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 }
 
 async function newUser(id: string): Promise<void> {
-  await app.query("INSERT INTO user_profiles (user_id, username, email, full_name, metadata) VALUES ($1, $2, $3, $4, $5)", [
-    id,
-    `name-${id}`,
-    `${id}@example.org`,
-    "Full Name",
-    { plan: "free" },
-  ]);
+  await app.query(
+    "INSERT INTO user_profiles (user_id, username, email, full_name, metadata) VALUES ($1, $2, $3, $4, $5)",
+    [id, `name-${id}`, `${id}@example.org`, "Full Name", { plan: "free" }],
+  );
 }
 
 describe("the application's statements, as the login role", () => {
@@ -77,7 +79,9 @@ describe("the application's statements, as the login role", () => {
     const upsert =
       "INSERT INTO user_preferences (user_id, preferences) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET preferences = EXCLUDED.preferences";
     await app.query(upsert, ["u-pref", { theme: "dark" }]);
-    await app.query("UPDATE user_preferences SET updated_at = now() - interval '1 hour' WHERE user_id = 'u-pref'");
+    await app.query(
+      "UPDATE user_preferences SET updated_at = now() - interval '1 hour' WHERE user_id = 'u-pref'",
+    );
     const first = (await app.query("SELECT * FROM user_preferences WHERE user_id = 'u-pref'")).rows[0];
     await app.query(upsert, ["u-pref", { theme: "light" }]);
     const second = (await app.query("SELECT * FROM user_preferences WHERE user_id = 'u-pref'")).rows[0];
@@ -93,9 +97,10 @@ describe("the application's statements, as the login role", () => {
     await app.query(insert, ["c1", "analytics", true, "2 days"]);
     await app.query(insert, ["c2", "analytics", false, "1 day"]);
     await app.query(insert, ["c3", "marketing", true, "3 days"]);
-    const byUser = await app.query("SELECT consent_id FROM consent_records WHERE user_id = $1 ORDER BY timestamp DESC", [
-      "u-cons",
-    ]);
+    const byUser = await app.query(
+      "SELECT consent_id FROM consent_records WHERE user_id = $1 ORDER BY timestamp DESC",
+      ["u-cons"],
+    );
     expect(byUser.rows.map((r) => r.consent_id)).toEqual(["c2", "c1", "c3"]);
     const latest = await app.query(
       "SELECT consent_id, granted FROM consent_records WHERE user_id = $1 AND consent_type = $2 ORDER BY timestamp DESC LIMIT 1",
@@ -111,7 +116,13 @@ describe("the application's statements, as the login role", () => {
     const insert =
       "INSERT INTO conversations (conversation_id, user_id, title, messages, last_message_at, archived, metadata) VALUES ($1, 'u-conv', $2, $3, $4, $5, '{}')";
     const now = Date.now();
-    await app.query(insert, ["v1", "old", JSON.stringify([{ role: "user", content: "hi" }]), new Date(now + 1000), false]);
+    await app.query(insert, [
+      "v1",
+      "old",
+      JSON.stringify([{ role: "user", content: "hi" }]),
+      new Date(now + 1000),
+      false,
+    ]);
     await app.query(insert, ["v2", "new", "[]", new Date(now + 5000), true]);
     await app.query(insert, ["v3", "none", "[]", null, false]);
     const listed = await app.query(
@@ -128,9 +139,13 @@ describe("the application's statements, as the login role", () => {
       "UPDATE conversations SET messages = messages || $2::jsonb, last_message_at = now() + interval '10 seconds', archived = true WHERE conversation_id = $1",
       ["v1", JSON.stringify([{ role: "assistant", content: "hello" }])],
     );
-    expect((await app.query("SELECT jsonb_array_length(messages) AS n FROM conversations WHERE conversation_id = 'v1'")).rows).toEqual([
-      { n: 2 },
-    ]);
+    expect(
+      (
+        await app.query(
+          "SELECT jsonb_array_length(messages) AS n FROM conversations WHERE conversation_id = 'v1'",
+        )
+      ).rows,
+    ).toEqual([{ n: 2 }]);
     expect((await app.query("DELETE FROM conversations WHERE user_id = 'u-conv'")).rowCount).toBe(3);
   });
 
@@ -145,29 +160,43 @@ describe("the application's statements, as the login role", () => {
       ["u-audit"],
     );
     expect(range.rows.map((r) => r.log_id)).toEqual(["a2", "a1"]);
-    const anonymised = await app.query("UPDATE audit_logs SET user_id = 'anonymized' WHERE user_id = $1", ["u-audit"]);
+    const anonymised = await app.query("UPDATE audit_logs SET user_id = 'anonymized' WHERE user_id = $1", [
+      "u-audit",
+    ]);
     expect(anonymised.rowCount).toBe(2);
-    expect((await app.query("SELECT count(*)::int AS n FROM audit_logs WHERE user_id = 'anonymized'")).rows).toEqual([{ n: 2 }]);
+    expect(
+      (await app.query("SELECT count(*)::int AS n FROM audit_logs WHERE user_id = 'anonymized'")).rows,
+    ).toEqual([{ n: 2 }]);
   });
 
   it("deleting a profile deletes its preferences, consents and conversations, and keeps its audit trail", async () => {
     await newUser("u-gone");
     await app.query("INSERT INTO user_preferences (user_id) VALUES ('u-gone')");
-    await app.query("INSERT INTO consent_records (consent_id, user_id, consent_type, granted) VALUES ('gc', 'u-gone', 'analytics', true)");
+    await app.query(
+      "INSERT INTO consent_records (consent_id, user_id, consent_type, granted) VALUES ('gc', 'u-gone', 'analytics', true)",
+    );
     await app.query("INSERT INTO conversations (conversation_id, user_id) VALUES ('gv', 'u-gone')");
-    await app.query("INSERT INTO audit_logs (log_id, user_id, action) VALUES ('ga', 'u-gone', 'user.delete')");
+    await app.query(
+      "INSERT INTO audit_logs (log_id, user_id, action) VALUES ('ga', 'u-gone', 'user.delete')",
+    );
     await app.query("DELETE FROM user_profiles WHERE user_id = 'u-gone'");
     for (const table of ["user_preferences", "consent_records", "conversations"]) {
-      expect((await app.query(`SELECT count(*)::int AS n FROM ${table} WHERE user_id = 'u-gone'`)).rows, table).toEqual([
-        { n: 0 },
-      ]);
+      expect(
+        (await app.query(`SELECT count(*)::int AS n FROM ${table} WHERE user_id = 'u-gone'`)).rows,
+        table,
+      ).toEqual([{ n: 0 }]);
     }
-    expect((await app.query("SELECT count(*)::int AS n FROM audit_logs WHERE user_id = 'u-gone'")).rows).toEqual([{ n: 1 }]);
+    expect(
+      (await app.query("SELECT count(*)::int AS n FROM audit_logs WHERE user_id = 'u-gone'")).rows,
+    ).toEqual([{ n: 1 }]);
   });
 
   it("the ADR's health check finds the five tables", async () => {
     for (const table of [...USER_TABLES, "audit_logs"]) {
-      expect((await app.query("SELECT 1 FROM information_schema.tables WHERE table_name = $1", [table])).rowCount, table).toBe(1);
+      expect(
+        (await app.query("SELECT 1 FROM information_schema.tables WHERE table_name = $1", [table])).rowCount,
+        table,
+      ).toBe(1);
     }
   });
 });
@@ -175,17 +204,33 @@ describe("the application's statements, as the login role", () => {
 describe("what the login role is refused", () => {
   const refusals: [string, string, RegExp][] = [
     ["DELETE on audit_logs", "DELETE FROM audit_logs", /permission denied for table audit_logs/],
-    ["UPDATE of another audit column", "UPDATE audit_logs SET action = 'forged'", /permission denied for table audit_logs/],
+    [
+      "UPDATE of another audit column",
+      "UPDATE audit_logs SET action = 'forged'",
+      /permission denied for table audit_logs/,
+    ],
     ["TRUNCATE audit_logs", "TRUNCATE audit_logs", /permission denied for table audit_logs/],
     ["TRUNCATE consent_records", "TRUNCATE consent_records", /permission denied for table consent_records/],
     ["TRUNCATE user_profiles", "TRUNCATE user_profiles CASCADE", /permission denied for table user_profiles/],
     ["DROP TABLE", "DROP TABLE conversations", /must be owner of table conversations/],
     ["CREATE TABLE", "CREATE TABLE public.shadow (id int)", /permission denied for schema public/],
-    ["CREATE FUNCTION", "CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'SELECT 1'", /permission denied for schema public/],
+    [
+      "CREATE FUNCTION",
+      "CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+      /permission denied for schema public/,
+    ],
     ["ALTER TABLE", "ALTER TABLE user_profiles ADD COLUMN x int", /must be owner of table user_profiles/],
     ["DISABLE TRIGGER", "ALTER TABLE audit_logs DISABLE TRIGGER ALL", /must be owner of table audit_logs/],
-    ["CREATE TRIGGER", "CREATE TRIGGER t BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION touch_updated_at()", /permission denied/],
-    ["running the purge", "SELECT * FROM purge_expired_data()", /permission denied for function purge_expired_data/],
+    [
+      "CREATE TRIGGER",
+      "CREATE TRIGGER t BEFORE INSERT ON audit_logs FOR EACH ROW EXECUTE FUNCTION touch_updated_at()",
+      /permission denied/,
+    ],
+    [
+      "running the purge",
+      "SELECT * FROM purge_expired_data()",
+      /permission denied for function purge_expired_data/,
+    ],
     ["the version table", "SELECT * FROM schema_migrations", /permission denied for table schema_migrations/],
   ];
   for (const [what, sql, error] of refusals) {
@@ -212,13 +257,21 @@ describe("what the login role is refused", () => {
 
 describe("constraints", () => {
   const violations: [string, string, RegExp][] = [
-    ["empty username", "INSERT INTO user_profiles (user_id, username) VALUES ('x1', '  ')", /user_profiles_username_not_empty/],
+    [
+      "empty username",
+      "INSERT INTO user_profiles (user_id, username) VALUES ('x1', '  ')",
+      /user_profiles_username_not_empty/,
+    ],
     [
       "last_updated before created_at",
       "INSERT INTO user_profiles (user_id, username, created_at, last_updated) VALUES ('x2', 'n', now(), now() - interval '1 day')",
       /user_profiles_timestamps_ordered/,
     ],
-    ["empty action", "INSERT INTO audit_logs (log_id, action) VALUES ('x3', '')", /audit_logs_action_not_empty/],
+    [
+      "empty action",
+      "INSERT INTO audit_logs (log_id, action) VALUES ('x3', '')",
+      /audit_logs_action_not_empty/,
+    ],
     [
       "empty consent_type",
       "INSERT INTO consent_records (consent_id, user_id, consent_type, granted) VALUES ('x4', 'u-const', '', true)",
@@ -255,24 +308,26 @@ describe("the append-only audit trail, even for the owner role", () => {
 
   it("refuses UPDATE of anything but user_id", async () => {
     await asOwner(async (c) => {
-      await expect(c.query("UPDATE audit_logs SET action = 'forged' WHERE log_id = 'guard1'")).rejects.toThrow(
-        "audit_logs is append-only: only user_id may change (log_id guard1)",
-      );
-      await expect(c.query("UPDATE audit_logs SET timestamp = now() - interval '8 years' WHERE log_id = 'guard1'")).rejects.toThrow(
-        "only user_id may change",
-      );
+      await expect(
+        c.query("UPDATE audit_logs SET action = 'forged' WHERE log_id = 'guard1'"),
+      ).rejects.toThrow("audit_logs is append-only: only user_id may change (log_id guard1)");
+      await expect(
+        c.query("UPDATE audit_logs SET timestamp = now() - interval '8 years' WHERE log_id = 'guard1'"),
+      ).rejects.toThrow("only user_id may change");
     });
   });
 
   it("lets user_id change only to 'anonymized'", async () => {
-    await expect(app.query("UPDATE audit_logs SET user_id = 'someone-else' WHERE log_id = 'guard1'")).rejects.toThrow(
-      "user_id may only be changed to 'anonymized' (log_id guard1)",
-    );
+    await expect(
+      app.query("UPDATE audit_logs SET user_id = 'someone-else' WHERE log_id = 'guard1'"),
+    ).rejects.toThrow("user_id may only be changed to 'anonymized' (log_id guard1)");
     await asOwner(async (c) => {
-      await expect(c.query("UPDATE audit_logs SET user_id = 'someone-else' WHERE log_id = 'guard1'")).rejects.toThrow(
-        "user_id may only be changed to 'anonymized'",
-      );
-      expect((await c.query("UPDATE audit_logs SET user_id = 'anonymized' WHERE log_id = 'guard1'")).rowCount).toBe(1);
+      await expect(
+        c.query("UPDATE audit_logs SET user_id = 'someone-else' WHERE log_id = 'guard1'"),
+      ).rejects.toThrow("user_id may only be changed to 'anonymized'");
+      expect(
+        (await c.query("UPDATE audit_logs SET user_id = 'anonymized' WHERE log_id = 'guard1'")).rowCount,
+      ).toBe(1);
     });
   });
 
@@ -281,9 +336,13 @@ describe("the append-only audit trail, even for the owner role", () => {
       await expect(c.query("DELETE FROM audit_logs WHERE log_id = 'guard1'")).rejects.toThrow(
         "audit_logs is append-only: log_id guard1 is within its retention of 7 years",
       );
-      await expect(c.query("TRUNCATE audit_logs")).rejects.toThrow("audit_logs is append-only: TRUNCATE is refused");
+      await expect(c.query("TRUNCATE audit_logs")).rejects.toThrow(
+        "audit_logs is append-only: TRUNCATE is refused",
+      );
     });
-    expect((await app.query("SELECT count(*)::int AS n FROM audit_logs WHERE log_id = 'guard1'")).rows).toEqual([{ n: 1 }]);
+    expect(
+      (await app.query("SELECT count(*)::int AS n FROM audit_logs WHERE log_id = 'guard1'")).rows,
+    ).toEqual([{ n: 1 }]);
   });
 });
 
@@ -309,7 +368,9 @@ describe("default privileges: a later migration's objects follow the same rules"
     await app.query("UPDATE later_things SET note = 'b'");
     expect((await app.query("SELECT note FROM later_things")).rows).toEqual([{ note: "b" }]);
     expect((await app.query("DELETE FROM later_things")).rowCount).toBe(1);
-    await expect(app.query("TRUNCATE later_things")).rejects.toThrow(/permission denied for table later_things/);
+    await expect(app.query("TRUNCATE later_things")).rejects.toThrow(
+      /permission denied for table later_things/,
+    );
     await expect(app.query("DROP TABLE later_things")).rejects.toThrow(/must be owner/);
   });
 

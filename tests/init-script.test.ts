@@ -72,7 +72,8 @@ function scriptPlan(inputs: Inputs): ScriptResult {
 function typescriptPlan(inputs: Inputs): string {
   // parseStackConfig refuses target local for staging/prod; profiles and
   // limits do not depend on the environment, names are recomputed for it.
-  const local = inputs.environment === "staging" || inputs.environment === "prod" ? "dev" : inputs.environment;
+  const local =
+    inputs.environment === "staging" || inputs.environment === "prod" ? "dev" : inputs.environment;
   const cfg = parseStackConfig({
     environment: local,
     services: inputs.services ? JSON.stringify(inputs.services) : undefined,
@@ -96,7 +97,12 @@ describe("000_init_databases.sh and the TypeScript name things alike", () => {
   for (const environment of ENVIRONMENTS) {
     valid.push({ environment });
     valid.push({ environment, services: ["gdpr", "billing", "audit_trail"] });
-    valid.push({ environment, services: ["openfga", "gdpr"], managed: ["openfga", "gdpr"], connectionLimit: "7" });
+    valid.push({
+      environment,
+      services: ["openfga", "gdpr"],
+      managed: ["openfga", "gdpr"],
+      connectionLimit: "7",
+    });
     valid.push({ environment, services: ["keycloak"] });
     valid.push({ environment, services: ["gdpr", "openfga"], managed: [] });
     valid.push({ environment, services: ["rds", "template", "a1", "pgx", "test_data"] });
@@ -121,7 +127,11 @@ describe("000_init_databases.sh and the TypeScript name things alike", () => {
     ["a duplicate", { environment: "dev", services: ["gdpr", "openfga", "gdpr"] }, '"gdpr" is listed twice'],
     ["64 bytes in dev", { environment: "dev", services: ["x".repeat(58)] }, "64 bytes"],
     ["64 bytes in test", { environment: "test", services: ["x".repeat(53)] }, "64 bytes"],
-    ["an unknown managed service", { environment: "dev", services: ["openfga"], managed: ["gdpr"] }, '"gdpr"'],
+    [
+      "an unknown managed service",
+      { environment: "dev", services: ["openfga"], managed: ["gdpr"] },
+      '"gdpr"',
+    ],
     ["connection limit 0", { environment: "dev", connectionLimit: "0" }, "0"],
     ["connection limit 10001", { environment: "dev", connectionLimit: "10001" }, "10001"],
     ["a non-integer connection limit", { environment: "dev", connectionLimit: "many" }, '"many"'],
@@ -158,8 +168,12 @@ describe("000_init_databases.sh and the TypeScript name things alike", () => {
   });
 
   it("ADR-0060 detection: POSTGRES_DB ending in _test selects test, anything else dev", () => {
-    expect(runScript({ POSTGRES_DB: "gdpr_test" }, ["--plan"]).stdout).toBe(typescriptPlan({ environment: "test" }));
-    expect(runScript({ POSTGRES_DB: "postgres" }, ["--plan"]).stdout).toBe(typescriptPlan({ environment: "dev" }));
+    expect(runScript({ POSTGRES_DB: "gdpr_test" }, ["--plan"]).stdout).toBe(
+      typescriptPlan({ environment: "test" }),
+    );
+    expect(runScript({ POSTGRES_DB: "postgres" }, ["--plan"]).stdout).toBe(
+      typescriptPlan({ environment: "dev" }),
+    );
     expect(runScript({}, ["--plan"]).stdout).toBe(typescriptPlan({ environment: "dev" }));
   });
 });
@@ -168,7 +182,11 @@ describe("000_init_databases.sh and the TypeScript name things alike", () => {
 // Against real servers
 // ---------------------------------------------------------------------------
 
-function pgEnv(server: TestServer, user = "postgres", password = server.superuserPassword): Record<string, string> {
+function pgEnv(
+  server: TestServer,
+  user = "postgres",
+  password = server.superuserPassword,
+): Record<string, string> {
   return { PGHOST: server.host, PGPORT: String(server.port), PGUSER: user, PGPASSWORD: password };
 }
 
@@ -200,7 +218,11 @@ async function snapshot(server: TestServer, databases: string[]): Promise<unknow
               (SELECT json_agg(m ORDER BY version) FROM (SELECT * FROM public.schema_migrations) m WHERE to_regclass('public.schema_migrations') IS NOT NULL) AS versions
          FROM pg_namespace WHERE nspname = 'public'`,
     ).catch(async () =>
-      rows(server, db, "SELECT nspowner::regrole::text AS owner, nspacl::text AS acl FROM pg_namespace WHERE nspname = 'public'"),
+      rows(
+        server,
+        db,
+        "SELECT nspowner::regrole::text AS owner, nspacl::text AS acl FROM pg_namespace WHERE nspname = 'public'",
+      ),
     );
   }
   return { cluster, perDb };
@@ -209,7 +231,11 @@ async function snapshot(server: TestServer, databases: string[]): Promise<unknow
 describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
   let server: TestServer;
   const TEST_DBS = ["gdpr_test", "openfga_test", "keycloak_test"];
-  const passwords = { GDPR_DB_PASSWORD: "gdpr-pw-'quoted' $x", OPENFGA_DB_PASSWORD: "openfga-pw", KEYCLOAK_DB_PASSWORD: "kc-pw" };
+  const passwords = {
+    GDPR_DB_PASSWORD: "gdpr-pw-'quoted' $x",
+    OPENFGA_DB_PASSWORD: "openfga-pw",
+    KEYCLOAK_DB_PASSWORD: "kc-pw",
+  };
   let first: ScriptResult;
 
   beforeAll(async () => {
@@ -227,7 +253,9 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
       "postgres",
       "SELECT datname, datdba::regrole::text AS owner, has_database_privilege('public', datname, 'CONNECT') AS public_connect FROM pg_database WHERE datname LIKE '%\\_test' ORDER BY 1",
     );
-    expect(dbs).toEqual(TEST_DBS.sort().map((datname) => ({ datname, owner: "postgres", public_connect: false })));
+    expect(dbs).toEqual(
+      TEST_DBS.sort().map((datname) => ({ datname, owner: "postgres", public_connect: false })),
+    );
     const roles = await rows(
       server,
       "postgres",
@@ -244,11 +272,19 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
       ["openfga_test", "openfga_test_app"],
       ["keycloak_test", "keycloak_test_app"],
     ]) {
-      expect(await rows(server, db, "SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'public'")).toEqual([
-        { owner },
-      ]);
+      expect(
+        await rows(
+          server,
+          db,
+          "SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'public'",
+        ),
+      ).toEqual([{ owner }]);
     }
-    const versions = await rows(server, "gdpr_test", "SELECT version, name, checksum, applied_by FROM public.schema_migrations");
+    const versions = await rows(
+      server,
+      "gdpr_test",
+      "SELECT version, name, checksum, applied_by FROM public.schema_migrations",
+    );
     expect(versions).toEqual([
       {
         version: 1,
@@ -264,7 +300,9 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
     try {
       await app.query("INSERT INTO user_profiles (user_id, username) VALUES ('u1', 'alice')");
       await expect(app.query("DELETE FROM audit_logs")).rejects.toThrow(/permission denied/);
-      await expect(app.query("CREATE TABLE x (id int)")).rejects.toThrow(/permission denied for schema public/);
+      await expect(app.query("CREATE TABLE x (id int)")).rejects.toThrow(
+        /permission denied for schema public/,
+      );
     } finally {
       await app.end();
     }
@@ -286,7 +324,13 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
   it("the TypeScript runner accepts the database the script migrated: same rows, nothing re-applied", async () => {
     const before = await rows(server, "gdpr_test", "SELECT * FROM public.schema_migrations");
     const result = await runMigrations({
-      connection: { host: server.host, port: server.port, database: "gdpr_test", user: "postgres", password: server.superuserPassword },
+      connection: {
+        host: server.host,
+        port: server.port,
+        database: "gdpr_test",
+        user: "postgres",
+        password: server.superuserPassword,
+      },
       ownerRole: "gdpr_test_owner",
       loginRole: "gdpr_test_app",
       migrations: readMigrationsDir(join(ROOT, "migrations")),
@@ -312,12 +356,17 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
   it("refuses an edited applied migration and applies nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "migrations-"));
     try {
-      writeFileSync(join(dir, SCHEMA_FILE), readFileSync(join(ROOT, "migrations", SCHEMA_FILE), "utf8") + "\n-- edited\n");
+      writeFileSync(
+        join(dir, SCHEMA_FILE),
+        readFileSync(join(ROOT, "migrations", SCHEMA_FILE), "utf8") + "\n-- edited\n",
+      );
       writeFileSync(join(dir, "002_extra.sql"), "CREATE TABLE extra (id int);\n");
       const res = runScript({ ...pgEnv(server), PLATFORM_ENVIRONMENT: "test", MIGRATIONS_DIR: dir });
       expect(res.status).toBe(1);
       expect(res.stderr).toContain(`${SCHEMA_FILE} was changed after it was applied`);
-      expect(await rows(server, "gdpr_test", "SELECT to_regclass('public.extra') AS t")).toEqual([{ t: null }]);
+      expect(await rows(server, "gdpr_test", "SELECT to_regclass('public.extra') AS t")).toEqual([
+        { t: null },
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -355,7 +404,13 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
       const res = runScript({ ...admin, MIGRATIONS_DIR: empty });
       expect(res.status).toBe(1);
       expect(res.stderr).toContain(`${empty}/${SCHEMA_FILE} is missing`);
-      expect(await rows(server, "postgres", "SELECT datname FROM pg_database WHERE datname IN ('gdpr', 'openfga', 'keycloak')")).toEqual([]);
+      expect(
+        await rows(
+          server,
+          "postgres",
+          "SELECT datname FROM pg_database WHERE datname IN ('gdpr', 'openfga', 'keycloak')",
+        ),
+      ).toEqual([]);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
@@ -363,7 +418,9 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
 
   it("creates gdpr, openfga and keycloak with their roles when no environment is given", async () => {
     const res = runScript(admin);
-    expect(res.stderr).toContain("environment dev (neither PLATFORM_ENVIRONMENT nor a POSTGRES_DB ending in _test is set)");
+    expect(res.stderr).toContain(
+      "environment dev (neither PLATFORM_ENVIRONMENT nor a POSTGRES_DB ending in _test is set)",
+    );
     expect(res.stderr).toContain("validated:");
     expect(res.status).toBe(0);
     const dbs = await rows(
@@ -372,13 +429,26 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
       "SELECT datname, datdba::regrole::text AS owner FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1') ORDER BY 1",
     );
     expect(dbs).toEqual([...DEV_DBS].sort().map((datname) => ({ datname, owner: "platform_admin" })));
-    const roles = await rows(server, "postgres", "SELECT rolname FROM pg_roles WHERE rolname ~ '^(gdpr|openfga|keycloak)_(app|owner)$' ORDER BY 1");
+    const roles = await rows(
+      server,
+      "postgres",
+      "SELECT rolname FROM pg_roles WHERE rolname ~ '^(gdpr|openfga|keycloak)_(app|owner)$' ORDER BY 1",
+    );
     expect(roles.map((r) => r.rolname)).toEqual(["gdpr_app", "gdpr_owner", "keycloak_app", "openfga_app"]);
-    const tables = await rows(server, "gdpr", "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+    const tables = await rows(
+      server,
+      "gdpr",
+      "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    );
     expect(tables).toEqual(
-      ["audit_logs", "consent_records", "conversations", "schema_migrations", "user_preferences", "user_profiles"].map(
-        (tablename) => ({ tablename, tableowner: "gdpr_owner" }),
-      ),
+      [
+        "audit_logs",
+        "consent_records",
+        "conversations",
+        "schema_migrations",
+        "user_preferences",
+        "user_profiles",
+      ].map((tablename) => ({ tablename, tableowner: "gdpr_owner" })),
     );
     const second = runScript(admin);
     expect(second.status).toBe(0);
@@ -386,7 +456,13 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
   });
 
   it("waits for the TypeScript runner's advisory lock, then applies a new file once", async () => {
-    const holder = new Client({ host: server.host, port: server.port, database: "gdpr", user: "postgres", password: server.superuserPassword });
+    const holder = new Client({
+      host: server.host,
+      port: server.port,
+      database: "gdpr",
+      user: "postgres",
+      password: server.superuserPassword,
+    });
     await holder.connect();
     try {
       await holder.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY]);
@@ -406,7 +482,9 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
         if (n === 0) await new Promise((r) => setTimeout(r, 100));
       }
       expect(n, `the script never waited for the lock; its log:\n${stderr}`).toBe(1);
-      expect((await holder.query("SELECT to_regclass('public.after_lock') AS t")).rows).toEqual([{ t: null }]);
+      expect((await holder.query("SELECT to_regclass('public.after_lock') AS t")).rows).toEqual([
+        { t: null },
+      ]);
       await holder.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]);
       expect(await exited).toBe(0);
       expect(stderr).toContain("gdpr: applying 002_after_lock.sql as gdpr_owner");

@@ -79,8 +79,13 @@ describe("main against PostgreSQL", { timeout: 300_000 }, () => {
   it("an edited applied file is refused", async () => {
     const dir = mkdtempSync(join(tmpdir(), "migrations-"));
     try {
-      writeFileSync(join(dir, "001_gdpr_schema.sql"), readFileSync(join(ROOT, "migrations", "001_gdpr_schema.sql"), "utf8") + "-- x\n");
-      await expect(migrate("--migrations-dir", dir)).rejects.toThrow("001_gdpr_schema.sql was changed after it was applied");
+      writeFileSync(
+        join(dir, "001_gdpr_schema.sql"),
+        readFileSync(join(ROOT, "migrations", "001_gdpr_schema.sql"), "utf8") + "-- x\n",
+      );
+      await expect(migrate("--migrations-dir", dir)).rejects.toThrow(
+        "001_gdpr_schema.sql was changed after it was applied",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -88,16 +93,22 @@ describe("main against PostgreSQL", { timeout: 300_000 }, () => {
 
   it("a stack without a file is named", async () => {
     vi.spyOn(console, "error").mockImplementation(() => undefined);
-    await expect(main(["--stack", "nosuchstack"])).rejects.toThrow(/Pulumi\.nosuchstack\.yaml does not exist/);
+    await expect(main(["--stack", "nosuchstack"])).rejects.toThrow(
+      /Pulumi\.nosuchstack\.yaml does not exist/,
+    );
   });
 });
 
 describe("the command line", () => {
   it("exits 2 with usage on a bad argument", () => {
-    const res = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "scripts", "migrate.ts"), "--stack", "test", "--bogus"], {
-      encoding: "utf8",
-      timeout: 120_000,
-    });
+    const res = spawnSync(
+      join(ROOT, "node_modules", ".bin", "tsx"),
+      [join(ROOT, "scripts", "migrate.ts"), "--stack", "test", "--bogus"],
+      {
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('error: unknown argument "--bogus"');
     expect(res.stderr).toContain("usage: tsx scripts/migrate.ts --stack <stack>");

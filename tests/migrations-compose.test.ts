@@ -18,7 +18,9 @@ import { startTestServer, TestServer } from "./helpers/pg-server";
 const ROOT = join(__dirname, "..");
 const SCRIPT = join(ROOT, "migrations", "000_init_databases.sh");
 const INITDB_TARGET = "/docker-entrypoint-initdb.d/000_init_databases.sh";
-const POSTGRES_MAJOR = /^POSTGRES_MAJOR=(\d+)$/m.exec(readFileSync(join(ROOT, "tools", "versions.env"), "utf8"))![1];
+const POSTGRES_MAJOR = /^POSTGRES_MAJOR=(\d+)$/m.exec(
+  readFileSync(join(ROOT, "tools", "versions.env"), "utf8"),
+)![1];
 
 interface ComposeService {
   image: string;
@@ -70,8 +72,13 @@ describe.each(FILES)("%s", (file, environment) => {
   });
 
   it(`its environment makes the init script use the ${environment} names`, () => {
-    const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, interpolate(String(v))]));
-    const res = spawnSync("bash", [SCRIPT, "--plan"], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+    const env = Object.fromEntries(
+      Object.entries(svc.environment).map(([k, v]) => [k, interpolate(String(v))]),
+    );
+    const res = spawnSync("bash", [SCRIPT, "--plan"], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: "utf8",
+    });
     expect(res.status).toBe(0);
     const databases = [...res.stdout.matchAll(/ database=(\S+)/g)].map((m) => m[1]);
     expect(databases).toEqual(DEFAULT_SERVICES.map((s) => databaseName(s, environment)));
@@ -126,7 +133,10 @@ describe("the test file's environment, as the entrypoint runs the script", { tim
   });
 
   it("sourced (a non-executable mount): runs in a child bash and returns its status to the entrypoint", () => {
-    const ok = spawnSync("bash", ["-c", `set -Eeo pipefail; . ${SCRIPT}; echo entrypoint-continues`], { env, encoding: "utf8" });
+    const ok = spawnSync("bash", ["-c", `set -Eeo pipefail; . ${SCRIPT}; echo entrypoint-continues`], {
+      env,
+      encoding: "utf8",
+    });
     expect(ok.stderr).toContain("001_gdpr_schema.sql already applied");
     expect(ok.stdout).toContain("entrypoint-continues");
     expect(ok.status).toBe(0);

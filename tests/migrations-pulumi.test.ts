@@ -101,7 +101,8 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
 
     const reg = registrations.get("gdpr-migrations-run")!;
     // Registration URNs carry the parent's type: match on `type::name`.
-    const dependencyOn = (type: string, name: string) => reg.dependencies.find((u) => u.endsWith(`$${type}::${name}`));
+    const dependencyOn = (type: string, name: string) =>
+      reg.dependencies.find((u) => u.endsWith(`$${type}::${name}`));
     const database = dependencyOn("postgresql:index/database:Database", "gdpr-database");
     expect(database).toBeDefined();
     expect(dependencyOn("postgresql:index/schema:Schema", "gdpr-schema")).toBeDefined();
@@ -123,7 +124,9 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
     expect(typeof provider).toBe("string");
     expect(isSecretValue(provider)).toBe(false);
     expect(provider as string).not.toContain("config-admin-pw");
-    const publicOutputs = JSON.stringify(await unwrap(pulumi.output({ v: p.gdprSchemaVersion, n: p.databaseNames, r: p.roles })));
+    const publicOutputs = JSON.stringify(
+      await unwrap(pulumi.output({ v: p.gdprSchemaVersion, n: p.databaseNames, r: p.roles })),
+    );
     expect(publicOutputs).not.toContain("config-admin-pw");
   });
 
@@ -151,113 +154,132 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
   });
 });
 
-describe("the provider, serialized as Pulumi does and run in a plain Node process", { timeout: 300_000 }, () => {
-  let server: TestServer;
-  let dir: string;
-  let providerFile: string;
+describe(
+  "the provider, serialized as Pulumi does and run in a plain Node process",
+  { timeout: 300_000 },
+  () => {
+    let server: TestServer;
+    let dir: string;
+    let providerFile: string;
 
-  beforeAll(async () => {
-    const { migrationsProvider } = await import("../components/gdpr-migrations");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
-      serializeFunction(f: () => unknown, opts: { allowSecrets: boolean }): Promise<{ text: string; exportName: string; containsSecrets: boolean }>;
-    };
-    const serialized = await closure.serializeFunction(() => migrationsProvider, { allowSecrets: false });
-    expect(serialized.containsSecrets).toBe(false);
-    dir = mkdtempSync(join(tmpdir(), "provider-"));
-    providerFile = join(dir, "provider.js");
-    writeFileSync(providerFile, serialized.text);
-    server = await startTestServer();
-  }, 120_000);
-  afterAll(() => {
-    server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      const { migrationsProvider } = await import("../components/gdpr-migrations");
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
+        serializeFunction(
+          f: () => unknown,
+          opts: { allowSecrets: boolean },
+        ): Promise<{ text: string; exportName: string; containsSecrets: boolean }>;
+      };
+      const serialized = await closure.serializeFunction(() => migrationsProvider, { allowSecrets: false });
+      expect(serialized.containsSecrets).toBe(false);
+      dir = mkdtempSync(join(tmpdir(), "provider-"));
+      providerFile = join(dir, "provider.js");
+      writeFileSync(providerFile, serialized.text);
+      server = await startTestServer();
+    }, 120_000);
+    afterAll(() => {
+      server?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  /** Calls one provider method in a fresh `node` (no tsx, no vitest), from a directory outside the checkout. */
-  function call(method: "create" | "update" | "diff", args: unknown[]): { result?: unknown; error?: string } {
-    const script = `
+    /** Calls one provider method in a fresh `node` (no tsx, no vitest), from a directory outside the checkout. */
+    function call(
+      method: "create" | "update" | "diff",
+      args: unknown[],
+    ): { result?: unknown; error?: string } {
+      const script = `
       const requireFromString = require(${JSON.stringify(require.resolve("require-from-string"))});
       const provider = requireFromString(require("fs").readFileSync(${JSON.stringify(providerFile)}, "utf8")).handler();
       provider[process.argv[1]](...JSON.parse(process.argv[2])).then(
         (r) => process.stdout.write(JSON.stringify({ result: r })),
         (e) => process.stdout.write(JSON.stringify({ error: String(e && e.message) })),
       );`;
-    const res = spawnSync(process.execPath, ["-e", script, method, JSON.stringify(args)], {
-      cwd: dir,
-      encoding: "utf8",
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      timeout: 120_000,
-    });
-    if (res.status !== 0 || !res.stdout) throw new Error(`node exited ${res.status}: ${res.stderr}`);
-    return JSON.parse(res.stdout);
-  }
-
-  it("create applies the migrations and returns the version without the password; update re-checks", async () => {
-    const db = await createGdprDatabase(server, "gdpr_test");
-    const files = readMigrationsDir(MIGRATIONS_DIR);
-    const inputs = {
-      host: server.host,
-      port: server.port,
-      sslmode: "disable",
-      user: "platform_admin",
-      password: db.adminPassword,
-      database: db.database,
-      ownerRole: db.ownerRole,
-      loginRole: db.loginRole,
-      migrations: files.map((f) => `${f.name} sha256:${f.checksum}`),
-      directory: MIGRATIONS_DIR,
-      runner: join(ROOT, "components", "migration-runner.ts"),
-    };
-    const created = call("create", [inputs]);
-    expect(created.error).toBeUndefined();
-    const outs = (created.result as { id: string; outs: Record<string, unknown> }).outs;
-    expect(outs).toMatchObject({ version: 1, applied: ["001_gdpr_schema.sql"], database: "gdpr_test" });
-    expect(outs).not.toHaveProperty("password");
-    expect(JSON.stringify(created.result)).not.toContain(db.adminPassword);
-
-    const c = await server.client("gdpr_test");
-    try {
-      expect((await c.query("SELECT count(*)::int AS n FROM pg_tables WHERE tableowner = $1", [db.ownerRole])).rows).toEqual([
-        { n: 6 },
-      ]);
-    } finally {
-      await c.end();
+      const res = spawnSync(process.execPath, ["-e", script, method, JSON.stringify(args)], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        timeout: 120_000,
+      });
+      if (res.status !== 0 || !res.stdout) throw new Error(`node exited ${res.status}: ${res.stderr}`);
+      return JSON.parse(res.stdout);
     }
 
-    const updated = call("update", ["id", outs, inputs]);
-    expect((updated.result as { outs: Record<string, unknown> }).outs).toMatchObject({ version: 1 });
+    it("create applies the migrations and returns the version without the password; update re-checks", async () => {
+      const db = await createGdprDatabase(server, "gdpr_test");
+      const files = readMigrationsDir(MIGRATIONS_DIR);
+      const inputs = {
+        host: server.host,
+        port: server.port,
+        sslmode: "disable",
+        user: "platform_admin",
+        password: db.adminPassword,
+        database: db.database,
+        ownerRole: db.ownerRole,
+        loginRole: db.loginRole,
+        migrations: files.map((f) => `${f.name} sha256:${f.checksum}`),
+        directory: MIGRATIONS_DIR,
+        runner: join(ROOT, "components", "migration-runner.ts"),
+      };
+      const created = call("create", [inputs]);
+      expect(created.error).toBeUndefined();
+      const outs = (created.result as { id: string; outs: Record<string, unknown> }).outs;
+      expect(outs).toMatchObject({ version: 1, applied: ["001_gdpr_schema.sql"], database: "gdpr_test" });
+      expect(outs).not.toHaveProperty("password");
+      expect(JSON.stringify(created.result)).not.toContain(db.adminPassword);
 
-    const stale = call("create", [{ ...inputs, migrations: ["001_gdpr_schema.sql sha256:" + "0".repeat(64)] }]);
-    expect(stale.error).toMatch(/changed after the program read them/);
+      const c = await server.client("gdpr_test");
+      try {
+        expect(
+          (await c.query("SELECT count(*)::int AS n FROM pg_tables WHERE tableowner = $1", [db.ownerRole]))
+            .rows,
+        ).toEqual([{ n: 6 }]);
+      } finally {
+        await c.end();
+      }
 
-    const wrongPassword = call("create", [{ ...inputs, password: "not-the-password" }]);
-    expect(wrongPassword.error).toMatch(/password authentication failed for user "platform_admin"/);
-  });
+      const updated = call("update", ["id", outs, inputs]);
+      expect((updated.result as { outs: Record<string, unknown> }).outs).toMatchObject({ version: 1 });
 
-  it("diff: a new file updates, a new database replaces, a new password or checkout path changes nothing", () => {
-    const base = {
-      host: "h",
-      port: 5432,
-      sslmode: "disable",
-      user: "a",
-      database: "gdpr",
-      ownerRole: "gdpr_owner",
-      loginRole: "gdpr_app",
-      migrations: ["001_gdpr_schema.sql sha256:aa"],
-      directory: "/x/migrations",
-      runner: "/x/components/migration-runner.ts",
-    };
-    const diff = (news: Record<string, unknown>) => call("diff", ["id", base, { ...base, ...news }]).result;
-    expect(diff({ migrations: [...base.migrations, "002_next.sql sha256:bb"] })).toEqual({
-      changes: true,
-      replaces: [],
-      deleteBeforeReplace: false,
+      const stale = call("create", [
+        { ...inputs, migrations: ["001_gdpr_schema.sql sha256:" + "0".repeat(64)] },
+      ]);
+      expect(stale.error).toMatch(/changed after the program read them/);
+
+      const wrongPassword = call("create", [{ ...inputs, password: "not-the-password" }]);
+      expect(wrongPassword.error).toMatch(/password authentication failed for user "platform_admin"/);
     });
-    expect(diff({ database: "gdpr_test" })).toMatchObject({ changes: true, replaces: ["database"] });
-    expect(diff({ password: "rotated", directory: "/y/migrations", runner: "/y/components/migration-runner.ts" })).toMatchObject({
-      changes: false,
-      replaces: [],
+
+    it("diff: a new file updates, a new database replaces, a new password or checkout path changes nothing", () => {
+      const base = {
+        host: "h",
+        port: 5432,
+        sslmode: "disable",
+        user: "a",
+        database: "gdpr",
+        ownerRole: "gdpr_owner",
+        loginRole: "gdpr_app",
+        migrations: ["001_gdpr_schema.sql sha256:aa"],
+        directory: "/x/migrations",
+        runner: "/x/components/migration-runner.ts",
+      };
+      const diff = (news: Record<string, unknown>) => call("diff", ["id", base, { ...base, ...news }]).result;
+      expect(diff({ migrations: [...base.migrations, "002_next.sql sha256:bb"] })).toEqual({
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: false,
+      });
+      expect(diff({ database: "gdpr_test" })).toMatchObject({ changes: true, replaces: ["database"] });
+      expect(
+        diff({
+          password: "rotated",
+          directory: "/y/migrations",
+          runner: "/y/components/migration-runner.ts",
+        }),
+      ).toMatchObject({
+        changes: false,
+        replaces: [],
+      });
     });
-  });
-});
+  },
+);

@@ -95,14 +95,14 @@ describe("planMigrations", () => {
         ],
       ),
     ).toThrow(
-      /nothing was applied:\n  - 001_a.sql was changed after it was applied \(recorded sha256 [0-9a-f]{64}, file [0-9a-f]{64}\)[\s\S]*applied version 002 \(002_gone.sql\) has no file[\s\S]*applied version 004 \(004_ahead.sql\) has no file[\s\S]*003_c.sql is not applied but version 004 already is/,
+      /nothing was applied:\n {2}- 001_a.sql was changed after it was applied \(recorded sha256 [0-9a-f]{64}, file [0-9a-f]{64}\)[\s\S]*applied version 002 \(002_gone.sql\) has no file[\s\S]*applied version 004 \(004_ahead.sql\) has no file[\s\S]*003_c.sql is not applied but version 004 already is/,
     );
   });
 
   it("refuses a renamed applied file", () => {
-    expect(() => planMigrations([one], [{ version: 1, name: "001_old.sql", checksum: one.checksum }])).toThrow(
-      "version 001 was applied as 001_old.sql and is now named 001_a.sql",
-    );
+    expect(() =>
+      planMigrations([one], [{ version: 1, name: "001_old.sql", checksum: one.checksum }]),
+    ).toThrow("version 001 was applied as 001_old.sql and is now named 001_a.sql");
   });
 });
 
@@ -141,7 +141,10 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
   }
 
   const versionRows = (db: GdprDatabase) =>
-    query(db, `SELECT version, name, checksum, applied_at, applied_by FROM ${VERSION_TABLE} ORDER BY version`);
+    query(
+      db,
+      `SELECT version, name, checksum, applied_at, applied_by FROM ${VERSION_TABLE} ORDER BY version`,
+    );
   const tables = async (db: GdprDatabase) =>
     (
       await query(
@@ -181,7 +184,12 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
     const db = await fresh();
     const extra = file("002_extra.sql", "CREATE TABLE extra (id int);");
     const dry = await run(db, [...schema, extra], true);
-    expect(dry).toMatchObject({ dryRun: true, version: 0, applied: [], pending: [SCHEMA_FILE, "002_extra.sql"] });
+    expect(dry).toMatchObject({
+      dryRun: true,
+      version: 0,
+      applied: [],
+      pending: [SCHEMA_FILE, "002_extra.sql"],
+    });
     expect(await query(db, "SELECT to_regclass('public.schema_migrations') AS t")).toEqual([{ t: null }]);
     expect(await tables(db)).toEqual([]);
     await run(db, schema);
@@ -194,7 +202,7 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
     const tampered = parseMigrationFiles([{ name: SCHEMA_FILE, content: schema[0].sql + "\n-- edited\n" }]);
     const extra = file("002_extra.sql", "CREATE TABLE extra (id int);");
     await expect(run(db, [...tampered, extra])).rejects.toThrow(
-      /nothing was applied:\n  - 001_gdpr_schema.sql was changed after it was applied/,
+      /nothing was applied:\n {2}- 001_gdpr_schema.sql was changed after it was applied/,
     );
     expect(await query(db, "SELECT to_regclass('public.extra') AS t")).toEqual([{ t: null }]);
     expect((await versionRows(db)).map((r) => r.name)).toEqual([SCHEMA_FILE]);
@@ -226,9 +234,9 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
     await expect(run(db, [file("001_broken.sql", "CREATE TABLE t (id int);\nSELEC 1;")])).rejects.toThrow(
       /001_broken.sql failed .*syntax error at or near "SELEC", line 2/,
     );
-    expect(await query(db, "SELECT to_regclass('public.schema_migrations') AS v, to_regclass('public.t') AS t")).toEqual([
-      { v: null, t: null },
-    ]);
+    expect(
+      await query(db, "SELECT to_regclass('public.schema_migrations') AS v, to_regclass('public.t') AS t"),
+    ).toEqual([{ v: null, t: null }]);
   });
 
   it("four concurrent runners apply each file exactly once", async () => {

@@ -27,7 +27,9 @@ beforeAll(async () => {
   await app.connect();
 
   // Rows are written by the application (login role) with past timestamps.
-  await app.query("INSERT INTO user_profiles (user_id, username, created_at, last_updated) VALUES ('u1', 'u1', now() - interval '9 years', now())");
+  await app.query(
+    "INSERT INTO user_profiles (user_id, username, created_at, last_updated) VALUES ('u1', 'u1', now() - interval '9 years', now())",
+  );
   const conv =
     "INSERT INTO conversations (conversation_id, user_id, created_at, last_message_at) VALUES ($1, 'u1', now() - $2::interval, now() - $3::interval)";
   await app.query(conv, ["conv-stale", "200 days", "91 days"]);
@@ -42,7 +44,8 @@ beforeAll(async () => {
   await app.query(consent, ["analytics-1y", "analytics", true, "1 year"]); // in force
   await app.query(consent, ["marketing-8y", "marketing", true, "8 years"]); // old, but still the consent in force
 
-  const audit = "INSERT INTO audit_logs (log_id, user_id, action, timestamp) VALUES ($1, 'u1', 'x', now() - $2::interval)";
+  const audit =
+    "INSERT INTO audit_logs (log_id, user_id, action, timestamp) VALUES ($1, 'u1', 'x', now() - $2::interval)";
   await app.query(audit, ["audit-7y-plus", "7 years 1 day"]);
   await app.query(audit, ["audit-7y-minus", "7 years -1 day"]);
   await app.query(audit, ["audit-recent", "1 hour"]);
@@ -71,8 +74,15 @@ const ids = async (table: string, column: string) =>
 describe("purge_expired_data()", () => {
   it("removes what is past retention, reports the count per table, and keeps the rest", async () => {
     expect(await purge()).toEqual({ conversations: 2, consent_records: 1, audit_logs: 1 });
-    expect(await ids("conversations", "conversation_id")).toEqual(["conv-new-never-used", "conv-recent-activity"]);
-    expect(await ids("consent_records", "consent_id")).toEqual(["analytics-1y", "analytics-6y", "marketing-8y"]);
+    expect(await ids("conversations", "conversation_id")).toEqual([
+      "conv-new-never-used",
+      "conv-recent-activity",
+    ]);
+    expect(await ids("consent_records", "consent_id")).toEqual([
+      "analytics-1y",
+      "analytics-6y",
+      "marketing-8y",
+    ]);
     expect(await ids("audit_logs", "log_id")).toEqual(["audit-7y-minus", "audit-recent"]);
     expect(await ids("user_profiles", "user_id")).toEqual(["u1"]);
   });
@@ -82,7 +92,9 @@ describe("purge_expired_data()", () => {
   });
 
   it("the login role may not run it", async () => {
-    await expect(app.query("SELECT * FROM purge_expired_data()")).rejects.toThrow(/permission denied for function/);
+    await expect(app.query("SELECT * FROM purge_expired_data()")).rejects.toThrow(
+      /permission denied for function/,
+    );
   });
 
   it("table comments state the retention", async () => {

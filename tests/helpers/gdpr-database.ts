@@ -32,7 +32,9 @@ async function ensureAdmin(server: TestServer): Promise<string> {
   const password = randomBytes(18).toString("base64url");
   const su = await server.client();
   try {
-    await su.query(`CREATE ROLE ${ADMIN_USER} LOGIN CREATEDB CREATEROLE PASSWORD ${su.escapeLiteral(password)}`);
+    await su.query(
+      `CREATE ROLE ${ADMIN_USER} LOGIN CREATEDB CREATEROLE PASSWORD ${su.escapeLiteral(password)}`,
+    );
   } finally {
     await su.end();
   }
@@ -54,7 +56,9 @@ export async function createGdprDatabase(server: TestServer, database: string): 
       `CREATE ROLE ${ownerRole} NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`,
     );
     await admin.query(`GRANT ${ownerRole} TO ${ADMIN_USER}`);
-    await admin.query(`CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+    await admin.query(
+      `CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
+    );
   } finally {
     await admin.end();
   }
