@@ -74,6 +74,16 @@ migrate: deps ## apply the GDPR migrations to STACK's gdpr database (ARGS=--dry-
 	$(TSX) scripts/migrate.ts --stack $(STACK) $(ARGS)
 # --- end GDPR schema migrations ---
 
+# --- health checks and metrics (scripts/check.ts, scripts/metrics.ts; docs/health.md) ---
+.PHONY: check metrics
+PORT ?= 9187
+check: deps ## verify STACK's databases as the monitoring role (ARGS=--json; ARGS="--from-env --environment prod" for DATABASE_MONITOR_URL / PG*)
+	@$(TSX) scripts/check.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK)) $(ARGS)
+
+metrics: deps ## serve STACK's metrics on http://127.0.0.1:PORT/metrics (also /healthz, /readyz)
+	@$(TSX) scripts/metrics.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK)) --port $(PORT) $(ARGS)
+# --- end health checks and metrics ---
+
 # --- lint and git hooks (issue 7: scripts/ensure-actionlint.sh, scripts/naming-check.ts) ---
 .PHONY: lint lint-tools lint-types lint-eslint lint-format lint-workflows lint-names hooks
 LINT_CHECKS := lint-types lint-eslint lint-format lint-workflows lint-names

@@ -67,7 +67,9 @@ export interface CheckResult {
  * Keycloak's Liquibase): while neither it nor any required table exists, the
  * service has not started yet and the row is PENDING rather than FAIL.
  */
-export const REQUIRED_TABLES: Readonly<Record<string, { tables: readonly string[]; migratedMarker?: string }>> = {
+export const REQUIRED_TABLES: Readonly<
+  Record<string, { tables: readonly string[]; migratedMarker?: string }>
+> = {
   gdpr: { tables: ["user_profiles", "user_preferences", "consent_records", "conversations", "audit_logs"] },
   openfga: { tables: ["tuple", "authorization_model"], migratedMarker: "goose_db_version" },
   keycloak: { tables: ["user_entity", "realm"], migratedMarker: "databasechangelog" },
@@ -161,7 +163,13 @@ const ATTRIBUTE_KEYWORDS: Record<(typeof FORBIDDEN_PG_ROLE_COLUMNS)[number], str
 /** The expectations for `services` (as config.ts resolves them) in `environment`. */
 export function healthSpec(
   environment: Environment,
-  services: readonly { name: string; database: string; loginRole: string; ownerRole?: string; profile: Profile }[],
+  services: readonly {
+    name: string;
+    database: string;
+    loginRole: string;
+    ownerRole?: string;
+    profile: Profile;
+  }[],
   opts: {
     monitoringRole?: string;
     /** The stack's databaseNames output, by service. */
@@ -217,7 +225,9 @@ export function evaluate(spec: HealthSpec, snap: Snapshot): CheckResult[] {
     const db = dbs.get(svc.database);
     const contents = snap.contents[svc.database];
     const missingDb = `database ${svc.database} does not exist`;
-    const unreadable = hasError(contents) ? `cannot inspect ${svc.database} as ${snap.currentUser}: ${contents.error}` : undefined;
+    const unreadable = hasError(contents)
+      ? `cannot inspect ${svc.database} as ${snap.currentUser}: ${contents.error}`
+      : undefined;
 
     // database
     if (svc.declaredDatabase !== undefined && svc.declaredDatabase !== svc.database) {
@@ -230,11 +240,32 @@ export function evaluate(spec: HealthSpec, snap: Snapshot): CheckResult[] {
         ),
       );
     } else if (!db) {
-      out.push(result("database", svc.database, "FAIL", `${missingDb} (service ${svc.service}, environment ${spec.environment})`));
+      out.push(
+        result(
+          "database",
+          svc.database,
+          "FAIL",
+          `${missingDb} (service ${svc.service}, environment ${spec.environment})`,
+        ),
+      );
     } else if (!db.allowConnections) {
-      out.push(result("database", svc.database, "FAIL", `exists but does not allow connections (datallowconn is false)`));
+      out.push(
+        result(
+          "database",
+          svc.database,
+          "FAIL",
+          `exists but does not allow connections (datallowconn is false)`,
+        ),
+      );
     } else {
-      out.push(result("database", svc.database, "PASS", `exists (owner ${db.owner}), the ADR's name for ${spec.environment}`));
+      out.push(
+        result(
+          "database",
+          svc.database,
+          "PASS",
+          `exists (owner ${db.owner}), the ADR's name for ${spec.environment}`,
+        ),
+      );
     }
 
     // naming
@@ -249,7 +280,12 @@ export function evaluate(spec: HealthSpec, snap: Snapshot): CheckResult[] {
               "FAIL",
               `naming leak: database "${leak}" (the ${other} name) exists on this ${spec.environment} server beside "${svc.database}"`,
             )
-          : result("naming", svc.database, "PASS", `no database "${leak}" (the ${other} name) on this ${spec.environment} server`),
+          : result(
+              "naming",
+              svc.database,
+              "PASS",
+              `no database "${leak}" (the ${other} name) on this ${spec.environment} server`,
+            ),
       );
     }
 
@@ -264,7 +300,14 @@ export function evaluate(spec: HealthSpec, snap: Snapshot): CheckResult[] {
         const missing = required.tables.filter((t) => !present.has(t));
         const marker = required.migratedMarker;
         if (missing.length === 0) {
-          out.push(result("tables", svc.database, "PASS", `all ${required.tables.length} required tables: ${list(required.tables)}`));
+          out.push(
+            result(
+              "tables",
+              svc.database,
+              "PASS",
+              `all ${required.tables.length} required tables: ${list(required.tables)}`,
+            ),
+          );
         } else if (marker && !present.has(marker) && missing.length === required.tables.length) {
           out.push(
             result(
@@ -307,7 +350,12 @@ export function evaluate(spec: HealthSpec, snap: Snapshot): CheckResult[] {
               "FAIL",
               `PUBLIC holds ${held.join(" and ")} on ${svc.database}: every role on the server can connect to it`,
             )
-          : result("public-connect", svc.database, "PASS", `PUBLIC holds neither CONNECT nor TEMPORARY on ${svc.database}`),
+          : result(
+              "public-connect",
+              svc.database,
+              "PASS",
+              `PUBLIC holds neither CONNECT nor TEMPORARY on ${svc.database}`,
+            ),
       );
     }
   }
@@ -331,7 +379,8 @@ function schemaVersion(
   const latestText = latest ? `${latest.version} (${latest.name})` : "0 (no migration files)";
   const fail = (reason: string) => result("schema-version", svc.database, "FAIL", reason);
   if (!exists) return fail(missingDb);
-  if (unreadable || !contents || hasError(contents)) return fail(unreadable ?? `${svc.database} was not inspected`);
+  if (unreadable || !contents || hasError(contents))
+    return fail(unreadable ?? `${svc.database} was not inspected`);
   if (contents.versionError !== undefined) {
     return fail(
       `cannot read ${VERSION_TABLE} as ${currentUser}: ${contents.versionError} (the monitoring role needs USAGE on schema public and SELECT on the version table)`,
@@ -344,11 +393,17 @@ function schemaVersion(
   try {
     plan = planMigrations(files, contents.versionRows);
   } catch (err) {
-    const detail = (err as Error).message.split("\n").slice(1).map((l) => l.replace(/^\s*-\s*/, "")).join("; ");
+    const detail = (err as Error).message
+      .split("\n")
+      .slice(1)
+      .map((l) => l.replace(/^\s*-\s*/, ""))
+      .join("; ");
     return fail(`${VERSION_TABLE} disagrees with migrations/: ${detail}`);
   }
   if (plan.pending.length > 0) {
-    return fail(`version ${plan.version}, latest migration ${latestText}: pending ${list(plan.pending.map((f) => f.name))}`);
+    return fail(
+      `version ${plan.version}, latest migration ${latestText}: pending ${list(plan.pending.map((f) => f.name))}`,
+    );
   }
   return result("schema-version", svc.database, "PASS", `version ${latestText} = latest migration`);
 }
@@ -357,7 +412,11 @@ function attributeProblems(role: RoleInfo): string[] {
   return FORBIDDEN_PG_ROLE_COLUMNS.filter((col) => role[col]).map((col) => `has ${ATTRIBUTE_KEYWORDS[col]}`);
 }
 
-function connectProblems(role: RoleInfo, allowed: readonly string[], dbs: Map<string, DatabaseInfo>): string[] {
+function connectProblems(
+  role: RoleInfo,
+  allowed: readonly string[],
+  dbs: Map<string, DatabaseInfo>,
+): string[] {
   const problems: string[] = [];
   const extra = role.connectOn.filter((d) => !allowed.includes(d));
   if (extra.length > 0) {
@@ -382,7 +441,8 @@ function loginPrivileges(
   if (!role.canLogin) problems.push("cannot log in (NOLOGIN)");
   problems.push(...connectProblems(role, [svc.database], dbs));
   if (role.memberOf.length > 0) problems.push(`member of ${list(role.memberOf)}`);
-  if (db && db.owner === role.name) problems.push(`owns database ${svc.database} (it could grant CONNECT to anyone)`);
+  if (db && db.owner === role.name)
+    problems.push(`owns database ${svc.database} (it could grant CONNECT to anyone)`);
 
   let schemaText = "";
   if (db) {
@@ -401,9 +461,11 @@ function loginPrivileges(
           `schema public of ${svc.database} is owned by ${contents.schemaOwner ?? "nobody (no schema public)"}, not by ${svc.ownerRole ?? "its owner role"} (managed-schema)`,
         );
       }
-      if (contents.loginHasCreate) problems.push(`has CREATE on schema public of ${svc.database} (managed-schema: DML only)`);
+      if (contents.loginHasCreate)
+        problems.push(`has CREATE on schema public of ${svc.database} (managed-schema: DML only)`);
       if (!contents.loginHasUsage) problems.push(`has no USAGE on schema public of ${svc.database}`);
-      if (contents.loginOwns.length > 0) problems.push(`owns ${list(contents.loginOwns)} in ${svc.database} (the owner role must)`);
+      if (contents.loginOwns.length > 0)
+        problems.push(`owns ${list(contents.loginOwns)} in ${svc.database} (the owner role must)`);
       schemaText = `; schema public owned by ${svc.ownerRole}, USAGE without CREATE (managed-schema)`;
     }
   }
@@ -416,7 +478,11 @@ function loginPrivileges(
   );
 }
 
-function monitoringRole(spec: HealthSpec, role: RoleInfo | undefined, dbs: Map<string, DatabaseInfo>): CheckResult {
+function monitoringRole(
+  spec: HealthSpec,
+  role: RoleInfo | undefined,
+  dbs: Map<string, DatabaseInfo>,
+): CheckResult {
   const name = spec.monitoringRole as string;
   if (!role) return result("monitoring-role", name, "FAIL", `monitoring role ${name} does not exist`);
   const problems = attributeProblems(role);
@@ -424,7 +490,13 @@ function monitoringRole(spec: HealthSpec, role: RoleInfo | undefined, dbs: Map<s
   if (!role.memberOf.includes("pg_monitor")) problems.push("is not a member of pg_monitor");
   const extra = role.memberOf.filter((r) => r !== "pg_monitor");
   if (extra.length > 0) problems.push(`also member of ${list(extra)}`);
-  problems.push(...connectProblems(role, spec.services.map((s) => s.database), dbs));
+  problems.push(
+    ...connectProblems(
+      role,
+      spec.services.map((s) => s.database),
+      dbs,
+    ),
+  );
   if (problems.length > 0) return result("monitoring-role", name, "FAIL", problems.join("; "));
   return result(
     "monitoring-role",
@@ -444,9 +516,17 @@ export function formatTable(results: readonly CheckResult[]): string {
   const header = ["CHECK", "STATUS", "REASON"];
   const width = Math.max(header[0].length, ...results.map((r) => r.name.length));
   const statusWidth = Math.max(...CHECK_STATUSES.map((s) => s.length));
-  const line = (a: string, b: string, c: string) => `${a.padEnd(width)}  ${b.padEnd(statusWidth)}  ${c}`.trimEnd();
+  const line = (a: string, b: string, c: string) =>
+    `${a.padEnd(width)}  ${b.padEnd(statusWidth)}  ${c}`.trimEnd();
   const counts = CHECK_STATUSES.map((s) => `${results.filter((r) => r.status === s).length} ${s}`).join(", ");
-  return [line(header[0], header[1], header[2]), ...results.map((r) => line(r.name, r.status, r.reason)), "", `${results.length} checks: ${counts}`].join("\n") + "\n";
+  return (
+    [
+      line(header[0], header[1], header[2]),
+      ...results.map((r) => line(r.name, r.status, r.reason)),
+      "",
+      `${results.length} checks: ${counts}`,
+    ].join("\n") + "\n"
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -543,7 +623,9 @@ async function readContents(client: Client, svc: ServiceSpec): Promise<DatabaseC
   };
   if (svc.migrations !== undefined && contents.tables.includes(VERSION_TABLE.replace(/^public\./, ""))) {
     try {
-      const { rows } = await client.query(`SELECT version, name, checksum FROM ${VERSION_TABLE} ORDER BY version`);
+      const { rows } = await client.query(
+        `SELECT version, name, checksum FROM ${VERSION_TABLE} ORDER BY version`,
+      );
       contents.versionRows = rows.map((r) => ({ version: r.version, name: r.name, checksum: r.checksum }));
     } catch (err) {
       contents.versionError = (err as Error).message;
@@ -571,12 +653,17 @@ export async function collectSnapshot(spec: HealthSpec, connect: Connect): Promi
     }
   }
   if (!entry) {
-    throw new CheckConnectionError(`could not connect to any service database:\n${attempts.map((a) => `  - ${a}`).join("\n")}`);
+    throw new CheckConnectionError(
+      `could not connect to any service database:\n${attempts.map((a) => `  - ${a}`).join("\n")}`,
+    );
   }
   try {
     const who = await entry.client.query("SELECT current_user AS u");
     const databases = await readDatabases(entry.client);
-    const roleNames = [...spec.services.map((s) => s.loginRole), ...(spec.monitoringRole ? [spec.monitoringRole] : [])];
+    const roleNames = [
+      ...spec.services.map((s) => s.loginRole),
+      ...(spec.monitoringRole ? [spec.monitoringRole] : []),
+    ];
     const roles = await readRoles(entry.client, roleNames);
     const activity = await entry.client.query(
       `SELECT datname, usename, count(*)::int AS n FROM pg_stat_activity
@@ -607,4 +694,3 @@ export async function collectSnapshot(spec: HealthSpec, connect: Connect): Promi
     await entry.client.end().catch(() => undefined);
   }
 }
-

@@ -25,7 +25,12 @@ import { CheckResult, CheckStatus, HealthSpec, REQUIRED_TABLES, Snapshot } from 
 
 export const STATUS_VALUE: Record<CheckStatus, number> = { PASS: 1, FAIL: 0, PENDING: -1 };
 
-function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+function gauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Gauge<L> {
   return new Gauge({ name, help, labelNames, registers: [registry] });
 }
 
@@ -33,20 +38,39 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
  * The registry for one scrape. `snapshot` undefined: the server could not be
  * read; only `database_checks_up 0` is exported then.
  */
-export function buildRegistry(spec: HealthSpec, snapshot?: Snapshot, results: readonly CheckResult[] = []): Registry {
+export function buildRegistry(
+  spec: HealthSpec,
+  snapshot?: Snapshot,
+  results: readonly CheckResult[] = [],
+): Registry {
   const registry = new Registry();
-  const up = gauge(registry, "database_checks_up", "1 when the checker could read the server as the monitoring role, else 0.", []);
+  const up = gauge(
+    registry,
+    "database_checks_up",
+    "1 when the checker could read the server as the monitoring role, else 0.",
+    [],
+  );
   up.set(snapshot ? 1 : 0);
   if (!snapshot) return registry;
 
-  const size = gauge(registry, "postgres_database_size_bytes", "Size of each service database (pg_database_size), bytes.", ["database"]);
+  const size = gauge(
+    registry,
+    "postgres_database_size_bytes",
+    "Size of each service database (pg_database_size), bytes.",
+    ["database"],
+  );
   const active = gauge(
     registry,
     "postgres_connections_active",
     "Open client connections to each service database, in any state (pg_stat_activity).",
     ["database"],
   );
-  const schema = gauge(registry, "gdpr_schema_version", "Highest migration version applied to the GDPR schema (public.schema_migrations).", ["database"]);
+  const schema = gauge(
+    registry,
+    "gdpr_schema_version",
+    "Highest migration version applied to the GDPR schema (public.schema_migrations).",
+    ["database"],
+  );
   const check = gauge(
     registry,
     "database_check_status",
@@ -59,15 +83,27 @@ export function buildRegistry(spec: HealthSpec, snapshot?: Snapshot, results: re
     "1 when the required table exists in schema public, else 0; absent while the service has not migrated yet.",
     ["database", "table"],
   );
-  const roleConnections = gauge(registry, "postgres_role_connections", "Open client connections of each service login role, all databases.", ["role"]);
-  const roleLimit = gauge(registry, "postgres_role_connection_limit", "Connection limit of each service login role (rolconnlimit; -1 = no limit).", ["role"]);
+  const roleConnections = gauge(
+    registry,
+    "postgres_role_connections",
+    "Open client connections of each service login role, all databases.",
+    ["role"],
+  );
+  const roleLimit = gauge(
+    registry,
+    "postgres_role_connection_limit",
+    "Connection limit of each service login role (rolconnlimit; -1 = no limit).",
+    ["role"],
+  );
 
   const databases = new Map(snapshot.databases.map((d) => [d.name, d]));
   for (const svc of spec.services) {
     const db = databases.get(svc.database);
     if (!db) continue;
     if (db.sizeBytes !== undefined) size.set({ database: svc.database }, db.sizeBytes);
-    const open = snapshot.connections.filter((c) => c.database === svc.database).reduce((n, c) => n + c.count, 0);
+    const open = snapshot.connections
+      .filter((c) => c.database === svc.database)
+      .reduce((n, c) => n + c.count, 0);
     active.set({ database: svc.database }, open);
 
     const contents = snapshot.contents[svc.database];
@@ -76,7 +112,9 @@ export function buildRegistry(spec: HealthSpec, snapshot?: Snapshot, results: re
       schema.set({ database: svc.database }, Math.max(0, ...contents.versionRows.map((r) => r.version)));
     }
     const required = REQUIRED_TABLES[svc.service];
-    const pending = results.some((r) => r.check === "tables" && r.subject === svc.database && r.status === "PENDING");
+    const pending = results.some(
+      (r) => r.check === "tables" && r.subject === svc.database && r.status === "PENDING",
+    );
     if (required && !pending) {
       for (const table of required.tables) {
         present.set({ database: svc.database, table }, contents.tables.includes(table) ? 1 : 0);

@@ -80,14 +80,17 @@ export class MonitoringRole extends pulumi.ComponentResource {
     const passwordLength = args.passwordLength ?? 40;
     const versionTables = args.versionTables ?? [];
     if (args.databases.length === 0) {
-      throw new Error(`MonitoringRole ${name}: databases is empty; the role exists to read the service databases`);
+      throw new Error(
+        `MonitoringRole ${name}: databases is empty; the role exists to read the service databases`,
+      );
     }
     if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
       throw new Error(`MonitoringRole ${name}: connectionLimit ${connectionLimit} is not a positive integer`);
     }
     const seen = new Set<string>();
     for (const db of args.databases) {
-      if (seen.has(db.service)) throw new Error(`MonitoringRole ${name}: databases lists service "${db.service}" twice`);
+      if (seen.has(db.service))
+        throw new Error(`MonitoringRole ${name}: databases lists service "${db.service}" twice`);
       seen.add(db.service);
     }
 
@@ -113,7 +116,11 @@ export class MonitoringRole extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    new postgresql.GrantRole(`${name}-pg-monitor`, { role: role.name, grantRole: "pg_monitor" }, { parent: this });
+    new postgresql.GrantRole(
+      `${name}-pg-monitor`,
+      { role: role.name, grantRole: "pg_monitor" },
+      { parent: this },
+    );
 
     for (const db of args.databases) {
       new postgresql.Grant(

@@ -35,7 +35,14 @@ import {
 } from "../components/health-checks";
 import { DEFAULT_MANAGED_SCHEMA_SERVICES, DEFAULT_SERVICES } from "../components/config";
 import { MigrationFile, readMigrationsDir, sslOption } from "../components/migration-runner";
-import { databaseName, Environment, monitoringRoleName, roleNames, validateEnvironment, validateServiceList } from "../components/naming";
+import {
+  databaseName,
+  Environment,
+  monitoringRoleName,
+  roleNames,
+  validateEnvironment,
+  validateServiceList,
+} from "../components/naming";
 import { readStackOutputs, StackOutputs } from "./helm-values";
 import { stackConfig } from "./local-server";
 
@@ -62,7 +69,10 @@ export interface CheckOptions {
 }
 
 /** Parses check.ts's (and metrics.ts's) arguments; `extra` names flags that take a value for the caller. */
-export function parseArgs(argv: readonly string[], extra: readonly string[] = []): CheckOptions & { extra: Record<string, string> } {
+export function parseArgs(
+  argv: readonly string[],
+  extra: readonly string[] = [],
+): CheckOptions & { extra: Record<string, string> } {
   const opts: CheckOptions & { extra: Record<string, string> } = { json: false, fromEnv: false, extra: {} };
   const valueOf = (i: number, flag: string) => {
     const v = argv[i + 1];
@@ -80,7 +90,8 @@ export function parseArgs(argv: readonly string[], extra: readonly string[] = []
     else if (opts.stack === undefined) opts.stack = a;
     else throw new UsageError(`unexpected argument ${JSON.stringify(a)} (one stack at most)`);
   }
-  if (!opts.fromEnv && opts.stack === undefined) throw new UsageError("give a stack (e.g. test) or --from-env");
+  if (!opts.fromEnv && opts.stack === undefined)
+    throw new UsageError("give a stack (e.g. test) or --from-env");
   if (!opts.fromEnv && (opts.environment !== undefined || opts.services !== undefined)) {
     throw new UsageError("--environment and --services go with --from-env; a stack's come from its config");
   }
@@ -110,7 +121,7 @@ export function clientConfigFromUri(uri: string, name = "monitoringUri"): Client
 
 /** What to check and how to connect. */
 export interface CheckTarget {
-  /** For messages: `stack test` or `environment test (from env)`. */
+  /** For messages: `stack test`, `from DATABASE_MONITOR_URL`. */
   label: string;
   spec: HealthSpec;
   connect: Connect;
@@ -164,7 +175,9 @@ function migrationsFor(services: readonly string[]): Record<string, MigrationFil
 export function environmentFromEnv(flag: string | undefined, env: NodeJS.ProcessEnv): Environment {
   const raw = flag ?? env.ENVIRONMENT ?? (env.TESTING?.toLowerCase() === "true" ? "test" : undefined);
   if (raw === undefined) {
-    throw new UsageError("--from-env needs the environment: --environment <dev|test|staging|prod>, ENVIRONMENT, or TESTING=true");
+    throw new UsageError(
+      "--from-env needs the environment: --environment <dev|test|staging|prod>, ENVIRONMENT, or TESTING=true",
+    );
   }
   try {
     return validateEnvironment(raw);
@@ -210,7 +223,7 @@ export function targetFromEnv(opts: CheckOptions, env: NodeJS.ProcessEnv = proce
     monitoringRole: monitoringRoleName(environment),
     migrations: migrationsFor(names),
   });
-  return { label: `environment ${environment} (from env)`, spec, connect: connector(base) };
+  return { label: `from ${url ? MONITOR_URL_VARIABLE : "PG* variables"}`, spec, connect: connector(base) };
 }
 
 export function resolveTarget(opts: CheckOptions): CheckTarget {
@@ -220,7 +233,9 @@ export function resolveTarget(opts: CheckOptions): CheckTarget {
 }
 
 /** One run: read the server, evaluate. */
-export async function runChecks(target: CheckTarget): Promise<{ snapshot: Snapshot; results: CheckResult[] }> {
+export async function runChecks(
+  target: CheckTarget,
+): Promise<{ snapshot: Snapshot; results: CheckResult[] }> {
   const snapshot = await collectSnapshot(target.spec, target.connect);
   return { snapshot, results: evaluate(target.spec, snapshot) };
 }
@@ -231,7 +246,9 @@ export function jsonReport(target: CheckTarget, results: readonly CheckResult[])
     target: target.label,
     environment: target.spec.environment,
     ok: allPassed(results),
-    counts: Object.fromEntries(["PASS", "FAIL", "PENDING"].map((s) => [s, results.filter((r) => r.status === s).length])),
+    counts: Object.fromEntries(
+      ["PASS", "FAIL", "PENDING"].map((s) => [s, results.filter((r) => r.status === s).length]),
+    ),
     results,
   };
 }
@@ -242,13 +259,18 @@ async function main(): Promise<number> {
     opts = parseArgs(process.argv.slice(2));
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);
-    console.error("usage: check.ts [<stack>] [--json] [--from-env] [--environment <env>] [--services <list>]");
+    console.error(
+      "usage: check.ts [<stack>] [--json] [--from-env] [--environment <env>] [--services <list>]",
+    );
     return 2;
   }
   const target = resolveTarget(opts);
   const { results } = await runChecks(target);
   if (opts.json) process.stdout.write(JSON.stringify(jsonReport(target, results), null, 2) + "\n");
-  else process.stdout.write(`${target.label}, environment ${target.spec.environment}\n\n${formatTable(results)}`);
+  else
+    process.stdout.write(
+      `${target.label}, environment ${target.spec.environment}\n\n${formatTable(results)}`,
+    );
   return allPassed(results) ? 0 : 1;
 }
 

@@ -25,7 +25,8 @@ export const DEFAULT_HOST = "127.0.0.1";
 export function parsePort(raw: string | undefined): number {
   if (raw === undefined || raw === "") return DEFAULT_PORT;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`PORT ${JSON.stringify(raw)} is not a port number (0..65535)`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`PORT ${JSON.stringify(raw)} is not a port number (0..65535)`);
   return n;
 }
 
@@ -55,9 +56,13 @@ async function handle(target: CheckTarget, req: IncomingMessage, res: ServerResp
     try {
       const { results } = await runChecks(target);
       const report = jsonReport(target, results);
-      res.writeHead(allPassed(results) ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(report) + "\n");
+      res
+        .writeHead(allPassed(results) ? 200 : 503, { "content-type": "application/json" })
+        .end(JSON.stringify(report) + "\n");
     } catch (err) {
-      res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ ok: false, error: (err as Error).message }) + "\n");
+      res
+        .writeHead(503, { "content-type": "application/json" })
+        .end(JSON.stringify({ ok: false, error: (err as Error).message }) + "\n");
     }
     return;
   }
@@ -85,7 +90,9 @@ async function main(): Promise<void> {
   const target = resolveTarget(opts);
   const server = await serveMetrics(target, port, host);
   const addr = server.address() as AddressInfo;
-  process.stderr.write(`metrics for ${target.label} on http://${addr.address}:${addr.port}/metrics (also /healthz, /readyz)\n`);
+  process.stderr.write(
+    `metrics for ${target.label} on http://${addr.address}:${addr.port}/metrics (also /healthz, /readyz)\n`,
+  );
   const stop = () => server.close(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -84,7 +84,14 @@ function healthySnapshot(s: HealthSpec): Snapshot {
         publicConnect: false,
         publicTemporary: false,
       })),
-      ...dbs.map((name) => ({ name, owner: admin, allowConnections: true, publicConnect: false, publicTemporary: false, sizeBytes: 7_000_000 })),
+      ...dbs.map((name) => ({
+        name,
+        owner: admin,
+        allowConnections: true,
+        publicConnect: false,
+        publicTemporary: false,
+        sizeBytes: 7_000_000,
+      })),
     ],
     roles: [
       ...s.services.map((svc) => role(svc.loginRole, [svc.database])),
@@ -96,13 +103,26 @@ function healthySnapshot(s: HealthSpec): Snapshot {
         svc.profile === "managed-schema"
           ? {
               schemaOwner: svc.ownerRole,
-              tables: ["audit_logs", "consent_records", "conversations", "schema_migrations", "user_preferences", "user_profiles"],
+              tables: [
+                "audit_logs",
+                "consent_records",
+                "conversations",
+                "schema_migrations",
+                "user_preferences",
+                "user_profiles",
+              ],
               loginHasUsage: true,
               loginHasCreate: false,
               loginOwns: [],
               versionRows: FILES.map((f) => ({ version: f.version, name: f.name, checksum: f.checksum })),
             }
-          : { schemaOwner: svc.loginRole, tables: [], loginHasUsage: true, loginHasCreate: true, loginOwns: [] },
+          : {
+              schemaOwner: svc.loginRole,
+              tables: [],
+              loginHasUsage: true,
+              loginHasCreate: true,
+              loginOwns: [],
+            },
       ]),
     ),
     connections: [],
@@ -136,7 +156,9 @@ describe("evaluate (pure)", () => {
     expect(byName(results)["tables openfga_test"].reason).toBe(
       "openfga has not migrated yet (no goose_db_version table); it creates tuple, authorization_model at start",
     );
-    expect(byName(results)["schema-version gdpr_test"].reason).toBe("version 2 (002_b.sql) = latest migration");
+    expect(byName(results)["schema-version gdpr_test"].reason).toBe(
+      "version 2 (002_b.sql) = latest migration",
+    );
   });
 
   it("names the other environments' databases: none in dev, `{service}` in test, `{service}_test` in staging/prod", () => {
@@ -151,10 +173,18 @@ describe("evaluate (pure)", () => {
   it("flags gdpr_test on a prod server", () => {
     const s = spec("prod");
     const snap = healthySnapshot(s);
-    snap.databases.push({ name: "gdpr_test", owner: "x", allowConnections: true, publicConnect: false, publicTemporary: false });
+    snap.databases.push({
+      name: "gdpr_test",
+      owner: "x",
+      allowConnections: true,
+      publicConnect: false,
+      publicTemporary: false,
+    });
     const r = byName(evaluate(s, snap))["naming gdpr"];
     expect(r.status).toBe("FAIL");
-    expect(r.reason).toBe('naming leak: database "gdpr_test" (the test name) exists on this prod server beside "gdpr"');
+    expect(r.reason).toBe(
+      'naming leak: database "gdpr_test" (the test name) exists on this prod server beside "gdpr"',
+    );
   });
 
   it("fails a stack whose output names the database differently from the ADR", () => {
@@ -162,7 +192,9 @@ describe("evaluate (pure)", () => {
     s.services[0].declaredDatabase = "gdpr";
     const r = byName(evaluate(s, healthySnapshot(s)))["database gdpr_test"];
     expect(r).toMatchObject({ status: "FAIL" });
-    expect(r.reason).toBe('the stack reports databaseNames.gdpr = "gdpr"; ADR-0060 names it "gdpr_test" in test');
+    expect(r.reason).toBe(
+      'the stack reports databaseNames.gdpr = "gdpr"; ADR-0060 names it "gdpr_test" in test',
+    );
   });
 
   it("schema version: behind, changed checksum, unreadable, no table", () => {
@@ -174,7 +206,8 @@ describe("evaluate (pure)", () => {
       "version 1, latest migration 2 (002_b.sql): pending 002_b.sql",
     );
     const changed = healthySnapshot(s);
-    (changed.contents.gdpr_test as { versionRows: { checksum: string }[] }).versionRows[0].checksum = "0".repeat(64);
+    (changed.contents.gdpr_test as { versionRows: { checksum: string }[] }).versionRows[0].checksum =
+      "0".repeat(64);
     expect(byName(evaluate(s, changed))["schema-version gdpr_test"].reason).toMatch(
       /^public\.schema_migrations disagrees with migrations\/: 001_a\.sql was changed after it was applied/,
     );
@@ -197,8 +230,13 @@ describe("evaluate (pure)", () => {
     delete snap.contents.keycloak_test;
     for (const r of snap.roles) r.connectOn = r.connectOn.filter((d) => d !== "keycloak_test");
     const results = byName(evaluate(s, snap));
-    expect(results["database keycloak_test"].reason).toBe("database keycloak_test does not exist (service keycloak, environment test)");
-    expect(results["tables keycloak_test"]).toMatchObject({ status: "FAIL", reason: "database keycloak_test does not exist" });
+    expect(results["database keycloak_test"].reason).toBe(
+      "database keycloak_test does not exist (service keycloak, environment test)",
+    );
+    expect(results["tables keycloak_test"]).toMatchObject({
+      status: "FAIL",
+      reason: "database keycloak_test does not exist",
+    });
     expect(results["public-connect keycloak_test"].status).toBe("FAIL");
     expect(results["privileges keycloak_test_app"].status).toBe("PASS");
     expect(results["database gdpr_test"].status).toBe("PASS");
@@ -206,8 +244,20 @@ describe("evaluate (pure)", () => {
 
   it("formatTable: aligned columns and a summary", () => {
     const table = formatTable([
-      { name: "database gdpr_test", check: "database", subject: "gdpr_test", status: "PASS", reason: "exists" },
-      { name: "tables openfga_test", check: "tables", subject: "openfga_test", status: "PENDING", reason: "not migrated" },
+      {
+        name: "database gdpr_test",
+        check: "database",
+        subject: "gdpr_test",
+        status: "PASS",
+        reason: "exists",
+      },
+      {
+        name: "tables openfga_test",
+        check: "tables",
+        subject: "openfga_test",
+        status: "PENDING",
+        reason: "not migrated",
+      },
       { name: "naming x", check: "naming", subject: "x", status: "FAIL", reason: "leak" },
     ]);
     expect(table).toBe(
@@ -234,7 +284,9 @@ describe("check.ts options (pure)", () => {
     });
     expect(() => parseArgs([])).toThrow("give a stack (e.g. test) or --from-env");
     expect(() => parseArgs(["test", "--jsn"])).toThrow("unknown option --jsn");
-    expect(() => parseArgs(["test", "--environment", "prod"])).toThrow("--environment and --services go with --from-env");
+    expect(() => parseArgs(["test", "--environment", "prod"])).toThrow(
+      "--environment and --services go with --from-env",
+    );
     expect(() => parseArgs(["--from-env", "--environment"])).toThrow("--environment needs a value");
   });
 
@@ -243,11 +295,15 @@ describe("check.ts options (pure)", () => {
     expect(environmentFromEnv(undefined, { ENVIRONMENT: "prod" })).toBe("prod");
     expect(environmentFromEnv(undefined, { TESTING: "true" })).toBe("test");
     expect(() => environmentFromEnv(undefined, {})).toThrow("--from-env needs the environment");
-    expect(() => environmentFromEnv("qa", {})).toThrow('environment "qa" is not one of dev, test, staging, prod');
+    expect(() => environmentFromEnv("qa", {})).toThrow(
+      'environment "qa" is not one of dev, test, staging, prod',
+    );
   });
 
   it("reads a URI with an encoded password and sslmode; refuses other schemes", () => {
-    expect(clientConfigFromUri("postgresql://db_monitor:p%40ss%2Fw@10.0.0.5:6432/gdpr?sslmode=require")).toMatchObject({
+    expect(
+      clientConfigFromUri("postgresql://db_monitor:p%40ss%2Fw@10.0.0.5:6432/gdpr?sslmode=require"),
+    ).toMatchObject({
       user: "db_monitor",
       password: "p@ss/w",
       host: "10.0.0.5",
@@ -262,13 +318,29 @@ describe("check.ts options (pure)", () => {
 
   it("from a stack: needs monitoringUri, shown; checks the outputs' environment", () => {
     const cfg = parseStackConfig({ environment: "test", target: "local" });
-    const outputs = { environment: "test", databaseNames: { gdpr: "gdpr_test" }, roles: {}, connection: { host: "h", port: 1, sslmode: "disable" }, connectionUris: {} };
+    const outputs = {
+      environment: "test",
+      databaseNames: { gdpr: "gdpr_test" },
+      roles: {},
+      connection: { host: "h", port: 1, sslmode: "disable" },
+      connectionUris: {},
+    };
     expect(() => targetFromStack("test", outputs, cfg)).toThrow('stack "test" has no monitoringUri output');
-    expect(() => targetFromStack("test", { ...outputs, monitoringUri: "[secret]" }, cfg)).toThrow("monitoringUri is hidden");
-    expect(() => targetFromStack("test", { ...outputs, environment: "dev", monitoringUri: "postgresql://a:b@h:1/gdpr_test" }, cfg)).toThrow(
-      'output environment is "dev" but Pulumi.test.yaml says "test"',
+    expect(() => targetFromStack("test", { ...outputs, monitoringUri: "[secret]" }, cfg)).toThrow(
+      "monitoringUri is hidden",
     );
-    const t = targetFromStack("test", { ...outputs, monitoringUri: "postgresql://a:b@h:1/gdpr_test", monitoringRole: "db_monitor_test" }, cfg);
+    expect(() =>
+      targetFromStack(
+        "test",
+        { ...outputs, environment: "dev", monitoringUri: "postgresql://a:b@h:1/gdpr_test" },
+        cfg,
+      ),
+    ).toThrow('output environment is "dev" but Pulumi.test.yaml says "test"');
+    const t = targetFromStack(
+      "test",
+      { ...outputs, monitoringUri: "postgresql://a:b@h:1/gdpr_test", monitoringRole: "db_monitor_test" },
+      cfg,
+    );
     expect(t.spec.monitoringRole).toBe("db_monitor_test");
     expect(t.spec.services.map((s) => [s.database, s.declaredDatabase, s.migrations?.length])).toEqual([
       ["gdpr_test", "gdpr_test", MIGRATIONS.length],
@@ -290,7 +362,10 @@ describe("on a real server provisioned as the program does (test environment)", 
   beforeAll(async () => {
     server = await startTestServer();
     stack = await provisionStack(server, "test");
-    target = targetFromEnv({ json: false, fromEnv: true, environment: "test" }, { DATABASE_MONITOR_URL: stack.monitoringUri });
+    target = targetFromEnv(
+      { json: false, fromEnv: true, environment: "test" },
+      { DATABASE_MONITOR_URL: stack.monitoringUri },
+    );
   }, 180_000);
 
   afterAll(() => server?.stop());
@@ -321,14 +396,21 @@ describe("on a real server provisioned as the program does (test environment)", 
     const { snapshot, results } = await runChecks(target);
     expect(snapshot.currentUser).toBe("db_monitor_test");
     expect(results.filter((r) => r.status === "FAIL")).toEqual([]);
-    expect(results.filter((r) => r.status === "PENDING").map((r) => r.name)).toEqual(["tables openfga_test", "tables keycloak_test"]);
+    expect(results.filter((r) => r.status === "PENDING").map((r) => r.name)).toEqual([
+      "tables openfga_test",
+      "tables keycloak_test",
+    ]);
     const r = byName(results);
     expect(r["tables gdpr_test"].reason).toBe(
       "all 5 required tables: user_profiles, user_preferences, consent_records, conversations, audit_logs",
     );
     const latest = MIGRATIONS[MIGRATIONS.length - 1];
-    expect(r["schema-version gdpr_test"].reason).toBe(`version ${latest.version} (${latest.name}) = latest migration`);
-    expect(r["privileges gdpr_test_app"].reason).toContain("schema public owned by gdpr_test_owner, USAGE without CREATE");
+    expect(r["schema-version gdpr_test"].reason).toBe(
+      `version ${latest.version} (${latest.name}) = latest migration`,
+    );
+    expect(r["privileges gdpr_test_app"].reason).toContain(
+      "schema public owned by gdpr_test_owner, USAGE without CREATE",
+    );
     expect(r["privileges openfga_test_app"].reason).toContain("owns schema public (self-migrating)");
 
     const run = cli();
@@ -382,7 +464,11 @@ describe("on a real server provisioned as the program does (test environment)", 
       });
       expect(r["privileges gdpr_test_app"].reason).toBe("CONNECT also on keycloak_test (via PUBLIC)");
       expect(r["privileges openfga_test_app"].reason).toBe("CONNECT also on keycloak_test (via PUBLIC)");
-      expectOnlyFailures(r, ["public-connect keycloak_test", "privileges gdpr_test_app", "privileges openfga_test_app"]);
+      expectOnlyFailures(r, [
+        "public-connect keycloak_test",
+        "privileges gdpr_test_app",
+        "privileges openfga_test_app",
+      ]);
       const run = cli();
       expect(run.status).toBe(1);
       expect(run.stdout).toMatch(/^public-connect keycloak_test\s+FAIL\s+PUBLIC holds CONNECT/m);
@@ -397,7 +483,8 @@ describe("on a real server provisioned as the program does (test environment)", 
       const r = await check();
       expect(r["naming gdpr_test"]).toMatchObject({
         status: "FAIL",
-        reason: 'naming leak: database "gdpr" (the dev/staging/prod name) exists on this test server beside "gdpr_test"',
+        reason:
+          'naming leak: database "gdpr" (the dev/staging/prod name) exists on this test server beside "gdpr_test"',
       });
       // A new database grants PUBLIC CONNECT by default: every role can reach it.
       expect(r["privileges gdpr_test_app"].reason).toBe("CONNECT also on gdpr (via PUBLIC)");
@@ -419,12 +506,18 @@ describe("on a real server provisioned as the program does (test environment)", 
 
   it("more breaks: membership, CREATE on a managed schema, schema handed to the admin, PUBLIC CONNECT on postgres", async () => {
     await sql(stack.superuser(), "GRANT pg_read_all_data TO keycloak_test_app");
-    await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "GRANT CREATE ON SCHEMA public TO gdpr_test_app");
+    await sql(
+      stack.admin("gdpr_test"),
+      "SET ROLE gdpr_test_owner",
+      "GRANT CREATE ON SCHEMA public TO gdpr_test_app",
+    );
     await sql(stack.admin("openfga_test"), "ALTER SCHEMA public OWNER TO platform_admin");
     await sql(stack.superuser(), "GRANT CONNECT ON DATABASE postgres TO PUBLIC");
     try {
       const r = await check();
-      expect(r["privileges keycloak_test_app"].reason).toBe("CONNECT also on postgres (via PUBLIC); member of pg_read_all_data");
+      expect(r["privileges keycloak_test_app"].reason).toBe(
+        "CONNECT also on postgres (via PUBLIC); member of pg_read_all_data",
+      );
       expect(r["privileges gdpr_test_app"].reason).toBe(
         "CONNECT also on postgres (via PUBLIC); has CREATE on schema public of gdpr_test (managed-schema: DML only)",
       );
@@ -433,8 +526,16 @@ describe("on a real server provisioned as the program does (test environment)", 
       );
       expect(r["monitoring-role db_monitor_test"].reason).toBe("CONNECT also on postgres (via PUBLIC)");
     } finally {
-      await sql(stack.superuser(), "REVOKE CONNECT ON DATABASE postgres FROM PUBLIC", "REVOKE pg_read_all_data FROM keycloak_test_app");
-      await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "REVOKE CREATE ON SCHEMA public FROM gdpr_test_app");
+      await sql(
+        stack.superuser(),
+        "REVOKE CONNECT ON DATABASE postgres FROM PUBLIC",
+        "REVOKE pg_read_all_data FROM keycloak_test_app",
+      );
+      await sql(
+        stack.admin("gdpr_test"),
+        "SET ROLE gdpr_test_owner",
+        "REVOKE CREATE ON SCHEMA public FROM gdpr_test_app",
+      );
       await sql(stack.admin("openfga_test"), "ALTER SCHEMA public OWNER TO openfga_test_app");
     }
     expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
@@ -466,7 +567,11 @@ describe("on a real server provisioned as the program does (test environment)", 
         status: "FAIL",
         reason: "missing required table authorization_model in schema public (1 of 2 present)",
       });
-      await sql(stack.admin("openfga_test"), "SET ROLE openfga_test_app", "CREATE TABLE authorization_model (store text)");
+      await sql(
+        stack.admin("openfga_test"),
+        "SET ROLE openfga_test_app",
+        "CREATE TABLE authorization_model (store text)",
+      );
       expect((await check())["tables openfga_test"]).toMatchObject({
         status: "PASS",
         reason: "all 2 required tables: tuple, authorization_model",

@@ -28,14 +28,19 @@ function samples(text: string): { name: string; labels: Record<string, string>; 
     .map((line) => {
       const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
       if (!m) throw new Error(`not a sample line: ${line}`);
-      const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+      const labels = Object.fromEntries(
+        [...(m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]),
+      );
       return { name: m[1], labels, value: Number(m[3]) };
     });
 }
 
 function value(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   const found = samples(text).filter(
-    (s) => s.name === name && Object.keys(labels).length === Object.keys(s.labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    (s) =>
+      s.name === name &&
+      Object.keys(labels).length === Object.keys(s.labels).length &&
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );
   if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} samples`);
   return found[0]?.value;
@@ -48,7 +53,10 @@ function promtoolCheck(text: string) {
 
 beforeAll(() => {
   // Builds promtool the first time (minutes), then reuses the cached binary.
-  const res = spawnSync(join(ROOT, "scripts/ensure-promtool.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const res = spawnSync(join(ROOT, "scripts/ensure-promtool.sh"), {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (res.status !== 0) throw new Error("scripts/ensure-promtool.sh failed (see its output above)");
   promtool = res.stdout.trim().split("\n").pop() as string;
 }, 45 * 60_000);
@@ -62,7 +70,10 @@ describe("metrics of a real test server", () => {
   beforeAll(async () => {
     server = await startTestServer();
     stack = await provisionStack(server, "test");
-    target = targetFromEnv({ json: false, fromEnv: true, environment: "test" }, { DATABASE_MONITOR_URL: stack.monitoringUri });
+    target = targetFromEnv(
+      { json: false, fromEnv: true, environment: "test" },
+      { DATABASE_MONITOR_URL: stack.monitoringUri },
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -78,7 +89,13 @@ describe("metrics of a real test server", () => {
     // Two sessions of openfga's login role.
     await sql(stack.admin(), "ALTER ROLE openfga_test_app PASSWORD 'pw-for-this-test'");
     for (let i = 0; i < 2; i++) {
-      const c = new Client({ host: server.host, port: server.port, database: "openfga_test", user: "openfga_test_app", password: "pw-for-this-test" });
+      const c = new Client({
+        host: server.host,
+        port: server.port,
+        database: "openfga_test",
+        user: "openfga_test_app",
+        password: "pw-for-this-test",
+      });
       await c.connect();
       open.push(c);
     }
@@ -91,7 +108,9 @@ describe("metrics of a real test server", () => {
     for (const db of ["gdpr_test", "openfga_test", "keycloak_test"]) {
       expect(value(text, "postgres_database_size_bytes", { database: db }), db).toBeGreaterThan(0);
     }
-    expect(value(text, "gdpr_schema_version", { database: "gdpr_test" })).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+    expect(value(text, "gdpr_schema_version", { database: "gdpr_test" })).toBe(
+      MIGRATIONS[MIGRATIONS.length - 1].version,
+    );
     expect(value(text, "postgres_connections_active", { database: "openfga_test" })).toBe(2);
     expect(value(text, "postgres_connections_active", { database: "keycloak_test" })).toBe(0);
     // The checker's own session sits in gdpr_test, the first service database.
@@ -104,26 +123,42 @@ describe("metrics of a real test server", () => {
     const checks = samples(text).filter((s) => s.name === "database_check_status");
     expect(checks).toHaveLength(results.length);
     for (const r of results) {
-      expect(value(text, "database_check_status", { check: r.check, subject: r.subject }), r.name).toBe(STATUS_VALUE[r.status]);
+      expect(value(text, "database_check_status", { check: r.check, subject: r.subject }), r.name).toBe(
+        STATUS_VALUE[r.status],
+      );
     }
     expect(value(text, "database_check_status", { check: "tables", subject: "openfga_test" })).toBe(-1);
 
     // Required tables: gdpr's five present; none reported for the services that have not migrated.
     const present = samples(text).filter((s) => s.name === "database_required_table_present");
     expect(present.map((s) => [s.labels.database, s.labels.table, s.value]).sort()).toEqual(
-      ["audit_logs", "consent_records", "conversations", "user_preferences", "user_profiles"].map((t) => ["gdpr_test", t, 1]),
+      ["audit_logs", "consent_records", "conversations", "user_preferences", "user_profiles"].map((t) => [
+        "gdpr_test",
+        t,
+        1,
+      ]),
     );
   });
 
   it("a dropped table reads 0 in database_required_table_present and its check gauge", async () => {
-    await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "ALTER TABLE audit_logs RENAME TO audit_logs_away");
+    await sql(
+      stack.admin("gdpr_test"),
+      "SET ROLE gdpr_test_owner",
+      "ALTER TABLE audit_logs RENAME TO audit_logs_away",
+    );
     try {
       const { snapshot, results } = await runChecks(target);
       const text = await buildRegistry(target.spec, snapshot, results).metrics();
-      expect(value(text, "database_required_table_present", { database: "gdpr_test", table: "audit_logs" })).toBe(0);
+      expect(
+        value(text, "database_required_table_present", { database: "gdpr_test", table: "audit_logs" }),
+      ).toBe(0);
       expect(value(text, "database_check_status", { check: "tables", subject: "gdpr_test" })).toBe(0);
     } finally {
-      await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "ALTER TABLE audit_logs_away RENAME TO audit_logs");
+      await sql(
+        stack.admin("gdpr_test"),
+        "SET ROLE gdpr_test_owner",
+        "ALTER TABLE audit_logs_away RENAME TO audit_logs",
+      );
     }
   });
 
@@ -154,7 +189,11 @@ describe("metrics of a real test server", () => {
       expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
       const text = await res.text();
       expect(promtoolCheck(text).status).toBe(0);
-      for (const name of ["postgres_database_size_bytes", "postgres_connections_active", "gdpr_schema_version"]) {
+      for (const name of [
+        "postgres_database_size_bytes",
+        "postgres_connections_active",
+        "gdpr_schema_version",
+      ]) {
         expect(text).toContain(`# TYPE ${name} gauge`);
       }
       expect(value(text, "postgres_database_size_bytes", { database: "gdpr_test" })).toBeGreaterThan(0);

@@ -5,7 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
-import { installMocks, isSecret, ofType, parents, recorded, resetRecorded, settle, unwrap } from "./helpers/mocks";
+import {
+  installMocks,
+  isSecret,
+  ofType,
+  parents,
+  recorded,
+  resetRecorded,
+  settle,
+  unwrap,
+} from "./helpers/mocks";
 import { runProgram } from "./helpers/run-program";
 
 type Module = typeof import("../components/monitoring-role");
@@ -52,8 +61,12 @@ describe("MonitoringRole", () => {
       connectionLimit: 5,
     });
     expect(roles[0].inputs.roles ?? []).toEqual([]);
-    expect(ofType(GRANT_ROLE).map((g) => [g.inputs.role, g.inputs.grantRole])).toEqual([["db_monitor_test", "pg_monitor"]]);
-    expect(ofType(GRANT).map((g) => [g.name, g.inputs.objectType, g.inputs.database, g.inputs.privileges])).toEqual([
+    expect(ofType(GRANT_ROLE).map((g) => [g.inputs.role, g.inputs.grantRole])).toEqual([
+      ["db_monitor_test", "pg_monitor"],
+    ]);
+    expect(
+      ofType(GRANT).map((g) => [g.name, g.inputs.objectType, g.inputs.database, g.inputs.privileges]),
+    ).toEqual([
       ["monitoring-connect-gdpr", "database", "gdpr_test", ["CONNECT"]],
       ["monitoring-connect-openfga", "database", "openfga_test", ["CONNECT"]],
     ]);
@@ -69,7 +82,16 @@ describe("MonitoringRole", () => {
     make(mod, { versionTables: [{ service: "gdpr", database: "gdpr_test" }] });
     await settle();
     const grants = ofType(GRANT).filter((g) => g.inputs.objectType !== "database");
-    expect(grants.map((g) => [g.name, g.inputs.objectType, g.inputs.database, g.inputs.schema, g.inputs.objects, g.inputs.privileges])).toEqual([
+    expect(
+      grants.map((g) => [
+        g.name,
+        g.inputs.objectType,
+        g.inputs.database,
+        g.inputs.schema,
+        g.inputs.objects,
+        g.inputs.privileges,
+      ]),
+    ).toEqual([
       ["monitoring-gdpr-schema-usage", "schema", "gdpr_test", "public", undefined, ["USAGE"]],
       ["monitoring-gdpr-version-table", "table", "gdpr_test", "public", ["schema_migrations"], ["SELECT"]],
     ]);
@@ -82,7 +104,9 @@ describe("MonitoringRole", () => {
     expect(await unwrap(m.password)).toBe("mock-password-monitoring-password-@:/?#%");
     await settle();
     expect(recorded.filter((r) => r.type.startsWith("random:"))).toEqual([]);
-    const pw = recorded.filter((r) => r.type.endsWith(":GeneratedPassword") && r.name === "monitoring-password");
+    const pw = recorded.filter(
+      (r) => r.type.endsWith(":GeneratedPassword") && r.name === "monitoring-password",
+    );
     expect(pw).toHaveLength(1);
     expect(pw[0].inputs.length).toBe(32);
   });
@@ -98,7 +122,9 @@ describe("MonitoringRole", () => {
         ],
       }),
     ).toThrow('MonitoringRole monitoring: databases lists service "gdpr" twice');
-    expect(() => make(mod, { connectionLimit: 0 })).toThrow("MonitoringRole monitoring: connectionLimit 0 is not a positive integer");
+    expect(() => make(mod, { connectionLimit: 0 })).toThrow(
+      "MonitoringRole monitoring: connectionLimit 0 is not a positive integer",
+    );
   });
 });
 
@@ -126,6 +152,8 @@ describe("index.ts with monitoring", () => {
     expect(run.program.monitoringRole).toBeUndefined();
     expect(run.program.monitoringUri).toBeUndefined();
     expect(run.resources.filter((r) => r.name.startsWith("monitoring"))).toEqual([]);
-    expect(run.resources.filter((r) => r.type === ROLE).map((r) => r.inputs.name)).not.toContain("db_monitor");
+    expect(run.resources.filter((r) => r.type === ROLE).map((r) => r.inputs.name)).not.toContain(
+      "db_monitor",
+    );
   });
 });

@@ -45,17 +45,23 @@ function password(): string {
   return randomBytes(18).toString("base64url");
 }
 
-export async function provisionStack(server: TestServer, environment: Environment): Promise<ProvisionedStack> {
+export async function provisionStack(
+  server: TestServer,
+  environment: Environment,
+): Promise<ProvisionedStack> {
   const cfg = parseStackConfig({ environment, target: "local" });
   const adminPassword = password();
   const monitoringPassword = password();
   const monitoringRole = monitoringRoleName(environment);
   const su = await server.client();
   try {
-    await su.query(`CREATE ROLE ${ADMIN} LOGIN CREATEDB CREATEROLE PASSWORD ${su.escapeLiteral(adminPassword)}`);
+    await su.query(
+      `CREATE ROLE ${ADMIN} LOGIN CREATEDB CREATEROLE PASSWORD ${su.escapeLiteral(adminPassword)}`,
+    );
     await su.query(`GRANT pg_signal_backend TO ${ADMIN}`);
     await su.query(`GRANT pg_monitor TO ${ADMIN} WITH ADMIN OPTION`);
-    for (const db of ["postgres", "template1"]) await su.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
+    for (const db of ["postgres", "template1"])
+      await su.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
     await su.query(`GRANT CONNECT ON DATABASE postgres TO ${ADMIN}`);
   } finally {
     await su.end();
@@ -88,11 +94,15 @@ export async function provisionStack(server: TestServer, environment: Environmen
           `CREATE ROLE ${svc.loginRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT ${svc.connectionLimit} PASSWORD ${a.escapeLiteral(pw)}`,
         );
         if (svc.ownerRole) {
-          await a.query(`CREATE ROLE ${svc.ownerRole} NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`);
+          await a.query(
+            `CREATE ROLE ${svc.ownerRole} NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`,
+          );
         }
         await a.query(`GRANT ${svc.ownerRole ?? svc.loginRole} TO ${ADMIN}`);
       }
-      await a.query(`CREATE DATABASE ${svc.database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+      await a.query(
+        `CREATE DATABASE ${svc.database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
+      );
     } finally {
       await a.end();
     }
@@ -109,7 +119,13 @@ export async function provisionStack(server: TestServer, environment: Environmen
     }
     if (svc.name === "gdpr" && svc.ownerRole) {
       await runMigrations({
-        connection: { host: server.host, port: server.port, database: svc.database, user: ADMIN, password: adminPassword },
+        connection: {
+          host: server.host,
+          port: server.port,
+          database: svc.database,
+          user: ADMIN,
+          password: adminPassword,
+        },
         ownerRole: svc.ownerRole,
         loginRole: svc.loginRole,
         migrations: MIGRATIONS,
@@ -132,7 +148,8 @@ export async function provisionStack(server: TestServer, environment: Environmen
     monitoringRole,
     monitoringPassword,
     adminPassword,
-    monitoringUri: server.url(cfg.services[0].database, monitoringRole, monitoringPassword) + "?sslmode=disable",
+    monitoringUri:
+      server.url(cfg.services[0].database, monitoringRole, monitoringPassword) + "?sslmode=disable",
     admin,
     superuser,
     provisionService,
