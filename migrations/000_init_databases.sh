@@ -260,7 +260,7 @@ scalar() { psql_db "$1" -c "$2"; }
 
 ensure_role() {
   local role=$1 kind=$2 password_var=${3:-} attributes
-  if [[ "$(scalar "$PGDATABASE" "SELECT count(*) FROM pg_roles WHERE rolname = '$role'")" == 1 ]]; then
+  if [[ " $EXISTING_ROLES " == *" $role "* ]]; then
     log "role $role exists; left as it is"
     return
   fi
@@ -300,7 +300,7 @@ ensure_membership() {
 
 ensure_database() {
   local db=$1
-  if [[ "$(scalar "$PGDATABASE" "SELECT count(*) FROM pg_database WHERE datname = '$db'")" == 1 ]]; then
+  if [[ " $EXISTING_DATABASES " == *" $db "* ]]; then
     log "database $db exists; left as it is"
   else
     psql_db "$PGDATABASE" -c "CREATE DATABASE \"$db\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
@@ -414,19 +414,26 @@ SQL
 
 # --- validation (ADR-0060's health checks, and the privilege profile) -------
 validate() {
-  local problems=() i db login owner svc sql out line
+  local problems=() i db login owner svc sql out line parts=()
+  # Cluster-wide: the databases and roles of every service, in one query.
+  for i in "${!SERVICE_LIST[@]}"; do
+    db=${DB_NAMES[$i]} login=${LOGIN_ROLES[$i]} owner=${OWNER_ROLES[$i]}
+    parts+=("SELECT 'database $db is missing' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$db')")
+    parts+=("SELECT 'login role $login is missing, cannot log in, or has SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS'
+       WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$login' AND rolcanlogin
+                           AND NOT (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls))")
+    if [[ -n "$owner" ]]; then
+      parts+=("SELECT 'owner role $owner is missing, can log in, or is a superuser'
+       WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$owner' AND NOT rolcanlogin AND NOT rolsuper)")
+    fi
+  done
+  sql=$(printf '%s\nUNION ALL ' "${parts[@]}")
+  out=$(scalar "$PGDATABASE" "${sql%UNION ALL }") || die "validation query failed on $PGDATABASE"
+  while IFS= read -r line; do [[ -z "$line" ]] || problems+=("$line"); done <<<"$out"
+
+  # Per database: privileges, schema owner, and for gdpr the tables and version.
   for i in "${!SERVICE_LIST[@]}"; do
     svc=${SERVICE_LIST[$i]} db=${DB_NAMES[$i]} login=${LOGIN_ROLES[$i]} owner=${OWNER_ROLES[$i]}
-    sql="SELECT 'database $db is missing' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$db')
-      UNION ALL SELECT 'login role $login is missing, cannot log in, or has SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS'
-       WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$login' AND rolcanlogin
-                           AND NOT (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls))"
-    if [[ -n "$owner" ]]; then
-      sql+=" UNION ALL SELECT 'owner role $owner is missing, can log in, or is a superuser'
-       WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$owner' AND NOT rolcanlogin AND NOT rolsuper)"
-    fi
-    out=$(scalar "$PGDATABASE" "$sql") || die "validation query failed on $PGDATABASE"
-    while IFS= read -r line; do [[ -z "$line" ]] || problems+=("$line"); done <<<"$out"
     [[ "$out" != *"database $db is missing"* ]] || continue
 
     local expected=${owner:-$login}
@@ -491,7 +498,12 @@ main() {
   export PGDATABASE=${PGDATABASE:-postgres}
   log "environment $ENVIRONMENT ($ENVIRONMENT_REASON); services: ${SERVICE_LIST[*]}"
   log "connecting as $PGUSER to ${PGHOST:-the local socket}${PGPORT:+:$PGPORT}/$PGDATABASE"
-  scalar "$PGDATABASE" "SELECT 1" >/dev/null || die "cannot connect to PostgreSQL as $PGUSER (check the PG* variables)"
+  # What exists already (one connection; also the connection check).
+  local existing
+  existing=$(scalar "$PGDATABASE" "SELECT (SELECT string_agg(rolname, ' ') FROM pg_roles) || '|' || (SELECT string_agg(datname, ' ') FROM pg_database)") ||
+    die "cannot connect to PostgreSQL as $PGUSER (check the PG* variables)"
+  EXISTING_ROLES=${existing%%|*}
+  EXISTING_DATABASES=${existing#*|}
 
   local svc db login owner password_var
   for i in "${!SERVICE_LIST[@]}"; do
