@@ -7,6 +7,7 @@
  * is put back.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -419,6 +420,13 @@ describe("on a real server provisioned as the program does (test environment)", 
     expect(run.stdout).toContain("17 checks: 15 PASS, 0 FAIL, 2 PENDING");
     const json = JSON.parse(cli("--json").stdout);
     expect(json).toMatchObject({ environment: "test", ok: true, counts: { PASS: 15, FAIL: 0, PENDING: 2 } });
+  });
+
+  it("prints the sample table of docs/health.md", async () => {
+    const doc = readFileSync(join(ROOT, "docs/health.md"), "utf8");
+    const sample = /^(CHECK {2}[\s\S]*?\n\d+ checks: .*\n)/m.exec(doc);
+    expect(sample, "docs/health.md has no sample table").not.toBeNull();
+    expect(formatTable((await runChecks(target)).results)).toBe(sample![1]);
   });
 
   it("a dropped gdpr table fails `tables` with its name; the CLI exits 1", async () => {
