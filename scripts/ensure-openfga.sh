@@ -11,12 +11,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Pins come from tools/versions.env; a value already in the environment wins.
+env_OPENFGA_VERSION="${OPENFGA_VERSION-}"
 if [[ -f "$here/../tools/versions.env" ]]; then
   # shellcheck disable=SC1091
-  set -a; . "$here/../tools/versions.env"; set +a
+  . "$here/../tools/versions.env"
 fi
 
-OPENFGA_VERSION="${OPENFGA_VERSION:-1.22.1}"
+OPENFGA_VERSION="${env_OPENFGA_VERSION:-${OPENFGA_VERSION:-1.22.1}}"
 OPENFGA_VERSION="${OPENFGA_VERSION#v}"
 module="github.com/openfga/openfga/cmd/openfga"
 
@@ -45,17 +47,23 @@ if [[ -x "$bin" ]]; then
   exit 0
 fi
 
+# We hold the lock, so temp dirs left by a killed earlier run are stale.
+rm -rf "$cache_root/.openfga-$OPENFGA_VERSION.tmp."*
 tmp="$(mktemp -d "$cache_root/.openfga-$OPENFGA_VERSION.tmp.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP
 
 log "building $module@v$OPENFGA_VERSION with $(go version) (this takes several minutes)"
 start=$(date +%s)
-# GOFLAGS=-buildvcs=false: no VCS stamping needed (module build); CGO off for a static binary.
+# GOFLAGS=-buildvcs=false: no VCS stamping needed (module build); CGO off for a
+# static binary; GOTOOLCHAIN=local: build with the installed Go, never fetch another.
 GOBIN="$tmp/bin" CGO_ENABLED="${CGO_ENABLED:-0}" GOFLAGS="${GOFLAGS:--buildvcs=false}" \
-  go install "$module@v$OPENFGA_VERSION" >&2
+  GOTOOLCHAIN="${GOTOOLCHAIN:-local}" \
+  go install -ldflags "-X github.com/openfga/openfga/internal/build.Version=v$OPENFGA_VERSION" \
+  "$module@v$OPENFGA_VERSION" >&2
 log "built in $(( $(date +%s) - start ))s"
 
-"$tmp/bin/openfga" version >&2 2>&1 || { log "built binary does not run"; exit 1; }
+"$tmp/bin/openfga" version >&2 || { log "built binary does not run"; exit 1; }
 
 mkdir -p "$tmp/out"
 mv "$tmp/bin/openfga" "$tmp/out/openfga"
