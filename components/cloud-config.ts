@@ -191,6 +191,11 @@ function str(raw: string | undefined): string | undefined {
   return raw === undefined || raw === "" ? undefined : raw;
 }
 
+/** Unset, or the empty list a Pulumi.yaml default of `[]` hands over. */
+function unsetList(raw: string | undefined): boolean {
+  return str(raw) === undefined || /^\s*\[\s*\]\s*$/.test(raw as string);
+}
+
 function required(
   problems: Problems,
   key: string,
@@ -545,7 +550,7 @@ function parseAws(problems: Problems, raw: Raw, shared: InstanceConfig): AwsConf
     AWS_VPC,
     "a VPC id (vpc-…)",
   );
-  if (str(raw.awsSubnetIds) === undefined) {
+  if (unsetList(raw.awsSubnetIds)) {
     problems.add(
       "awsSubnetIds",
       "is required for target aws (private subnets in at least two availability zones)",
@@ -558,7 +563,7 @@ function parseAws(problems: Problems, raw: Raw, shared: InstanceConfig): AwsConf
     AWS_SUBNET,
     "a subnet id (subnet-…)",
   );
-  if (str(raw.awsSubnetIds) !== undefined && subnetIds.length < 2) {
+  if (!unsetList(raw.awsSubnetIds) && subnetIds.length < 2) {
     problems.add(
       "awsSubnetIds",
       `lists ${subnetIds.length} subnet${subnetIds.length === 1 ? "" : "s"}; a DB subnet group needs subnets in at least two availability zones`,
@@ -582,8 +587,8 @@ function parseAws(problems: Problems, raw: Raw, shared: InstanceConfig): AwsConf
   if (
     allowedSecurityGroupIds.length === 0 &&
     allowedCidrs.length === 0 &&
-    str(raw.awsAllowedSecurityGroupIds) === undefined &&
-    str(raw.awsAllowedCidrs) === undefined
+    unsetList(raw.awsAllowedSecurityGroupIds) &&
+    unsetList(raw.awsAllowedCidrs)
   ) {
     problems.add(
       "awsAllowedSecurityGroupIds",

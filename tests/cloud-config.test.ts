@@ -132,6 +132,37 @@ describe("cloud config: refusals, each with its key", () => {
     ]);
   });
 
+  it("treats the empty defaults Pulumi.yaml may declare as unset", () => {
+    const empty = {
+      gcpProject: "",
+      gcpRegion: "",
+      gcpNetwork: "",
+      gcpTier: "",
+      gcpAllocatedIpRange: "",
+      gcpKmsKey: "",
+    };
+    expect(problemsOf({ environment: "prod", target: "gcp", instanceName: "", ...empty })).toHaveLength(4);
+    const aws = {
+      awsRegion: "",
+      awsVpcId: "",
+      awsSubnetIds: "[]",
+      awsInstanceClass: "",
+      awsAllowedSecurityGroupIds: "[]",
+      awsAllowedCidrs: "[]",
+      awsKmsKeyId: "",
+    };
+    expect(problemsOf({ environment: "prod", target: "aws", ...aws })).toEqual(
+      problemsOf({ environment: "prod", target: "aws" }),
+    );
+    expect(
+      parseStackConfig({ ...AWS, instanceName: "", awsAllowedCidrs: "[]", awsKmsKeyId: "" }).cloud,
+    ).toMatchObject({
+      instanceName: "platform-databases-prod",
+      allowedCidrs: [],
+      kmsKeyId: undefined,
+    });
+  });
+
   it("reports every required key of aws missing, with its key", () => {
     expect(problemsOf({ environment: "prod", target: "aws" })).toEqual([
       "awsRegion: is required for target aws (e.g. eu-central-1)",
@@ -355,7 +386,11 @@ describe("Pulumi.yaml and the stack files", () => {
       "awsSubnetIds",
       "awsInstanceClass",
     ]) {
-      expect(declared(key).default, `${key} is required: no default`).toBeUndefined();
+      // Required for its cloud: no default, or an empty one (Pulumi requires a
+      // declared key without a default on every stack, the local ones included).
+      expect([undefined, "", []], `${key} is required: no real default`).toContainEqual(
+        declared(key).default,
+      );
       expect(declared(key).description, key).toMatch(/Required for target (gcp|aws)/);
     }
   });
@@ -421,9 +456,11 @@ describe("docs/cloud.md", () => {
       const spec = project.config[`platform-databases:${key}`];
       expect(type, key).toBe(spec.type);
       const shown = cell.trim();
-      if (spec.default === undefined) {
-        expect(shown, key).toMatch(/^(\*\*required\*\*|unset|`platform-databases-\{environment\}`)$/);
-        expect(shown === "**required**", key).toBe(/Required for target/.test(spec.description));
+      const required = /Required for target/.test(spec.description);
+      if (required) {
+        expect(shown, key).toBe("**required**");
+      } else if (spec.default === undefined || spec.default === "") {
+        expect(shown, key).toMatch(/^(unset|`platform-databases-\{environment\}`)$/);
       } else {
         expect(shown, key).toBe(
           `\`${Array.isArray(spec.default) ? JSON.stringify(spec.default) : String(spec.default)}\``,
