@@ -99,11 +99,9 @@ export const CONFIG_KEYS = [
   "port",
   "sslmode",
   "adminUser",
-  "adminPassword",
   "monitoring",
   // --- cluster (Kubernetes Secrets, Helm values) ---
   "kubernetes",
-  "kubeconfig",
   "kubeContext",
   "namespace",
   "clusterHost",
@@ -143,6 +141,15 @@ export const CONFIG_KEYS = [
   // --- end cloud ---
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/**
+ * Secret keys the program reads (with getSecret) that Pulumi.yaml cannot
+ * declare: a declared key without a default is required, and a secret key may
+ * not have a plain-text default. Documented in the README instead.
+ * - `adminPassword`: the admin's password for a `local` target (else PGPASSWORD).
+ * - `kubeconfig`: kubeconfig contents for the Kubernetes Secrets (else KUBECONFIG).
+ */
+export const SECRET_CONFIG_KEYS = ["adminPassword", "kubeconfig"] as const;
 
 /** Raw values as read from the stack: strings (arrays as JSON text) or undefined. */
 export type RawConfig = Partial<Record<string, string | undefined>>;

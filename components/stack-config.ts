@@ -19,10 +19,7 @@ export function readStackConfig(): ResolvedStackConfig {
   const project = pulumi.getProject();
   const config = new pulumi.Config();
   const raw: Record<string, string | undefined> = {};
-  for (const key of CONFIG_KEYS) {
-    if (key === "adminPassword" || key === "kubeconfig") continue;
-    raw[key] = config.get(key);
-  }
+  for (const key of CONFIG_KEYS) raw[key] = config.get(key);
   // --- cloud: the parser learns only whether the admin password is set, never its value ---
   raw.adminPassword = config.getSecret("adminPassword") === undefined ? undefined : "(secret)";
   // --- end cloud ---

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CONFIG_KEYS, ConfigError, parseStackConfig } from "../components/config";
+import { CONFIG_KEYS, ConfigError, parseStackConfig, SECRET_CONFIG_KEYS } from "../components/config";
 
 function errorOf(fn: () => unknown): ConfigError {
   try {
@@ -82,13 +82,16 @@ describe("parseStackConfig", () => {
     ).toContain('sslmode: "disable" is refused for target "gcp": managed servers require TLS');
   });
 
-  it("declares exactly the keys it reads in Pulumi.yaml, each with a description", () => {
+  it("declares exactly the keys it reads in Pulumi.yaml, each with a type, a description and (but for environment) a default", () => {
     const project = parse(readFileSync("Pulumi.yaml", "utf8"));
     const declared = Object.keys(project.config).map((k) => k.replace(/^platform-databases:/, ""));
     expect(declared.sort()).toEqual([...CONFIG_KEYS].sort());
+    for (const secret of SECRET_CONFIG_KEYS) expect(declared).not.toContain(secret);
     for (const [key, spec] of Object.entries<Record<string, unknown>>(project.config)) {
       expect(spec.description, key).toBeTruthy();
       expect(spec.type, key).toBeTruthy();
+      // Pulumi treats a declared key without a default as required.
+      if (key !== "platform-databases:environment") expect(spec, key).toHaveProperty("default");
     }
   });
 

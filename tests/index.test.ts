@@ -57,7 +57,8 @@ describe("index.ts on the test stack", () => {
     expect(await unwrap(program.databaseNames)).toEqual({ gdpr: "gdpr", billing: "billing" });
     await settle();
     const logins = ofType("postgresql:index/role:Role").filter((r) => r.inputs.login === true);
-    expect(logins.map((r) => r.inputs.name)).toEqual(["gdpr_app", "billing_app"]);
+    // One login role per service, plus the monitoring role.
+    expect(logins.map((r) => r.inputs.name)).toEqual(["gdpr_app", "billing_app", "db_monitor"]);
   });
 
   it("reports three config mistakes together and registers no resource", async () => {
