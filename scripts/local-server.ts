@@ -226,6 +226,9 @@ async function bootstrap(server: LocalServer): Promise<void> {
     // pg_signal_backend lets the admin end sessions before DROP DATABASE, as
     // cloudsqlsuperuser and rds_superuser can.
     await client.query(`GRANT pg_signal_backend TO ${admin}`);
+    // The managed clouds' admins may hand out pg_monitor (the monitoring
+    // role's membership); grant the same here.
+    await client.query(`GRANT pg_monitor TO ${admin} WITH ADMIN OPTION`);
     for (const db of ["postgres", "template1"]) {
       await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
     }

@@ -37,8 +37,32 @@ if [ -f "$root/.local/$stack/admin-password" ] && [ -z "${PGPASSWORD:-}" ]; then
 fi
 
 cd "$root"
+# Pulumi writes `encryptionsalt` (and normalised values) into the stack's
+# config file. The committed Pulumi.<stack>.yaml stays untouched: the engine
+# works on a git-ignored copy under .local/<stack>/ (the salt is also kept in
+# the stack's state, from which Pulumi restores it into the copy).
+committed="$root/Pulumi.$stack.yaml"
+scratch="$root/.local/$stack/Pulumi.$stack.yaml"
 if ! pulumi stack select "$stack" >/dev/null 2>&1; then
+  saved=""
+  [ -f "$committed" ] && saved="$(cat "$committed")"
   pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
+  if [ -n "$saved" ]; then printf '%s\n' "$saved" > "$committed"; fi
+fi
+config_args=()
+if [ -f "$committed" ]; then
+  case " $* " in
+    *" --config-file "*|*" --config-file="*) ;;
+    *)
+      case "${1:-}" in
+        up|update|preview|pre|refresh|destroy|config|import)
+          mkdir -p "$(dirname "$scratch")"
+          cp "$committed" "$scratch"
+          config_args=(--config-file "$scratch")
+          ;;
+      esac
+      ;;
+  esac
 fi
 
 # `up` and `preview` run the program. Without the pulumi-language-nodejs host
@@ -47,8 +71,8 @@ fi
 case "${1:-}" in
   up|update|preview|pre)
     if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
-      exec "$root/node_modules/.bin/tsx" "$root/scripts/pulumi-inline.ts" --stack "$stack" --non-interactive "$@"
+      exec "$root/node_modules/.bin/tsx" "$root/scripts/pulumi-inline.ts" --stack "$stack" --non-interactive "$@" "${config_args[@]}"
     fi
     ;;
 esac
-exec pulumi --stack "$stack" --non-interactive "$@"
+exec pulumi --stack "$stack" --non-interactive "$@" "${config_args[@]}"
