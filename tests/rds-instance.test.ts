@@ -3,7 +3,17 @@
  * password, protection, backups and observability, each by name.
  */
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { installMocks, isSecret, ofType, parents, protects, recorded, resetRecorded, settle, unwrap } from "./helpers/mocks";
+import {
+  installMocks,
+  isSecret,
+  ofType,
+  parents,
+  protects,
+  recorded,
+  resetRecorded,
+  settle,
+  unwrap,
+} from "./helpers/mocks";
 import { MOCK_RDS_MASTER_PASSWORD, cloudMocks } from "./helpers/cloud-mocks";
 import type { RdsInstanceArgs } from "../components/rds-instance";
 
@@ -62,11 +72,25 @@ describe("RdsInstance network", () => {
     const sg = only("aws:ec2/securityGroup:SecurityGroup");
     expect(sg.vpcId).toBe("vpc-0b22c0ffee0000002");
     expect(sg.ingress).toEqual([
-      { description: "PostgreSQL from sg-0b22c0ffee0000022", protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: ["sg-0b22c0ffee0000022"] },
-      { description: "PostgreSQL from 10.30.0.0/16", protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["10.30.0.0/16"] },
+      {
+        description: "PostgreSQL from sg-0b22c0ffee0000022",
+        protocol: "tcp",
+        fromPort: 5432,
+        toPort: 5432,
+        securityGroups: ["sg-0b22c0ffee0000022"],
+      },
+      {
+        description: "PostgreSQL from 10.30.0.0/16",
+        protocol: "tcp",
+        fromPort: 5432,
+        toPort: 5432,
+        cidrBlocks: ["10.30.0.0/16"],
+      },
     ]);
     expect(sg.egress).toEqual([]);
-    expect(inputs.vpcSecurityGroupIds).toEqual([`${ofType("aws:ec2/securityGroup:SecurityGroup")[0].name}-id`]);
+    expect(inputs.vpcSecurityGroupIds).toEqual([
+      `${ofType("aws:ec2/securityGroup:SecurityGroup")[0].name}-id`,
+    ]);
   });
 
   it("refuses an instance nothing could reach, one subnet, or the whole internet", () => {
@@ -102,7 +126,9 @@ describe("RdsInstance security", () => {
 
   it("reads the master password from the instance's secret, as a Pulumi secret", async () => {
     const { component } = await make();
-    expect(await unwrap(component.masterUserSecretArn)).toMatch(/^arn:aws:secretsmanager:eu-central-1:\d+:secret:rds!db-platform-databases-prod-/);
+    expect(await unwrap(component.masterUserSecretArn)).toMatch(
+      /^arn:aws:secretsmanager:eu-central-1:\d+:secret:rds!db-platform-databases-prod-/,
+    );
     expect(await isSecret(component.adminPassword)).toBe(true);
     expect(await unwrap(component.adminPassword)).toBe(MOCK_RDS_MASTER_PASSWORD);
   });
@@ -124,10 +150,23 @@ describe("RdsInstance security", () => {
   });
 
   it("applies static parameters at the next reboot", async () => {
-    await make({ parameters: { shared_preload_libraries: "pg_stat_statements,pgaudit", log_min_duration_statement: "250" } });
+    await make({
+      parameters: {
+        shared_preload_libraries: "pg_stat_statements,pgaudit",
+        log_min_duration_statement: "250",
+      },
+    });
     const params = only("aws:rds/parameterGroup:ParameterGroup").parameters;
-    expect(params).toContainEqual({ name: "shared_preload_libraries", value: "pg_stat_statements,pgaudit", applyMethod: "pending-reboot" });
-    expect(params).toContainEqual({ name: "log_min_duration_statement", value: "250", applyMethod: "immediate" });
+    expect(params).toContainEqual({
+      name: "shared_preload_libraries",
+      value: "pg_stat_statements,pgaudit",
+      applyMethod: "pending-reboot",
+    });
+    expect(params).toContainEqual({
+      name: "log_min_duration_statement",
+      value: "250",
+      applyMethod: "immediate",
+    });
   });
 });
 
@@ -144,7 +183,11 @@ describe("RdsInstance availability, protection, backups", () => {
   });
 
   it("keeps backups and maintenance in their windows", async () => {
-    const { inputs } = await make({ backupRetentionDays: 30, backupWindow: "01:00-01:30", maintenanceWindow: "sat:04:00-sat:05:00" });
+    const { inputs } = await make({
+      backupRetentionDays: 30,
+      backupWindow: "01:00-01:30",
+      maintenanceWindow: "sat:04:00-sat:05:00",
+    });
     expect(inputs.backupRetentionPeriod).toBe(30);
     expect(inputs.backupWindow).toBe("01:00-01:30");
     expect(inputs.maintenanceWindow).toBe("sat:04:00-sat:05:00");
@@ -171,7 +214,11 @@ describe("RdsInstance availability, protection, backups", () => {
   });
 
   it("loosens each only when asked", async () => {
-    const { inputs, instance } = await make({ highAvailability: false, deletionProtection: false, finalSnapshot: false });
+    const { inputs, instance } = await make({
+      highAvailability: false,
+      deletionProtection: false,
+      finalSnapshot: false,
+    });
     expect(inputs.multiAz).toBe(false);
     expect(inputs.deletionProtection).toBe(false);
     expect(protects.get(instance.name)).toBe(false);
@@ -212,7 +259,9 @@ describe("RDS pure helpers", () => {
   it("reads the password of the master secret, and says what is wrong otherwise", () => {
     expect(mod.parseMasterUserSecret('{"username":"platform_admin","password":"s3cret"}')).toBe("s3cret");
     expect(() => mod.parseMasterUserSecret("not json")).toThrow("RDS master user secret: not JSON");
-    expect(() => mod.parseMasterUserSecret('{"username":"x"}')).toThrow("RDS master user secret: no password field");
+    expect(() => mod.parseMasterUserSecret('{"username":"x"}')).toThrow(
+      "RDS master user secret: no password field",
+    );
   });
 
   it("names the parameter family", () => {
