@@ -185,7 +185,11 @@ if (cfg.monitoring) {
     "monitoring",
     {
       roleName: cfg.monitoringRole,
-      databases: cfg.services.map((svc, i) => ({ service: svc.name, database: databases[i].databaseName })),
+      databases: cfg.services.map((svc, i) => ({
+        service: svc.name,
+        database: databases[i].databaseName,
+        dependsOn: databases[i].ready,
+      })),
       versionTables:
         gdprService && gdprMigrations
           ? [

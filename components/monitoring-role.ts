@@ -7,6 +7,12 @@ export interface MonitoredDatabase {
   service: string;
   /** The service's database (ServiceDatabase.databaseName, so the database exists first). */
   database: pulumi.Input<string>;
+  /**
+   * Resources the CONNECT grant waits for: the service's own grants on the
+   * database (ServiceDatabase.ready), so that no two GRANTs rewrite the
+   * database's ACL at once ("tuple concurrently updated").
+   */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export interface MonitoredVersionTable {
@@ -126,7 +132,7 @@ export class MonitoringRole extends pulumi.ComponentResource {
       new postgresql.Grant(
         `${name}-connect-${db.service}`,
         { database: db.database, role: role.name, objectType: "database", privileges: ["CONNECT"] },
-        { parent: this },
+        { parent: this, dependsOn: db.dependsOn },
       );
     }
 

@@ -77,6 +77,40 @@ describe("MonitoringRole", () => {
     }
   });
 
+  it("waits for the given resources before granting (no concurrent GRANTs on one database's ACL)", async () => {
+    const mod = await load();
+    // Record each registration's dependencies (the mocks record parents only).
+    const deps = new Map<string, string[]>();
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+      registerResource(req: { getName(): string; getDependenciesList(): string[] }, cb: unknown): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      deps.set(req.getName(), req.getDependenciesList());
+      return register(req, cb);
+    };
+    const postgresql = await import("@pulumi/postgresql");
+    const before = new postgresql.Grant("service-connect", {
+      database: "gdpr_test",
+      role: "gdpr_test_app",
+      objectType: "database",
+      privileges: ["CONNECT"],
+    });
+    const migrations = new postgresql.Role("migrations-stand-in", { name: "x" });
+    new mod.MonitoringRole("monitoring", {
+      roleName: "db_monitor_test",
+      databases: [{ service: "gdpr", database: "gdpr_test", dependsOn: [before] }],
+      versionTables: [{ service: "gdpr", database: "gdpr_test", dependsOn: [migrations] }],
+    });
+    await settle();
+    const beforeUrn = await unwrap(before.urn);
+    const migrationsUrn = await unwrap(migrations.urn);
+    expect(deps.get("monitoring-connect-gdpr")).toContain(beforeUrn);
+    expect(deps.get("monitoring-gdpr-schema-usage")).toContain(migrationsUrn);
+    expect(deps.get("monitoring-pg-monitor")).not.toContain(beforeUrn);
+    monitor.registerResource = register;
+  });
+
   it("gives the version table SELECT and its schema USAGE only, when asked", async () => {
     const mod = await load();
     make(mod, { versionTables: [{ service: "gdpr", database: "gdpr_test" }] });
@@ -138,10 +172,11 @@ describe("index.ts with monitoring", () => {
       "postgresql://db_monitor_test:mock-password-monitoring-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
     );
     const grants = run.resources.filter((r) => r.type === GRANT && r.name.startsWith("monitoring-"));
-    expect(grants.map((g) => [g.name, g.inputs.database])).toEqual([
+    // Registration order follows dependencies: compare sorted.
+    expect(grants.map((g) => [g.name, g.inputs.database]).sort()).toEqual([
       ["monitoring-connect-gdpr", "gdpr_test"],
-      ["monitoring-connect-openfga", "openfga_test"],
       ["monitoring-connect-keycloak", "keycloak_test"],
+      ["monitoring-connect-openfga", "openfga_test"],
       ["monitoring-gdpr-schema-usage", "gdpr_test"],
       ["monitoring-gdpr-version-table", "gdpr_test"],
     ]);
