@@ -185,7 +185,9 @@ export class ServiceDatabase extends pulumi.ComponentResource {
             objectType: "schema",
             privileges: ["USAGE"],
           },
-          { parent: this, dependsOn: [schema] },
+          // Grants on one object run one after another: concurrent GRANT and
+          // REVOKE on the same ACL fail with "tuple concurrently updated".
+          { parent: this, dependsOn: [schema, revokeSchemaPublic] },
         ),
       );
     }
