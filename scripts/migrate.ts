@@ -155,12 +155,23 @@ export async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+/** The error line, with what to do for the two usual cases. */
+export function describeError(err: Error & { code?: string }, stack: string): string {
+  if (err.code === "3D000") return `${err.message}: create it first with \`make up STACK=${stack}\``;
+  if (err.code === "ECONNREFUSED") {
+    return `${err.message}: is the stack's server running? (\`make up STACK=${stack}\` starts a local one)`;
+  }
+  // Messages only (MigrationError, pg's errors): no stack trace, and never a password.
+  return err.message;
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  main(argv).then(
     (code) => process.exit(code),
     (err: Error) => {
-      // Messages only (MigrationError, pg's errors): no stack, and never a password.
-      console.error(`error: ${err.message}`);
+      const stack = argv[argv.indexOf("--stack") + 1] ?? "<stack>";
+      console.error(`error: ${describeError(err, stack)}`);
       process.exit(1);
     },
   );

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main, parseArgs } from "../scripts/migrate";
+import { describeError, main, parseArgs } from "../scripts/migrate";
 import { startTestServer, TestServer } from "./helpers/pg-server";
 import { createGdprDatabase, GdprDatabase } from "./helpers/gdpr-database";
 
@@ -30,6 +30,21 @@ describe("parseArgs", () => {
     [["--stack"], "--stack needs a value"],
   ])("refuses %j", (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
+  });
+});
+
+describe("describeError", () => {
+  const error = (message: string, code?: string) => Object.assign(new Error(message), { code });
+  it("says what to do when the database or the server is missing, and passes other messages through", () => {
+    expect(describeError(error('database "gdpr_test" does not exist', "3D000"), "test")).toBe(
+      'database "gdpr_test" does not exist: create it first with `make up STACK=test`',
+    );
+    expect(describeError(error("connect ECONNREFUSED 127.0.0.1:55433", "ECONNREFUSED"), "test")).toContain(
+      "is the stack's server running?",
+    );
+    expect(describeError(error("migrations refused, nothing was applied"), "test")).toBe(
+      "migrations refused, nothing was applied",
+    );
   });
 });
 
