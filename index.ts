@@ -59,7 +59,6 @@ const databases = cfg.services.map(
         loginRole: svc.loginRole,
         ownerRole: svc.ownerRole,
         profile: svc.profile,
-        adminRole: target.adminUser,
         connectionLimit: svc.connectionLimit,
       },
       { providers: { postgresql: target.provider } },

@@ -287,6 +287,10 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
   await client.connect();
   const owner = client.escapeIdentifier(opts.ownerRole);
   const database = opts.connection.database ?? "(default database)";
+  // A non-superuser admin holds ADMIN on the owner role it created, but since
+  // PostgreSQL 16 not SET: grant itself membership for the run and take it
+  // back after (as the postgresql provider does for ALTER ... OWNER).
+  const grantedSelf = await grantSelfIfNeeded(client, opts.ownerRole);
   try {
     if (!dryRun) {
       await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
@@ -358,8 +362,29 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
           .catch(() => undefined);
     }
   } finally {
+    if (grantedSelf) await client.query(`REVOKE ${owner} FROM CURRENT_USER`).catch(() => undefined);
     await client.end();
   }
+}
+
+/** GRANTs `role` to the connected user when it cannot SET ROLE to it; true when it did. */
+async function grantSelfIfNeeded(client: Client, role: string): Promise<boolean> {
+  const { rows } = await client.query(
+    `SELECT rolsuper AS superuser,
+            pg_has_role(current_user, $1, CASE WHEN current_setting('server_version_num')::int >= 160000
+                                               THEN 'SET' ELSE 'MEMBER' END) AS can_set
+       FROM pg_roles WHERE rolname = current_user`,
+    [role],
+  );
+  if (rows[0]?.superuser || rows[0]?.can_set) return false;
+  try {
+    await client.query(`GRANT ${client.escapeIdentifier(role)} TO CURRENT_USER`);
+  } catch (err) {
+    throw new MigrationError(
+      `cannot act as the schema-owner role "${role}" (SET ROLE): ${(err as Error).message}; the connecting role must be a member of it or hold ADMIN OPTION on it`,
+    );
+  }
+  return true;
 }
 
 async function setRole(client: Client, quotedOwner: string, owner: string): Promise<void> {

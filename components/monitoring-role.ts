@@ -114,17 +114,15 @@ export class MonitoringRole extends pulumi.ComponentResource {
         createRole: false,
         replication: false,
         bypassRowLevelSecurity: false,
-        // pg_monitor's rights reach the role through inheritance.
+        // pg_monitor's rights reach the role through inheritance. Membership
+        // is set here rather than by a separate GrantRole: the provider reads
+        // a role's memberships back into `roles`, so a GrantRole beside it
+        // shows as drift on every refresh.
         inherit: true,
+        roles: ["pg_monitor"],
         // It owns nothing; its grants are separate resources, removed first.
         skipReassignOwned: true,
       },
-      { parent: this },
-    );
-
-    new postgresql.GrantRole(
-      `${name}-pg-monitor`,
-      { role: role.name, grantRole: "pg_monitor" },
       { parent: this },
     );
 

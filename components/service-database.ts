@@ -19,12 +19,6 @@ export interface ServiceDatabaseArgs {
   /** Privilege profile; see config.ts. */
   profile: Profile;
   /**
-   * The provider's admin login. It is not a superuser (CREATEDB and CREATEROLE
-   * only, like Cloud SQL's and RDS's admins): it is granted membership in the
-   * roles it must act as (PostgreSQL 16+ gives a role's creator ADMIN but not SET).
-   */
-  adminRole: pulumi.Input<string>;
-  /**
    * Maximum concurrent connections of the login role.
    * @default 25
    */
@@ -113,15 +107,12 @@ export class ServiceDatabase extends pulumi.ComponentResource {
     // The role that owns schema public: the service itself, or the owner role.
     const schemaOwner = owner ?? login;
 
-    // PostgreSQL 16+: the admin created the role, which gives it ADMIN OPTION
-    // but not SET; it needs membership to hand the schema over (ALTER ... OWNER)
-    // and to run migrations as the owner (SET ROLE).
-    const adminMembership = new postgresql.GrantRole(
-      `${name}-admin-member`,
-      { role: args.adminRole, grantRole: schemaOwner.name },
-      { parent: this },
-    );
-
+    // The admin is not a superuser. PostgreSQL 16+ gives it ADMIN but not SET
+    // on the roles it creates, so it cannot simply ALTER ... OWNER TO them: the
+    // provider grants itself the role for that statement and takes it back
+    // (and the migration runner does the same for SET ROLE). No standing
+    // membership resource: a GrantRole next to the implicit creator grant is
+    // read back ambiguously by the provider and shows as drift on refresh.
     // Owned by the admin, not by the service: only the owner's REVOKE counts,
     // and a service role that owned its database could re-grant CONNECT to PUBLIC.
     const database = new postgresql.Database(
@@ -163,7 +154,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       `${name}-schema`,
       { name: "public", database: database.name, owner: schemaOwner.name, ifNotExists: true },
       // The schema goes with the database: never DROP SCHEMA public on destroy.
-      { parent: this, dependsOn: [adminMembership], retainOnDelete: true },
+      { parent: this, retainOnDelete: true },
     );
 
     const revokeSchemaPublic = new postgresql.Grant(
