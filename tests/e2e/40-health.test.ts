@@ -19,7 +19,7 @@ import { CheckResult } from "../../components/health-checks";
 import { readMigrationsDir } from "../../components/migration-runner";
 import { CheckTarget, runChecks, targetFromStack } from "../../scripts/check";
 import { serveMetrics } from "../../scripts/metrics";
-import { admin, catalog, config, outputs, pulumi, ROOT, STACK, superuser } from "./harness";
+import { catalog, config, outputs, pulumi, ROOT, STACK, superuser } from "./harness";
 
 const TSX = join(ROOT, "node_modules/.bin/tsx");
 const LATEST = readMigrationsDir(join(ROOT, "migrations")).at(-1)!;
@@ -123,12 +123,8 @@ describe("make check on the test stack", () => {
   });
 
   it("a missing gdpr table: `tables gdpr_test` fails naming it; exit status 1", async () => {
-    const owner = gdpr.ownerRole as string;
-    await run(
-      admin("gdpr_test"),
-      `SET ROLE ${owner}`,
-      "ALTER TABLE user_preferences RENAME TO user_preferences_e2e_away",
-    );
+    // As the superuser: the table keeps its owner (gdpr_test_owner) through both renames.
+    await run(superuser("gdpr_test"), "ALTER TABLE user_preferences RENAME TO user_preferences_e2e_away");
     try {
       const r = await check();
       expect(r["tables gdpr_test"]).toMatchObject({
@@ -140,11 +136,7 @@ describe("make check on the test stack", () => {
       expect(res.status).toBe(1);
       expect(res.stdout).toMatch(/^tables gdpr_test\s+FAIL\s+missing required table user_preferences/m);
     } finally {
-      await run(
-        admin("gdpr_test"),
-        `SET ROLE ${owner}`,
-        "ALTER TABLE user_preferences_e2e_away RENAME TO user_preferences",
-      );
+      await run(superuser("gdpr_test"), "ALTER TABLE user_preferences_e2e_away RENAME TO user_preferences");
     }
     expect(failures(await check())).toEqual([]);
   });
