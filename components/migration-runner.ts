@@ -285,13 +285,9 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
   const client = new Client(opts.connection);
   client.on("notice", () => undefined);
   await client.connect();
-  const owner = client.escapeIdentifier(opts.ownerRole);
   const database = opts.connection.database ?? "(default database)";
-  // A non-superuser admin holds ADMIN on the owner role it created, but since
-  // PostgreSQL 16 not SET: grant itself membership for the run and take it
-  // back after (as the postgresql provider does for ALTER ... OWNER).
-  const grantedSelf = await grantSelfIfNeeded(client, opts.ownerRole);
   try {
+    const owner = await ownerActor(client, opts.ownerRole);
     if (!dryRun) {
       await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
       log(`${database}: taking the migration lock`);
@@ -305,7 +301,7 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
       await client.query("RESET lock_timeout");
     }
     try {
-      const history = await readHistory(client, owner, opts.ownerRole);
+      const history = await readHistory(client, owner);
       const plan = planMigrations(opts.migrations, history);
       if (dryRun) {
         for (const f of plan.pending) log(`${database}: would apply ${f.name}`);
@@ -323,7 +319,7 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
         log(`${database}: applying ${file.name} as ${opts.ownerRole}`);
         await client.query("BEGIN");
         try {
-          await setRole(client, owner, opts.ownerRole);
+          await actAs(client, owner);
           await client.query("SET LOCAL search_path = public");
           await client.query("SELECT set_config($1, $2, true)", [LOGIN_ROLE_SETTING, opts.loginRole]);
           await client.query(VERSION_TABLE_DDL);
@@ -340,6 +336,7 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
             file.name,
             file.checksum,
           ]);
+          await stopActing(client, owner);
           await client.query("COMMIT");
         } catch (err) {
           await client.query("ROLLBACK").catch(() => undefined);
@@ -347,7 +344,7 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
         }
         applied.push(file.name);
       }
-      const after = applied.length > 0 ? await readHistory(client, owner, opts.ownerRole) : plan.applied;
+      const after = applied.length > 0 ? await readHistory(client, owner) : plan.applied;
       const version = after.length > 0 ? after[after.length - 1].version : 0;
       log(
         applied.length > 0
@@ -362,61 +359,81 @@ export async function runMigrations(opts: RunOptions): Promise<RunResult> {
           .catch(() => undefined);
     }
   } finally {
-    if (grantedSelf) await client.query(`REVOKE ${owner} FROM CURRENT_USER`).catch(() => undefined);
     await client.end();
   }
 }
 
-/** GRANTs `role` to the connected user when it cannot SET ROLE to it; true when it did. */
-async function grantSelfIfNeeded(client: Client, role: string): Promise<boolean> {
+/**
+ * The schema-owner role the files run as, and whether the connected admin
+ * must grant itself membership to SET ROLE to it. A non-superuser admin holds
+ * ADMIN on the roles it created but, since PostgreSQL 16, not SET; it keeps no
+ * standing membership (see service-database.ts), so each transaction that
+ * acts as the owner grants it first and revokes it before it commits: no other
+ * session ever sees the membership, and concurrent runners cannot take it away
+ * from each other.
+ */
+interface OwnerActor {
+  name: string;
+  quoted: string;
+  grantSelf: boolean;
+}
+
+async function ownerActor(client: Client, role: string): Promise<OwnerActor> {
   const { rows } = await client.query(
-    `SELECT rolsuper AS superuser,
-            pg_has_role(current_user, $1, CASE WHEN current_setting('server_version_num')::int >= 160000
-                                               THEN 'SET' ELSE 'MEMBER' END) AS can_set
-       FROM pg_roles WHERE rolname = current_user`,
+    `SELECT r.rolsuper AS superuser,
+            pg_has_role(current_user, o.oid, CASE WHEN current_setting('server_version_num')::int >= 160000
+                                                  THEN 'SET' ELSE 'MEMBER' END) AS can_set
+       FROM pg_roles r LEFT JOIN pg_roles o ON o.rolname = $1
+      WHERE r.rolname = current_user`,
     [role],
   );
-  if (rows[0]?.superuser || rows[0]?.can_set) return false;
-  try {
-    await client.query(`GRANT ${client.escapeIdentifier(role)} TO CURRENT_USER`);
-  } catch (err) {
-    throw new MigrationError(
-      `cannot act as the schema-owner role "${role}" (SET ROLE): ${(err as Error).message}; the connecting role must be a member of it or hold ADMIN OPTION on it`,
-    );
+  if (rows[0]?.can_set === null) {
+    throw new MigrationError(`the schema-owner role "${role}" does not exist`);
   }
-  return true;
+  return {
+    name: role,
+    quoted: client.escapeIdentifier(role),
+    grantSelf: !(rows[0]?.superuser || rows[0]?.can_set),
+  };
 }
 
-async function setRole(client: Client, quotedOwner: string, owner: string): Promise<void> {
+/** In an open transaction: become the owner role (granting the membership for this transaction only). */
+async function actAs(client: Client, owner: OwnerActor): Promise<void> {
   try {
-    await client.query(`SET LOCAL ROLE ${quotedOwner}`);
+    if (owner.grantSelf) await client.query(`GRANT ${owner.quoted} TO CURRENT_USER`);
+    await client.query(`SET LOCAL ROLE ${owner.quoted}`);
   } catch (err) {
     throw new MigrationError(
-      `cannot act as the schema-owner role "${owner}" (SET ROLE): ${(err as Error).message}; the connecting role must be a member of it`,
+      `cannot act as the schema-owner role "${owner.name}" (SET ROLE): ${(err as Error).message}; the connecting role must be a member of it or hold ADMIN OPTION on it`,
     );
   }
 }
 
-/** The version table's rows, read as the owner role; [] when it does not exist yet. */
-async function readHistory(client: Client, quotedOwner: string, owner: string): Promise<AppliedMigration[]> {
+/** Before COMMIT: back to the session user, and the membership granted by actAs taken back. */
+async function stopActing(client: Client, owner: OwnerActor): Promise<void> {
+  await client.query("RESET ROLE");
+  if (owner.grantSelf) await client.query(`REVOKE ${owner.quoted} FROM CURRENT_USER`);
+}
+
+/** The version table's rows, read as the owner role; [] when it does not exist yet. Writes nothing. */
+async function readHistory(client: Client, owner: OwnerActor): Promise<AppliedMigration[]> {
   await client.query("BEGIN");
   try {
-    await setRole(client, quotedOwner, owner);
+    await actAs(client, owner);
     const exists = await client.query("SELECT to_regclass($1) IS NOT NULL AS exists", [VERSION_TABLE]);
     const res = exists.rows[0].exists
       ? await client.query(
           `SELECT version, name, checksum, applied_at FROM ${VERSION_TABLE} ORDER BY version`,
         )
       : { rows: [] };
-    await client.query("COMMIT");
     return res.rows.map((r) => ({
       version: r.version,
       name: r.name,
       checksum: r.checksum,
       appliedAt: r.applied_at,
     }));
-  } catch (err) {
+  } finally {
+    // Read only: rolling back also drops a membership actAs granted.
     await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
   }
 }

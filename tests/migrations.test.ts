@@ -168,6 +168,14 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
       applied_by: "platform_admin",
     });
     expect(rows[0].applied_at).toBeInstanceOf(Date);
+    // The admin acted as the owner without keeping any membership in it.
+    expect(
+      await query(
+        db,
+        "SELECT count(*)::int AS n FROM pg_auth_members WHERE roleid = $1::regrole AND member = 'platform_admin'::regrole AND set_option",
+        [db.ownerRole],
+      ),
+    ).toEqual([{ n: 0 }]);
   });
 
   it("a second run applies nothing and leaves the version table as it was", async () => {

@@ -2,10 +2,11 @@
  * A gdpr-style database on a throwaway test server, provisioned the way
  * ServiceDatabase does it (managed-schema profile) but without Pulumi:
  * a non-superuser admin (LOGIN CREATEDB CREATEROLE, like the clouds' admins)
- * creates a LOGIN role and a NOLOGIN owner role, is granted membership in the
- * owner, creates the database (owned by itself), revokes PUBLIC, grants
- * CONNECT/TEMPORARY to the login role, hands schema public to the owner role
- * and gives the login role USAGE on it. Tests of the runner, the grants and
+ * creates a LOGIN role and a NOLOGIN owner role, creates the database (owned
+ * by itself), revokes PUBLIC, grants CONNECT/TEMPORARY to the login role,
+ * hands schema public to the owner role and gives the login role USAGE on it.
+ * Like the postgresql provider, the admin keeps no membership in the owner
+ * role: it grants itself the role for the ALTER ... OWNER and takes it back. Tests of the runner, the grants and
  * retention connect as these roles.
  */
 import { randomBytes } from "node:crypto";
@@ -55,7 +56,6 @@ export async function createGdprDatabase(server: TestServer, database: string): 
     await admin.query(
       `CREATE ROLE ${ownerRole} NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`,
     );
-    await admin.query(`GRANT ${ownerRole} TO ${ADMIN_USER}`);
     await admin.query(
       `CREATE DATABASE ${database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
     );
@@ -66,7 +66,11 @@ export async function createGdprDatabase(server: TestServer, database: string): 
   try {
     await inDb.query(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC`);
     await inDb.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${loginRole}`);
+    await inDb.query("BEGIN");
+    await inDb.query(`GRANT ${ownerRole} TO CURRENT_USER`);
     await inDb.query(`ALTER SCHEMA public OWNER TO ${ownerRole}`);
+    await inDb.query(`REVOKE ${ownerRole} FROM CURRENT_USER`);
+    await inDb.query("COMMIT");
     await inDb.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
     await inDb.query(`GRANT USAGE ON SCHEMA public TO ${loginRole}`);
   } finally {
