@@ -430,7 +430,7 @@ describe("on a real server provisioned as the program does (test environment)", 
   });
 
   it("a dropped gdpr table fails `tables` with its name; the CLI exits 1", async () => {
-    await sql(stack.admin("gdpr_test"), "SET ROLE gdpr_test_owner", "DROP TABLE user_preferences");
+    await sql(stack.superuser("gdpr_test"), "SET ROLE gdpr_test_owner", "DROP TABLE user_preferences");
     try {
       const r = await check();
       expect(r["tables gdpr_test"]).toMatchObject({
@@ -515,11 +515,11 @@ describe("on a real server provisioned as the program does (test environment)", 
   it("more breaks: membership, CREATE on a managed schema, schema handed to the admin, PUBLIC CONNECT on postgres", async () => {
     await sql(stack.superuser(), "GRANT pg_read_all_data TO keycloak_test_app");
     await sql(
-      stack.admin("gdpr_test"),
+      stack.superuser("gdpr_test"),
       "SET ROLE gdpr_test_owner",
       "GRANT CREATE ON SCHEMA public TO gdpr_test_app",
     );
-    await sql(stack.admin("openfga_test"), "ALTER SCHEMA public OWNER TO platform_admin");
+    await sql(stack.superuser("openfga_test"), "ALTER SCHEMA public OWNER TO platform_admin");
     await sql(stack.superuser(), "GRANT CONNECT ON DATABASE postgres TO PUBLIC");
     try {
       const r = await check();
@@ -540,17 +540,17 @@ describe("on a real server provisioned as the program does (test environment)", 
         "REVOKE pg_read_all_data FROM keycloak_test_app",
       );
       await sql(
-        stack.admin("gdpr_test"),
+        stack.superuser("gdpr_test"),
         "SET ROLE gdpr_test_owner",
         "REVOKE CREATE ON SCHEMA public FROM gdpr_test_app",
       );
-      await sql(stack.admin("openfga_test"), "ALTER SCHEMA public OWNER TO openfga_test_app");
+      await sql(stack.superuser("openfga_test"), "ALTER SCHEMA public OWNER TO openfga_test_app");
     }
     expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
   });
 
   it("the monitoring role without SELECT on the version table fails `schema-version` with the reason", async () => {
-    await sql(stack.admin("gdpr_test"), "REVOKE SELECT ON public.schema_migrations FROM db_monitor_test");
+    await sql(stack.superuser("gdpr_test"), "REVOKE SELECT ON public.schema_migrations FROM db_monitor_test");
     try {
       const r = await check();
       expect(r["schema-version gdpr_test"]).toMatchObject({
@@ -559,13 +559,13 @@ describe("on a real server provisioned as the program does (test environment)", 
           "cannot read public.schema_migrations as db_monitor_test: permission denied for table schema_migrations (the monitoring role needs USAGE on schema public and SELECT on the version table)",
       });
     } finally {
-      await sql(stack.admin("gdpr_test"), "GRANT SELECT ON public.schema_migrations TO db_monitor_test");
+      await sql(stack.superuser("gdpr_test"), "GRANT SELECT ON public.schema_migrations TO db_monitor_test");
     }
   });
 
   it("openfga partly migrated fails; fully migrated passes", async () => {
     await sql(
-      stack.admin("openfga_test"),
+      stack.superuser("openfga_test"),
       "SET ROLE openfga_test_app",
       "CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL)",
       "CREATE TABLE tuple (store text)",
@@ -576,7 +576,7 @@ describe("on a real server provisioned as the program does (test environment)", 
         reason: "missing required table authorization_model in schema public (1 of 2 present)",
       });
       await sql(
-        stack.admin("openfga_test"),
+        stack.superuser("openfga_test"),
         "SET ROLE openfga_test_app",
         "CREATE TABLE authorization_model (store text)",
       );
@@ -586,7 +586,7 @@ describe("on a real server provisioned as the program does (test environment)", 
       });
     } finally {
       await sql(
-        stack.admin("openfga_test"),
+        stack.superuser("openfga_test"),
         "SET ROLE openfga_test_app",
         "DROP TABLE IF EXISTS goose_db_version, tuple, authorization_model",
       );

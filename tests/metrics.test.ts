@@ -142,7 +142,7 @@ describe("metrics of a real test server", () => {
 
   it("a dropped table reads 0 in database_required_table_present and its check gauge", async () => {
     await sql(
-      stack.admin("gdpr_test"),
+      stack.superuser("gdpr_test"),
       "SET ROLE gdpr_test_owner",
       "ALTER TABLE audit_logs RENAME TO audit_logs_away",
     );
@@ -155,7 +155,7 @@ describe("metrics of a real test server", () => {
       expect(value(text, "database_check_status", { check: "tables", subject: "gdpr_test" })).toBe(0);
     } finally {
       await sql(
-        stack.admin("gdpr_test"),
+        stack.superuser("gdpr_test"),
         "SET ROLE gdpr_test_owner",
         "ALTER TABLE audit_logs_away RENAME TO audit_logs",
       );

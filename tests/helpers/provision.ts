@@ -7,8 +7,8 @@
  *   template1 revoked) plus ADMIN OPTION on pg_monitor, which the admin needs
  *   to create the monitoring role;
  * - per service, as the admin, what ServiceDatabase does: login role,
- *   NOLOGIN owner role (managed-schema) granted to the admin, database owned by
- *   the admin, PUBLIC revoked, CONNECT/TEMPORARY to the login role, schema
+ *   NOLOGIN owner role (managed-schema), database owned by the admin (which
+ *   holds membership in the schema owner only for the statements that need it), PUBLIC revoked, CONNECT/TEMPORARY to the login role, schema
  *   public owned by the login role (self-migrating) or the owner role
  *   (managed-schema, login role USAGE), PUBLIC holding nothing on it;
  * - the gdpr migrations, with the migration runner, as the owner role;
@@ -98,7 +98,6 @@ export async function provisionStack(
             `CREATE ROLE ${svc.ownerRole} NOLOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`,
           );
         }
-        await a.query(`GRANT ${svc.ownerRole ?? svc.loginRole} TO ${ADMIN}`);
       }
       await a.query(
         `CREATE DATABASE ${svc.database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
@@ -110,7 +109,10 @@ export async function provisionStack(
     try {
       await d.query(`REVOKE ALL ON DATABASE ${svc.database} FROM PUBLIC`);
       await d.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${svc.database} TO ${svc.loginRole}`);
+      // Like the provider: membership in the new owner only for the statement (no standing membership).
+      await d.query(`GRANT ${svc.ownerRole ?? svc.loginRole} TO ${ADMIN}`);
       await d.query(`ALTER SCHEMA public OWNER TO ${svc.ownerRole ?? svc.loginRole}`);
+      await d.query(`REVOKE ${svc.ownerRole ?? svc.loginRole} FROM ${ADMIN}`);
       await d.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
       if (svc.ownerRole) await d.query(`GRANT USAGE ON SCHEMA public TO ${svc.loginRole}`);
       await d.query(`GRANT CONNECT ON DATABASE ${svc.database} TO ${monitoringRole}`);
@@ -132,8 +134,10 @@ export async function provisionStack(
       });
       const g = await admin(svc.database);
       try {
+        await g.query(`GRANT ${svc.ownerRole} TO ${ADMIN}`);
         await g.query(`GRANT USAGE ON SCHEMA public TO ${monitoringRole}`);
         await g.query(`GRANT SELECT ON TABLE public.schema_migrations TO ${monitoringRole}`);
+        await g.query(`REVOKE ${svc.ownerRole} FROM ${ADMIN}`);
       } finally {
         await g.end();
       }
