@@ -285,17 +285,27 @@ SQL
   fi
 }
 
-# The connecting admin must be able to SET ROLE to the schema owner (to hand
-# over the schema and run migrations as it); PostgreSQL 16+ gives a role's
-# creator ADMIN but not SET, so it is granted membership (as Pulumi does).
-ensure_membership() {
-  local owner=$1
-  if psql_db "$PGDATABASE" -c "SET ROLE \"$owner\"" 2>/dev/null; then
-    log "$PGUSER can act as $owner"
-  else
-    psql_db "$PGDATABASE" -c "GRANT \"$owner\" TO CURRENT_USER"
-    log "granted $owner to $PGUSER (to own its schema and run migrations as it)"
-  fi
+# Acting as a service's role. A non-superuser admin holds ADMIN on the roles it
+# created but, since PostgreSQL 16, not SET; like the Pulumi program it keeps
+# no standing membership: a transaction that needs the role grants it to the
+# admin first and revokes it before committing (or rolls back), so no other
+# session ever sees it. These print psql lines; sql_can_act runs once per
+# session, before the transactions.
+sql_can_act() {
+  cat <<SQL
+SELECT NOT (r.rolsuper OR coalesce(pg_has_role(current_user, o.oid, CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END), false)) AS act_grant
+  FROM pg_roles r LEFT JOIN pg_roles o ON o.rolname = '$1' WHERE r.rolname = current_user \\gset
+SQL
+}
+sql_grant_self() { printf '\\if :act_grant\nGRANT "%s" TO CURRENT_USER;\n\\endif\n' "$1"; }
+sql_revoke_self() { printf '\\if :act_grant\nREVOKE "%s" FROM CURRENT_USER;\n\\endif\n' "$1"; }
+sql_act_as() {
+  sql_grant_self "$1"
+  printf 'SET LOCAL ROLE "%s";\n' "$1"
+}
+sql_stop_acting() {
+  printf 'RESET ROLE;\n'
+  sql_revoke_self "$1"
 }
 
 ensure_database() {
@@ -317,12 +327,19 @@ ensure_privileges() {
   local schema_owner=${owner:-$login}
   local usage=""
   [[ -z "$owner" ]] || usage="GRANT USAGE ON SCHEMA public TO \"$login\";"
+  # The schema's ACL is changed as its owner (SET ROLE), so that it takes.
   psql_db "$db" <<SQL || die "$db: cannot apply the privilege profile as $PGUSER (it must own the database, or be a superuser)"
 REVOKE ALL ON DATABASE "$db" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE "$db" TO "$login";
+$(sql_can_act "$schema_owner")
+BEGIN;
+$(sql_grant_self "$schema_owner")
 ALTER SCHEMA public OWNER TO "$schema_owner";
+SET LOCAL ROLE "$schema_owner";
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 $usage
+$(sql_stop_acting "$schema_owner")
+COMMIT;
 SQL
   log "$db: PUBLIC revoked; $login may CONNECT; schema public owned by $schema_owner"
 }
@@ -347,8 +364,9 @@ apply_migrations() {
 SET lock_timeout = '$lock_timeout';
 SELECT pg_advisory_lock($MIGRATION_LOCK_KEY);
 RESET lock_timeout;
+$(sql_can_act "$owner")
 BEGIN;
-SET LOCAL ROLE "$owner";
+$(sql_act_as "$owner")
 SELECT to_regclass('public.schema_migrations') IS NOT NULL AS mig_has_table \\gset
 \\if :mig_has_table
 DO \$verify\$
@@ -386,12 +404,12 @@ BEGIN
 END
 \$verify\$;
 \\endif
-COMMIT;
+ROLLBACK;
 SQL
     for i in "${!MIGRATION_FILES[@]}"; do
       cat <<SQL
 BEGIN;
-SET LOCAL ROLE "$owner";
+$(sql_act_as "$owner")
 SET LOCAL search_path = public;
 SET LOCAL client_min_messages = warning;
 SELECT set_config('$LOGIN_ROLE_SETTING', '$login', true);
@@ -405,6 +423,7 @@ INSERT INTO public.schema_migrations (version, name, checksum) VALUES (${MIGRATI
 \\else
 \\echo 000_init_databases: $db: ${MIGRATION_NAMES[$i]} already applied
 \\endif
+$(sql_stop_acting "$owner")
 COMMIT;
 SQL
     done
@@ -440,12 +459,16 @@ validate() {
     sql="SELECT 'database $db: PUBLIC still has CONNECT' WHERE has_database_privilege('public', '$db', 'CONNECT')
       UNION ALL SELECT 'database $db: $login has no CONNECT' WHERE NOT has_database_privilege('$login', '$db', 'CONNECT')
       UNION ALL SELECT 'database $db: schema public is owned by ' || pg_get_userbyid(nspowner) || ', not $expected'
-        FROM pg_namespace WHERE nspname = 'public' AND pg_get_userbyid(nspowner) <> '$expected';"
+        FROM pg_namespace WHERE nspname = 'public' AND pg_get_userbyid(nspowner) <> '$expected'
+      UNION ALL SELECT 'database $db: PUBLIC still has USAGE or CREATE on schema public'
+        WHERE has_schema_privilege('public', 'public', 'USAGE') OR has_schema_privilege('public', 'public', 'CREATE')
+      UNION ALL SELECT 'database $db: $login has no USAGE on schema public' WHERE NOT has_schema_privilege('$login', 'public', 'USAGE');"
     if [[ "$svc" == "$MIGRATIONS_SERVICE" && -n "$owner" ]]; then
       local latest=${MIGRATION_VERSIONS[${#MIGRATION_VERSIONS[@]} - 1]}
       local latest_name=${MIGRATION_NAMES[${#MIGRATION_NAMES[@]} - 1]}
-      sql="BEGIN;
-SET LOCAL ROLE \"$owner\";
+      sql="$(sql_can_act "$owner")
+BEGIN;
+$(sql_act_as "$owner")
 $sql
 SELECT format('database $db: required table %s is missing', t)
   FROM unnest(string_to_array('$REQUIRED_TABLES', ' ')) AS t
@@ -457,7 +480,7 @@ SELECT format('database $db: schema version is %s, expected $latest ($latest_nam
 \\else
 SELECT 'database $db: schema version is 0 (no schema_migrations table), expected $latest ($latest_name)';
 \\endif
-COMMIT;"
+ROLLBACK;"
     fi
     out=$(psql_db "$db" <<<"$sql" 2>&1) || out="database $db: cannot be checked: $out"
     while IFS= read -r line; do [[ -z "$line" ]] || problems+=("$line"); done <<<"$out"
@@ -514,7 +537,6 @@ main() {
     if [[ -n "$owner" ]]; then
       ensure_role "$owner" owner
     fi
-    ensure_membership "${owner:-$login}"
     ensure_database "$db"
     ensure_privileges "$db" "$login" "$owner"
     if [[ "$svc" == "$MIGRATIONS_SERVICE" && -n "$owner" ]]; then

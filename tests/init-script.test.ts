@@ -450,6 +450,19 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
         "user_profiles",
       ].map((tablename) => ({ tablename, tableowner: "gdpr_owner" })),
     );
+    // The schema ACLs took although the admin is neither the schema's owner nor a member of it.
+    const schemaAcl = await rows(
+      server,
+      "gdpr",
+      "SELECT has_schema_privilege('public', 'public', 'USAGE') AS public_usage, has_schema_privilege('gdpr_app', 'public', 'USAGE') AS app_usage, has_schema_privilege('gdpr_app', 'public', 'CREATE') AS app_create",
+    );
+    expect(schemaAcl).toEqual([{ public_usage: false, app_usage: true, app_create: false }]);
+    const memberships = await rows(
+      server,
+      "postgres",
+      "SELECT count(*)::int AS n FROM pg_auth_members WHERE member = 'platform_admin'::regrole AND set_option",
+    );
+    expect(memberships, "the admin keeps no membership it could SET ROLE with").toEqual([{ n: 0 }]);
     const second = runScript(admin);
     expect(second.status).toBe(0);
     expect(second.stderr).not.toMatch(/created|applying|granted/);
