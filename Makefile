@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 PULUMI := scripts/pulumi.sh
 
-.PHONY: help deps tools up down preview test test-unit test-e2e typecheck bench clean-local
+.PHONY: help deps tools test-tools up down preview test test-unit test-e2e typecheck bench clean-local
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,13 +49,19 @@ preview: deps tools ## `pulumi preview` of STACK
 typecheck: deps ## tsc --noEmit
 	node_modules/.bin/tsc --noEmit
 
-test-unit: deps lint-tools ## unit and mock tests
+test-unit: deps test-tools ## unit and mock tests
 	node_modules/.bin/vitest run --project unit
 
-test-e2e: deps tools ## end-to-end tests: real engine, real PostgreSQL
+test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test: deps tools lint-tools typecheck ## the whole suite (what CI runs): unit and mock tests, then end-to-end
+test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, OpenFGA, Keycloak
+	@scripts/ensure-promtool.sh >/dev/null
+	@scripts/ensure-openfga.sh >/dev/null
+	@scripts/ensure-keycloak.sh >/dev/null
+
+test: deps tools test-tools ## the whole suite (what CI runs): make lint, unit and mock tests, then end-to-end
+	@$(MAKE) --no-print-directory lint
 	node_modules/.bin/vitest run --project unit
 	node_modules/.bin/vitest run --project e2e
 
