@@ -36,10 +36,13 @@ afterAll(async () => {
   server?.stop();
 });
 
-/** Runs `fn` as the owner role (admin + SET ROLE), as migrations and the purge do. */
+/**
+ * Runs `fn` as the owner role: a superuser's session SET ROLE to it (the
+ * admin has no standing membership; a session lets several refused
+ * statements follow each other, which one transaction would not).
+ */
 async function asOwner<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client(db.connection());
-  await c.connect();
+  const c = await server.client(db.database);
   try {
     await c.query(`SET ROLE ${db.ownerRole}`);
     return await fn(c);
