@@ -7,8 +7,9 @@
  *
  * Figures, each run on a fresh gdpr-style database (roles as ServiceDatabase
  * makes them, a non-superuser admin):
- * - `psql -f 001`: the floor. One psql process, one transaction (-1), SET ROLE
- *   to the owner, platform.login_role through PGOPTIONS, the file.
+ * - `psql -f 001`: the floor. One psql process, one transaction (-1): the
+ *   admin takes the owner role, SET ROLE, platform.login_role through
+ *   PGOPTIONS, the file, the role given back.
  * - `runner, apply 001`: runMigrations in this process (connect, advisory
  *   lock, version table, the file, its row, unlock).
  * - `runner, no-op`: runMigrations on a database already at the latest version.
@@ -51,12 +52,20 @@ function psqlFile(db: GdprDatabase, host: string, port: number): void {
       "-1",
       "-v",
       "ON_ERROR_STOP=1",
+      // The admin keeps no membership in the owner role: it takes it for the
+      // transaction (-1), as the runner does.
+      "-c",
+      `GRANT ${db.ownerRole} TO CURRENT_USER`,
       "-c",
       `SET ROLE ${db.ownerRole}`,
       "-c",
       "SET search_path = public",
       "-f",
       SCHEMA,
+      "-c",
+      "RESET ROLE",
+      "-c",
+      `REVOKE ${db.ownerRole} FROM CURRENT_USER`,
     ],
     {
       encoding: "utf8",
