@@ -92,7 +92,9 @@ if (gdprService) {
 export const gdprSchemaVersion = gdprMigrations?.version;
 // --- end GDPR schema migrations ---
 
-function byService(pick: (db: ServiceDatabase) => pulumi.Output<string>): pulumi.Output<Record<string, string>> {
+function byService(
+  pick: (db: ServiceDatabase) => pulumi.Output<string>,
+): pulumi.Output<Record<string, string>> {
   return pulumi
     .all(databases.map(pick))
     .apply((values) => Object.fromEntries(cfg.services.map((svc, i) => [svc.name, values[i]])));
@@ -103,23 +105,21 @@ export const databaseNames = byService((db) => db.databaseName);
 export const roles = byService((db) => db.loginRoleName);
 export const connection = { host: target.host, port: target.port, sslmode: cfg.sslmode };
 export const connectionUris = pulumi.secret(
-  pulumi
-    .all([target.host, target.port, byService((db) => db.password)])
-    .apply(([host, port, passwords]) =>
-      Object.fromEntries(
-        cfg.services.map((svc) => [
-          svc.name,
-          postgresUri({
-            user: svc.loginRole,
-            password: passwords[svc.name],
-            host,
-            port,
-            database: svc.database,
-            sslmode: cfg.sslmode,
-          }),
-        ]),
-      ),
+  pulumi.all([target.host, target.port, byService((db) => db.password)]).apply(([host, port, passwords]) =>
+    Object.fromEntries(
+      cfg.services.map((svc) => [
+        svc.name,
+        postgresUri({
+          user: svc.loginRole,
+          password: passwords[svc.name],
+          host,
+          port,
+          database: svc.database,
+          sslmode: cfg.sslmode,
+        }),
+      ]),
     ),
+  ),
 );
 
 // --- Helm values and Kubernetes Secrets (components/helm-values.ts, database-secrets.ts) ---

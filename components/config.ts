@@ -260,10 +260,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
   if (environmentRaw === undefined || environmentRaw === "") {
     problems.add("environment", `is required (one of ${ENVIRONMENTS.join(", ")})`);
   } else if (!isEnvironment(environmentRaw)) {
-    problems.add(
-      "environment",
-      `${JSON.stringify(environmentRaw)} is not one of ${ENVIRONMENTS.join(", ")}`,
-    );
+    problems.add("environment", `${JSON.stringify(environmentRaw)} is not one of ${ENVIRONMENTS.join(", ")}`);
   } else {
     environment = environmentRaw;
   }

@@ -77,9 +77,7 @@ export function isEnvironment(value: unknown): value is Environment {
 /** Throws unless `value` is one of dev, test, staging, prod. */
 export function validateEnvironment(value: unknown): Environment {
   if (!isEnvironment(value)) {
-    throw new NamingError(
-      `environment ${JSON.stringify(value)} is not one of ${ENVIRONMENTS.join(", ")}`,
-    );
+    throw new NamingError(`environment ${JSON.stringify(value)} is not one of ${ENVIRONMENTS.join(", ")}`);
   }
   return value;
 }

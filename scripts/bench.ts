@@ -69,10 +69,14 @@ function median(xs: number[]): number {
 }
 
 async function freshServer(): Promise<void> {
-  spawnSync(join(ROOT, "scripts/pulumi.sh"), [STACK, "stack", "rm", "--yes", "--force", "--preserve-config"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
+  spawnSync(
+    join(ROOT, "scripts/pulumi.sh"),
+    [STACK, "stack", "rm", "--yes", "--force", "--preserve-config"],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
   stop(STACK, true);
   await start(STACK);
 }
@@ -81,11 +85,15 @@ async function freshServer(): Promise<void> {
 function psqlScript(services: ServiceConfig[], admin: string): string {
   const lines = ["\\set ON_ERROR_STOP 1"];
   for (const s of services) {
-    lines.push(`CREATE ROLE ${s.loginRole} LOGIN CONNECTION LIMIT ${s.connectionLimit} PASSWORD 'bench-only';`);
+    lines.push(
+      `CREATE ROLE ${s.loginRole} LOGIN CONNECTION LIMIT ${s.connectionLimit} PASSWORD 'bench-only';`,
+    );
     const schemaOwner = s.ownerRole ?? s.loginRole;
     if (s.ownerRole) lines.push(`CREATE ROLE ${s.ownerRole} NOLOGIN NOINHERIT;`);
     lines.push(`GRANT ${schemaOwner} TO ${admin};`);
-    lines.push(`CREATE DATABASE ${s.database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C';`);
+    lines.push(
+      `CREATE DATABASE ${s.database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C';`,
+    );
     lines.push(`REVOKE ALL ON DATABASE ${s.database} FROM PUBLIC;`);
     lines.push(`GRANT CONNECT, TEMPORARY ON DATABASE ${s.database} TO ${s.loginRole};`);
     lines.push(`\\c ${s.database}`);
@@ -120,10 +128,26 @@ async function measure(n: number, rows: Row[]): Promise<void> {
     const server = describeServer(STACK);
     floor.push(
       timed(() => {
-        const res = spawnSync("psql", ["-q", "-h", server.host, "-p", String(server.port), "-U", server.adminUser, "-d", "postgres", "-f", script], {
-          env: { ...process.env, PGPASSWORD: server.adminPassword },
-          encoding: "utf8",
-        });
+        const res = spawnSync(
+          "psql",
+          [
+            "-q",
+            "-h",
+            server.host,
+            "-p",
+            String(server.port),
+            "-U",
+            server.adminUser,
+            "-d",
+            "postgres",
+            "-f",
+            script,
+          ],
+          {
+            env: { ...process.env, PGPASSWORD: server.adminPassword },
+            encoding: "utf8",
+          },
+        );
         if (res.status !== 0) throw new Error(`psql floor failed: ${res.stderr}`);
       }),
     );
@@ -146,9 +170,12 @@ async function main(): Promise<void> {
   await measure(30, rows);
   stop(STACK, true);
 
-  const floorOf = (n: number) => median(rows.find((r) => r.services === n && r.figure.startsWith("psql"))!.runs);
+  const floorOf = (n: number) =>
+    median(rows.find((r) => r.services === n && r.figure.startsWith("psql"))!.runs);
   const three = (figure: string) => median(rows.find((r) => r.services === 3 && r.figure === figure)!.runs);
-  console.log(`\nmake bench: ${RUNS} runs per figure, medians; ratio = median / psql floor for the same services`);
+  console.log(
+    `\nmake bench: ${RUNS} runs per figure, medians; ratio = median / psql floor for the same services`,
+  );
   console.log("| figure | services | median (s) | ratio to floor | growth 3 → 30 |");
   console.log("|---|---:|---:|---:|---:|");
   for (const r of rows) {

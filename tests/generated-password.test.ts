@@ -17,7 +17,9 @@ describe("GeneratedPassword provider", () => {
   });
 
   it("keeps the password unless the length changes", async () => {
-    expect(await passwordProvider.diff!("id", { length: 40 }, { length: 40 })).toMatchObject({ changes: false });
+    expect(await passwordProvider.diff!("id", { length: 40 }, { length: 40 })).toMatchObject({
+      changes: false,
+    });
     expect(await passwordProvider.diff!("id", { length: 40 }, { length: 48 })).toMatchObject({
       changes: true,
       replaces: ["length"],

@@ -66,7 +66,9 @@ describe("refusals name the value and the rule", () => {
     expect(() => roleNames(name, "test")).toThrow(
       `login role name "${name}_test_app" is 67 bytes; PostgreSQL identifiers are at most 63 bytes`,
     );
-    expect(() => databaseName("b".repeat(64), "dev")).toThrow(/is 64 bytes; PostgreSQL identifiers are at most 63/);
+    expect(() => databaseName("b".repeat(64), "dev")).toThrow(
+      /is 64 bytes; PostgreSQL identifiers are at most 63/,
+    );
   });
 
   it.each([
@@ -80,7 +82,9 @@ describe("refusals name the value and the rule", () => {
     "rds_superuser",
   ])("refuses the reserved name %s", (name) => {
     expect(RESERVED_NAMES).toContain(name);
-    expect(() => databaseName(name, "prod")).toThrow(`service name "${name}" is refused: "${name}" is reserved`);
+    expect(() => databaseName(name, "prod")).toThrow(
+      `service name "${name}" is refused: "${name}" is reserved`,
+    );
   });
 
   it("refuses names starting with pg_", () => {

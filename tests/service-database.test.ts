@@ -1,5 +1,14 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { installMocks, isSecret, ofType, parents, recorded, resetRecorded, settle, unwrap } from "./helpers/mocks";
+import {
+  installMocks,
+  isSecret,
+  ofType,
+  parents,
+  recorded,
+  resetRecorded,
+  settle,
+  unwrap,
+} from "./helpers/mocks";
 import { FORBIDDEN_LOGIN_ATTRIBUTES } from "../components/grants";
 
 type Module = typeof import("../components/service-database");
@@ -109,7 +118,7 @@ describe("ServiceDatabase", () => {
           database: "x",
           loginRole: "x_app",
           profile: "managed-schema",
-              }),
+        }),
     ).toThrow('ServiceDatabase x: profile "managed-schema" needs ownerRole');
   });
 });

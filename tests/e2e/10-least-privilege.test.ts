@@ -18,8 +18,16 @@ beforeAll(() => {
 describe("pulumi up on the test stack", () => {
   it("created the ADR's _test databases and login roles", async () => {
     expect(out.environment).toBe("test");
-    expect(out.databaseNames).toEqual({ gdpr: "gdpr_test", openfga: "openfga_test", keycloak: "keycloak_test" });
-    expect(out.roles).toEqual({ gdpr: "gdpr_test_app", openfga: "openfga_test_app", keycloak: "keycloak_test_app" });
+    expect(out.databaseNames).toEqual({
+      gdpr: "gdpr_test",
+      openfga: "openfga_test",
+      keycloak: "keycloak_test",
+    });
+    expect(out.roles).toEqual({
+      gdpr: "gdpr_test_app",
+      openfga: "openfga_test_app",
+      keycloak: "keycloak_test_app",
+    });
     const c = await superuser();
     const dbs = await c.query("SELECT datname FROM pg_database WHERE datname = ANY($1) ORDER BY 1", [
       Object.values(out.databaseNames),
@@ -53,7 +61,11 @@ describe.each(services.map((s) => [s.name, s] as const))("login role of %s", (na
   });
 
   it("is refused on every other service database and on postgres/template1", async () => {
-    const others = [...services.filter((o) => o.name !== name).map((o) => o.database), "postgres", "template1"];
+    const others = [
+      ...services.filter((o) => o.name !== name).map((o) => o.database),
+      "postgres",
+      "template1",
+    ];
     for (const db of others) {
       const err = await pgError(async () => (await asService(name, db)).end());
       expect(err, `${svc.loginRole} on ${db}`).toBeDefined();

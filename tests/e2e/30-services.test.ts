@@ -16,7 +16,10 @@ const LOGS = join(ROOT, ".local", "test");
 let out: StackOutputs;
 
 function tool(script: string): string {
-  const res = spawnSync(join(ROOT, "scripts", script), [], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const res = spawnSync(join(ROOT, "scripts", script), [], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (res.status !== 0) throw new Error(`${script} failed (${res.status})`);
   return res.stdout.trim().split("\n").pop()!;
 }
@@ -114,7 +117,15 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
   it("`openfga migrate` with the role's URI creates its schema, owned by the role", () => {
     const res = spawnSync(
       fga,
-      ["migrate", "--datastore-engine", "postgres", "--datastore-uri", out.connectionUris.openfga, "--timeout", "60s"],
+      [
+        "migrate",
+        "--datastore-engine",
+        "postgres",
+        "--datastore-uri",
+        out.connectionUris.openfga,
+        "--timeout",
+        "60s",
+      ],
       { encoding: "utf8", timeout: 120_000 },
     );
     expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
@@ -133,13 +144,18 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
       fga,
       [
         "run",
-        "--datastore-engine", "postgres",
-        "--datastore-uri", out.connectionUris.openfga,
-        "--http-addr", `127.0.0.1:${http}`,
-        "--grpc-addr", `127.0.0.1:${grpc}`,
+        "--datastore-engine",
+        "postgres",
+        "--datastore-uri",
+        out.connectionUris.openfga,
+        "--http-addr",
+        `127.0.0.1:${http}`,
+        "--grpc-addr",
+        `127.0.0.1:${grpc}`,
         "--playground-enabled=false",
         "--metrics-enabled=false",
-        "--log-format", "json",
+        "--log-format",
+        "json",
       ],
       "openfga.log",
     );
@@ -192,9 +208,12 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
       fga,
       [
         "migrate",
-        "--datastore-engine", "postgres",
-        "--datastore-uri", withDatabase(out.connectionUris.openfga, "keycloak_test"),
-        "--timeout", "5s",
+        "--datastore-engine",
+        "postgres",
+        "--datastore-uri",
+        withDatabase(out.connectionUris.openfga, "keycloak_test"),
+        "--timeout",
+        "5s",
       ],
       { encoding: "utf8", timeout: 120_000 },
     );
@@ -214,16 +233,26 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
     const http = await freePort();
     const args = [
       "start-dev",
-      "--db", "postgres",
-      "--db-url", `jdbc:postgresql://${out.connection.host}:${out.connection.port}/${database}`,
-      "--db-username", out.roles.keycloak,
-      "--db-password", kcPassword(),
-      "--http-host", "127.0.0.1",
-      "--http-port", String(http),
-      "--https-port", String(await freePort()),
-      "--http-management-host", "127.0.0.1",
-      "--http-management-port", String(await freePort()),
-      "--log-console-color", "false",
+      "--db",
+      "postgres",
+      "--db-url",
+      `jdbc:postgresql://${out.connection.host}:${out.connection.port}/${database}`,
+      "--db-username",
+      out.roles.keycloak,
+      "--db-password",
+      kcPassword(),
+      "--http-host",
+      "127.0.0.1",
+      "--http-port",
+      String(http),
+      "--https-port",
+      String(await freePort()),
+      "--http-management-host",
+      "127.0.0.1",
+      "--http-management-port",
+      String(await freePort()),
+      "--log-console-color",
+      "false",
     ];
     const env = { KC_BOOTSTRAP_ADMIN_USERNAME: "admin", KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword };
     return { server: startServer(kc, args, logName, env), base: `http://127.0.0.1:${http}` };
@@ -232,7 +261,12 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
   async function token(): Promise<string> {
     const res = await fetch(`${base}/realms/master/protocol/openid-connect/token`, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "password", client_id: "admin-cli", username: "admin", password: adminPassword }),
+      body: new URLSearchParams({
+        grant_type: "password",
+        client_id: "admin-cli",
+        username: "admin",
+        password: adminPassword,
+      }),
       signal: AbortSignal.timeout(120_000),
     });
     expect(res.status).toBe(200);
@@ -262,7 +296,9 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
       signal: AbortSignal.timeout(120_000),
     });
     expect(create.status).toBe(201);
-    const read = await json(`${base}/admin/realms/${realm}`, { headers: { Authorization: `Bearer ${await token()}` } });
+    const read = await json(`${base}/admin/realms/${realm}`, {
+      headers: { Authorization: `Bearer ${await token()}` },
+    });
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ realm, enabled: true });
   });

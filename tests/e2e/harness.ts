@@ -80,7 +80,9 @@ export function asService(service: string, database?: string): Promise<Client> {
 }
 
 /** Runs `fn` and returns the PostgreSQL error it raised (code and message), or undefined. */
-export async function pgError(fn: () => Promise<unknown>): Promise<{ code?: string; message: string } | undefined> {
+export async function pgError(
+  fn: () => Promise<unknown>,
+): Promise<{ code?: string; message: string } | undefined> {
   try {
     await fn();
     return undefined;

@@ -45,7 +45,10 @@ export async function installMocks(
 ): Promise<void> {
   const fullConfig: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) fullConfig[k.includes(":") ? k : `${project}:${k}`] = v;
-  pulumi.runtime.setAllConfig(fullConfig, Object.keys(fullConfig).filter((k) => k.endsWith("Password")));
+  pulumi.runtime.setAllConfig(
+    fullConfig,
+    Object.keys(fullConfig).filter((k) => k.endsWith("Password")),
+  );
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {

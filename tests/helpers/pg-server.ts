@@ -38,7 +38,11 @@ export function freePort(): Promise<number> {
 }
 
 function run(bin: string, args: string[], user?: { uid: number; gid: number }): void {
-  const res = spawnSync(bin, args, { ...(user ?? {}), encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+  const res = spawnSync(bin, args, {
+    ...(user ?? {}),
+    encoding: "utf8",
+    env: { ...process.env, LC_ALL: "C" },
+  });
   if (res.status !== 0) throw new Error(`${bin} ${args.join(" ")}: ${res.stdout}${res.stderr}`);
 }
 
@@ -55,11 +59,26 @@ export async function startTestServer(version = 17): Promise<TestServer> {
     chownSync(dir, user.uid, user.gid);
     chownSync(pwfile, user.uid, user.gid);
   }
-  run(join(bin, "initdb"), ["-D", data, "-U", "postgres", `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"], user);
+  run(
+    join(bin, "initdb"),
+    ["-D", data, "-U", "postgres", `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"],
+    user,
+  );
   const port = await freePort();
   run(
     join(bin, "pg_ctl"),
-    ["start", "-w", "-t", "60", "-D", data, "-l", join(dir, "postgres.log"), "-o", `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off`],
+    [
+      "start",
+      "-w",
+      "-t",
+      "60",
+      "-D",
+      data,
+      "-l",
+      join(dir, "postgres.log"),
+      "-o",
+      `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off`,
+    ],
     user,
   );
   const url = (database = "postgres", u = "postgres", p = password) =>
