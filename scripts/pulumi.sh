@@ -47,7 +47,9 @@ if ! pulumi stack select "$stack" >/dev/null 2>&1; then
   saved=""
   [ -f "$committed" ] && saved="$(cat "$committed")"
   pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
-  if [ -n "$saved" ]; then printf '%s\n' "$saved" > "$committed"; fi
+  # Keep the tree as it was: restore the committed file, or remove the one
+  # `stack init` wrote for a scratch stack (the salt is kept in the state).
+  if [ -n "$saved" ]; then printf '%s\n' "$saved" > "$committed"; else rm -f "$committed"; fi
 fi
 config_args=()
 if [ -f "$committed" ]; then
