@@ -146,6 +146,14 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
     // Under mocks the run's state is its inputs, where version is not set yet.
     expect(withGdpr.gdprSchemaVersion).toBeDefined();
     expect(await unwrap(withGdpr.gdprSchemaVersion!)).toBeUndefined();
+    // Let the first program finish registering (the monitoring role waits for
+    // the migrations) before the next one replaces the mocks.
+    await Promise.all(
+      Object.values(withGdpr)
+        .filter(pulumi.Output.isInstance)
+        .map((o) => unwrap(o as pulumi.Output<unknown>)),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
     const without = await program({ environment: "test", services: '["openfga","keycloak"]' });
     await unwrap(without.databaseNames);
     await settle();
