@@ -34,3 +34,11 @@ export default async function setup(): Promise<void> {
   writeFileSync(OUTPUTS_FILE, out.stdout, { mode: 0o600 });
   step("test stack is up");
 }
+
+/** Stops the test stack's server when the suite ends (its data stays for a post-mortem). */
+export function teardown(): void {
+  spawnSync(join(ROOT, "node_modules/.bin/tsx"), ["scripts/local-server.ts", "stop", STACK], {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
