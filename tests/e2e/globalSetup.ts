@@ -13,7 +13,7 @@ function step(message: string): void {
   process.stderr.write(`==> e2e: ${message}\n`);
 }
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
   step("removing any previous test stack state");
   pulumi(["stack", "rm", "--yes", "--force", "--preserve-config"], { allowFailure: true });
   step("starting a fresh embedded PostgreSQL for the test stack");
@@ -33,6 +33,7 @@ export default async function setup(): Promise<void> {
   const out = pulumi(["stack", "output", "--json", "--show-secrets"]);
   writeFileSync(OUTPUTS_FILE, out.stdout, { mode: 0o600 });
   step("test stack is up");
+  return teardown;
 }
 
 /** Stops the test stack's server when the suite ends (its data stays for a post-mortem). */
