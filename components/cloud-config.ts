@@ -13,7 +13,7 @@
  * private IP only, PITR); a stack loosens one only by setting its key, and the
  * policy pack (policy/) reports it.
  */
-import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./config";
+import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./config-parse";
 import type { SslMode, Target } from "./config";
 import type { Environment } from "./naming";
 
@@ -36,8 +36,8 @@ export const GCP_CONNECTIONS = ["connector", "private-ip"] as const;
 export type GcpConnection = (typeof GCP_CONNECTIONS)[number];
 
 /**
- * The cloud keys (CONFIG_KEYS in config.ts lists them too, for Pulumi.yaml;
- * tests check the two lists and docs/cloud.md agree).
+ * The cloud keys. CONFIG_KEYS (config.ts) includes them; tests check that
+ * Pulumi.yaml and docs/cloud.md declare the same keys.
  */
 export const CLOUD_CONFIG_KEYS = [
   "instanceName",

@@ -19,9 +19,11 @@ import {
 } from "./naming";
 import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./helm-values";
 // --- cloud (Cloud SQL, RDS) ---
-import { parseCloudConfig } from "./cloud-config";
+import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
 import type { CloudConfig } from "./cloud-config";
 // --- end cloud ---
+import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./config-parse";
+import type { RawConfig } from "./config-parse";
 
 export const TARGETS = ["local", "gcp", "aws"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -107,37 +109,7 @@ export const CONFIG_KEYS = [
   "clusterHost",
   // --- end cluster ---
   // --- cloud (Cloud SQL, RDS): parsed by cloud-config.ts ---
-  "instanceName",
-  "diskSizeGb",
-  "diskAutoresize",
-  "diskAutoresizeLimitGb",
-  "highAvailability",
-  "deletionProtection",
-  "finalBackup",
-  "backupRetentionDays",
-  "backupStartTime",
-  "maintenanceDay",
-  "maintenanceHour",
-  "databaseFlags",
-  "gcpProject",
-  "gcpRegion",
-  "gcpNetwork",
-  "gcpAllocatedIpRange",
-  "gcpTier",
-  "gcpEdition",
-  "gcpConnection",
-  "gcpPublicIp",
-  "gcpAuthorizedNetworks",
-  "gcpPointInTimeRecovery",
-  "gcpTransactionLogRetentionDays",
-  "gcpKmsKey",
-  "awsRegion",
-  "awsVpcId",
-  "awsSubnetIds",
-  "awsInstanceClass",
-  "awsAllowedSecurityGroupIds",
-  "awsAllowedCidrs",
-  "awsKmsKeyId",
+  ...CLOUD_CONFIG_KEYS,
   // --- end cloud ---
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -151,8 +123,10 @@ export type ConfigKey = (typeof CONFIG_KEYS)[number];
  */
 export const SECRET_CONFIG_KEYS = ["adminPassword", "kubeconfig"] as const;
 
-/** Raw values as read from the stack: strings (arrays as JSON text) or undefined. */
-export type RawConfig = Partial<Record<string, string | undefined>>;
+// The shared parsers live in config-parse.ts (cloud-config.ts uses them too,
+// and must not import this module at runtime); re-exported for callers.
+export { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./config-parse";
+export type { RawConfig } from "./config-parse";
 
 export class ConfigError extends Error {
   constructor(
@@ -165,87 +139,6 @@ export class ConfigError extends Error {
     );
     this.name = "ConfigError";
   }
-}
-
-/** Collects problems so that every one is reported, not just the first. */
-export class Problems {
-  readonly list: string[] = [];
-  add(key: string, message: string): void {
-    this.list.push(`${key}: ${message}`);
-  }
-}
-
-export function parseInteger(
-  problems: Problems,
-  key: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n)) {
-    problems.add(key, `${JSON.stringify(raw)} is not an integer`);
-    return fallback;
-  }
-  if (n < min || n > max) {
-    problems.add(key, `${n} is out of range (${min}..${max})`);
-    return fallback;
-  }
-  return n;
-}
-
-export function parseBoolean(
-  problems: Problems,
-  key: string,
-  raw: string | undefined,
-  fallback: boolean,
-): boolean {
-  if (raw === undefined || raw === "") return fallback;
-  if (raw === "true") return true;
-  if (raw === "false") return false;
-  problems.add(key, `${JSON.stringify(raw)} is not true or false`);
-  return fallback;
-}
-
-export function parseEnum<T extends string>(
-  problems: Problems,
-  key: string,
-  raw: string | undefined,
-  allowed: readonly T[],
-  fallback: T | undefined,
-): T | undefined {
-  if (raw === undefined || raw === "") {
-    if (fallback === undefined) problems.add(key, `is required (one of ${allowed.join(", ")})`);
-    return fallback;
-  }
-  if (!(allowed as readonly string[]).includes(raw)) {
-    problems.add(key, `${JSON.stringify(raw)} is not one of ${allowed.join(", ")}`);
-    return fallback;
-  }
-  return raw as T;
-}
-
-export function parseStringList(
-  problems: Problems,
-  key: string,
-  raw: string | undefined,
-  fallback: string[],
-): unknown[] {
-  if (raw === undefined || raw === "") return fallback;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    problems.add(key, `${JSON.stringify(raw)} is not a list`);
-    return fallback;
-  }
-  if (!Array.isArray(value)) {
-    problems.add(key, `${JSON.stringify(raw)} is not a list`);
-    return fallback;
-  }
-  return value;
 }
 
 /**
