@@ -17,6 +17,9 @@ import {
 import { DatabaseSecrets } from "./components/database-secrets";
 import { secretName } from "./components/naming";
 // --- end Helm values and Kubernetes Secrets ---
+// --- alerts (PrometheusRule in the cluster) ---
+import { DatabaseAlerts, readPrometheusRule } from "./components/database-alerts";
+// --- end alerts ---
 // --- GDPR schema migrations ---
 import * as path from "path";
 import * as postgresql from "@pulumi/postgresql";
@@ -34,6 +37,10 @@ const MIGRATIONS_DIR = path.join(__dirname, "migrations");
 const gdprService = cfg.services.find((svc) => svc.name === "gdpr" && svc.profile === "managed-schema");
 const gdprMigrationFiles = gdprService ? readMigrationsDir(MIGRATIONS_DIR) : [];
 // --- end GDPR schema migrations ---
+// --- alerts: the rule file is read and checked before any resource is registered ---
+const ALERT_RULES_FILE = path.join(__dirname, "deployments/prometheus/database-alerts.yaml");
+const alertRules = cfg.kubernetes && cfg.monitoring ? readPrometheusRule(ALERT_RULES_FILE) : undefined;
+// --- end alerts ---
 
 const target = new PostgresTarget("postgres", {
   target: cfg.target,
@@ -151,7 +158,7 @@ const helmInput: pulumi.Output<HelmValuesInput> = pulumi
 export const helmValues = helmInput.apply(renderHelmValues);
 
 if (cfg.kubernetes) {
-  new DatabaseSecrets("database-secrets", {
+  const secrets = new DatabaseSecrets("database-secrets", {
     namespace: cfg.namespace as string,
     kubeconfig: cfg.kubeconfig,
     kubeContext: cfg.kubeContext,
@@ -171,6 +178,16 @@ if (cfg.kubernetes) {
       ];
     }),
   });
+  // --- alerts: the ADR's alerts next to the Secrets, when the checker's role exists ---
+  if (alertRules) {
+    new DatabaseAlerts("database-alerts", {
+      rules: alertRules,
+      databases: cfg.services.map((svc) => ({ service: svc.name, database: svc.database })),
+      namespace: cfg.namespace as string,
+      provider: secrets.provider,
+    });
+  }
+  // --- end alerts ---
 }
 // --- end Helm values and Kubernetes Secrets ---
 

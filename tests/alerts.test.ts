@@ -15,6 +15,7 @@ import { parse, stringify } from "yaml";
 import { buildRegistry } from "../components/metrics";
 import { evaluate, healthSpec, Snapshot } from "../components/health-checks";
 import { defaultServices } from "../scripts/check";
+import { PrometheusRuleDoc, stackPrometheusRule } from "../components/database-alerts";
 
 const ROOT = join(__dirname, "..");
 const RULE_FILE = join(ROOT, "deployments/prometheus/database-alerts.yaml");
@@ -99,6 +100,18 @@ describe("database-alerts.yaml", () => {
 
   it("passes `promtool check rules`", () => {
     writeRules(doc.spec);
+    const res = promtoolRun("check", "rules", "database-alerts.rules.yaml");
+    expect(res.out).toContain(`SUCCESS: ${rules.length} rules found`);
+    expect(res.status).toBe(0);
+  });
+
+  it("as the program emits it for the test stack (budgets on gdpr_test, ...), passes `promtool check rules`", () => {
+    const stackRule = stackPrometheusRule(
+      doc as PrometheusRuleDoc,
+      defaultServices("test").map((svc) => ({ service: svc.name, database: svc.database })),
+      "platform",
+    );
+    writeRules(stackRule.spec);
     const res = promtoolRun("check", "rules", "database-alerts.rules.yaml");
     expect(res.out).toContain(`SUCCESS: ${rules.length} rules found`);
     expect(res.status).toBe(0);
