@@ -75,9 +75,12 @@ env: deps tools ## print the ADR's environment variables for STACK (ARGS=--show-
 # --- end Helm values and environment variables ---
 
 # --- GDPR schema migrations (scripts/migrate.ts; the Pulumi program runs the same runner) ---
-.PHONY: migrate
+.PHONY: migrate purge
 migrate: deps ## apply the GDPR migrations to STACK's gdpr database (ARGS=--dry-run lists them)
 	$(TSX) scripts/migrate.ts --stack $(STACK) $(ARGS)
+
+purge: deps ## run the GDPR retention purge once on STACK, as its retention role (ARGS=--json)
+	@$(TSX) scripts/purge.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK)) $(ARGS)
 # --- end GDPR schema migrations ---
 
 # --- health checks and metrics (scripts/check.ts, scripts/metrics.ts; docs/health.md) ---
