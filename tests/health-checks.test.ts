@@ -576,6 +576,7 @@ describe("on a real server provisioned as the program does (test environment)", 
         "privileges gdpr_test_app",
         "privileges openfga_test_app",
         "privileges keycloak_test_app",
+        "retention-role gdpr_test_retention",
         "monitoring-role db_monitor_test",
       ]);
       const run = cli();
