@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 PULUMI := scripts/pulumi.sh
 
-.PHONY: help deps tools test-tools up down preview test test-unit test-e2e typecheck bench clean-local
+.PHONY: help deps tools test-tools up down preview test test-unit test-e2e typecheck bench bench-ci clean-local
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -137,6 +137,9 @@ hooks: ## install the git pre-commit hook (ADR-0060 naming check on staged files
 bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
 	$(TSX) scripts/bench.ts
 	$(TSX) scripts/bench-migrations.ts
+
+bench-ci: ## time CI's .ci/run on a fresh clone: cold (empty HOME) then cached (ARGS=--cached: only that)
+	scripts/bench-ci.sh $(ARGS)
 
 clean-local: ## stop every local server and delete .local/ (state, passwords, data)
 	-for s in dev test; do $(TSX) scripts/local-server.ts stop $$s 2>/dev/null; done
