@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 PULUMI := scripts/pulumi.sh
 
-.PHONY: help deps tools test-tools up down preview test test-unit test-e2e typecheck bench clean-local
+.PHONY: help deps tools test-tools up down preview test test-unit test-e2e typecheck bench bench-ci clean-local
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -75,9 +75,12 @@ env: deps tools ## print the ADR's environment variables for STACK (ARGS=--show-
 # --- end Helm values and environment variables ---
 
 # --- GDPR schema migrations (scripts/migrate.ts; the Pulumi program runs the same runner) ---
-.PHONY: migrate
+.PHONY: migrate purge
 migrate: deps ## apply the GDPR migrations to STACK's gdpr database (ARGS=--dry-run lists them)
 	$(TSX) scripts/migrate.ts --stack $(STACK) $(ARGS)
+
+purge: deps ## run the GDPR retention purge once on STACK, as its retention role (ARGS=--json)
+	@$(TSX) scripts/purge.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK)) $(ARGS)
 # --- end GDPR schema migrations ---
 
 # --- health checks and metrics (scripts/check.ts, scripts/metrics.ts; docs/health.md) ---
@@ -134,6 +137,9 @@ hooks: ## install the git pre-commit hook (ADR-0060 naming check on staged files
 bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
 	$(TSX) scripts/bench.ts
 	$(TSX) scripts/bench-migrations.ts
+
+bench-ci: ## time CI's .ci/run on a fresh clone: cold (empty HOME) then cached (ARGS=--cached: only that)
+	scripts/bench-ci.sh $(ARGS)
 
 clean-local: ## stop every local server and delete .local/ (state, passwords, data)
 	-for s in dev test; do $(TSX) scripts/local-server.ts stop $$s 2>/dev/null; done

@@ -29,6 +29,10 @@ import { readMigrationsDir } from "./components/migration-runner";
 // --- monitoring role (make check, make metrics) ---
 import { MonitoringRole } from "./components/monitoring-role";
 // --- end monitoring role ---
+// --- retention purge (make purge; CronJob with a cluster) ---
+import { RetentionJob } from "./components/retention-job";
+import { retentionJobName } from "./components/naming";
+// --- end retention purge ---
 
 const cfg = readStackConfig();
 
@@ -157,8 +161,9 @@ const helmInput: pulumi.Output<HelmValuesInput> = pulumi
 /** Values for the chart (`make helm-values`): names of databases, roles and Secrets; never a password. */
 export const helmValues = helmInput.apply(renderHelmValues);
 
+let databaseSecrets: DatabaseSecrets | undefined;
 if (cfg.kubernetes) {
-  const secrets = new DatabaseSecrets("database-secrets", {
+  const secrets = (databaseSecrets = new DatabaseSecrets("database-secrets", {
     namespace: cfg.namespace as string,
     kubeconfig: cfg.kubeconfig,
     kubeContext: cfg.kubeContext,
@@ -177,7 +182,7 @@ if (cfg.kubernetes) {
         },
       ];
     }),
-  });
+  }));
   // --- alerts: the ADR's alerts next to the Secrets, when the checker's role exists ---
   if (alertRules) {
     new DatabaseAlerts("database-alerts", {
@@ -238,3 +243,52 @@ export const monitoringUri = monitoring
     )
   : undefined;
 // --- end monitoring role ---
+
+// --- retention purge (components/retention-job.ts; make purge, CronJob with a cluster) ---
+// A role that may only EXECUTE the GDPR purge function; its grants wait for
+// the migrations (which create the function) and for every other grant on
+// the gdpr database's ACLs (the monitoring role's CONNECT).
+let retention: RetentionJob | undefined;
+if (gdprService?.retentionRole && gdprMigrations) {
+  const gdpr = databases[cfg.services.indexOf(gdprService)];
+  retention = new RetentionJob(
+    "gdpr-retention",
+    {
+      service: gdprService.name,
+      database: gdpr.databaseName,
+      roleName: gdprService.retentionRole,
+      dependsOn: [gdprMigrations, ...(monitoring ? [monitoring] : [])],
+      cluster: databaseSecrets
+        ? {
+            provider: databaseSecrets.provider,
+            name: retentionJobName(gdprService.name, cfg.environment),
+            namespace: cfg.namespace as string,
+            schedule: cfg.retentionSchedule,
+            postgresVersion: cfg.postgresVersion,
+            // Direct to the server, as OpenFGA and Keycloak (no Cloud SQL proxy sidecar).
+            endpoint: helmInput.apply(({ host, port, sslmode }) => ({ host, port, sslmode })),
+          }
+        : undefined,
+    },
+    { providers: { postgresql: target.provider } },
+  );
+}
+/** The retention role's name (undefined without the gdpr migrations). */
+export const retentionRole = retention?.roleName;
+/** Its URI (a secret) to the gdpr database: `make purge` runs the purge with it. */
+export const retentionUri =
+  retention && gdprService
+    ? pulumi.secret(
+        pulumi.all([target.host, target.port, retention.password]).apply(([host, port, password]) =>
+          postgresUri({
+            user: gdprService.retentionRole as string,
+            password,
+            host,
+            port,
+            database: gdprService.database,
+            sslmode: cfg.sslmode,
+          }),
+        ),
+      )
+    : undefined;
+// --- end retention purge ---

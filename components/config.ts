@@ -16,6 +16,7 @@ import {
   roleNames,
   monitoringRoleName,
   reservedReason,
+  retentionRoleName,
 } from "./naming";
 import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./helm-values";
 // --- cloud (Cloud SQL, RDS) ---
@@ -46,6 +47,14 @@ export const DEFAULT_CONNECTION_LIMIT = 25;
 export const DEFAULT_POSTGRES_VERSION = 17;
 export const SUPPORTED_POSTGRES_VERSIONS = [15, 16, 17, 18];
 export const DEFAULT_ADMIN_USER = "platform_admin";
+/** Daily at 03:17 UTC: off the hour, when the ADR's services are quiet. */
+export const DEFAULT_RETENTION_SCHEDULE = "17 3 * * *";
+/**
+ * A Kubernetes CronJob schedule: five cron fields (minute hour day-of-month
+ * month day-of-week; numbers, names, `*`, ranges, lists, steps) or a macro.
+ */
+const CRON_SCHEDULE =
+  /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*,/-]+ [0-9*,/-]+ [0-9*,/?LW-]+ [0-9A-Za-z*,/-]+ [0-9A-Za-z*,/?#L-]+)$/;
 
 export interface ServiceConfig {
   /** Service name, e.g. `gdpr`. */
@@ -56,6 +65,11 @@ export interface ServiceConfig {
   loginRole: string;
   /** Only for managed-schema services. */
   ownerRole?: string;
+  /**
+   * The LOGIN role of the retention purge (naming.ts retentionRoleName): only
+   * for gdpr as a managed-schema service, whose migrations define the purge.
+   */
+  retentionRole?: string;
   connectionLimit: number;
 }
 
@@ -82,6 +96,8 @@ export interface StackConfig {
   kubeContext?: string;
   /** Host the cluster's pods reach the server on, when it differs from `host`. */
   clusterHost?: string;
+  /** Cron schedule (UTC) of the retention purge's CronJob (with `kubernetes`). */
+  retentionSchedule: string;
   // --- end cluster ---
   // --- cloud (Cloud SQL, RDS) ---
   /** The managed instance (targets gcp and aws; see cloud-config.ts); undefined for local. */
@@ -107,6 +123,7 @@ export const CONFIG_KEYS = [
   "kubeContext",
   "namespace",
   "clusterHost",
+  "retentionSchedule",
   // --- end cluster ---
   // --- cloud (Cloud SQL, RDS): parsed by cloud-config.ts ---
   ...CLOUD_CONFIG_KEYS,
@@ -253,6 +270,16 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
   if (clusterHost !== undefined && /\s/.test(clusterHost)) {
     problems.add("clusterHost", `${JSON.stringify(clusterHost)} is not a host name`);
   }
+  const retentionSchedule =
+    raw.retentionSchedule === undefined || raw.retentionSchedule === ""
+      ? DEFAULT_RETENTION_SCHEDULE
+      : raw.retentionSchedule.trim().replace(/\s+/g, " ");
+  if (!CRON_SCHEDULE.test(retentionSchedule)) {
+    problems.add(
+      "retentionSchedule",
+      `${JSON.stringify(raw.retentionSchedule)} is not a cron schedule (five fields, e.g. "${DEFAULT_RETENTION_SCHEDULE}", or @daily)`,
+    );
+  }
   if (kubernetes && namespace === undefined) {
     problems.add(
       "namespace",
@@ -296,6 +323,8 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
         database: databaseName(name, environment),
         loginRole: roles.login,
         ownerRole: profile === "managed-schema" ? roles.owner : undefined,
+        retentionRole:
+          name === "gdpr" && profile === "managed-schema" ? retentionRoleName(name, environment) : undefined,
         connectionLimit,
       });
     } catch (err) {
@@ -323,5 +352,6 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     namespace,
     kubeContext,
     clusterHost,
+    retentionSchedule,
   };
 }

@@ -23,6 +23,10 @@
  *                        its database only, no memberships, does not own its
  *                        database, schema public as its profile says
  *   public-connect <db>  PUBLIC holds neither CONNECT nor TEMPORARY
+ *   retention-role <role> services whose stack reports a retention role
+ *                        (gdpr): LOGIN, none of the forbidden attributes, no
+ *                        memberships, CONNECT on its database only, EXECUTE on
+ *                        the purge function, no privilege on any table
  * and `monitoring-role <role>` (member of pg_monitor only, CONNECT on the
  * service databases only).
  *
@@ -44,6 +48,7 @@ export const CHECK_KINDS = [
   "schema-version",
   "privileges",
   "public-connect",
+  "retention-role",
   "monitoring-role",
 ] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
@@ -88,7 +93,12 @@ export interface ServiceSpec {
   declaredDatabase?: string;
   /** The migrations directory's files, for services whose schema this project migrates (gdpr). */
   migrations?: readonly MigrationFile[];
+  /** The role that may only run the retention purge (retention-job.ts), when the stack has one. */
+  retentionRole?: string;
 }
+
+/** The function a retention role may execute (migrations/001_gdpr_schema.sql). */
+export const PURGE_FUNCTION_SIGNATURE = "public.purge_expired_data()";
 
 export interface HealthSpec {
   environment: Environment;
@@ -138,6 +148,15 @@ export interface DatabaseContents {
   versionRows?: AppliedMigration[];
   /** Why the version table could not be read. */
   versionError?: string;
+  /** The retention role's rights here (services with a retention role that exists). */
+  retention?: {
+    /** EXECUTE on the purge function; undefined when the function does not exist. */
+    canExecutePurge?: boolean;
+    /** USAGE on schema public (needed to call the function). */
+    hasUsage: boolean;
+    /** Tables in schema public it holds any privilege on, sorted. */
+    tablePrivileges: string[];
+  };
 }
 
 export interface Snapshot {
@@ -176,6 +195,8 @@ export function healthSpec(
     declaredDatabases?: Record<string, string>;
     /** Migration files by service (gdpr: readMigrationsDir("migrations")). */
     migrations?: Record<string, readonly MigrationFile[]>;
+    /** Retention roles by service (the stack's retentionRole output, for gdpr). */
+    retentionRoles?: Record<string, string>;
   } = {},
 ): HealthSpec {
   return {
@@ -189,6 +210,7 @@ export function healthSpec(
       profile: svc.profile,
       declaredDatabase: opts.declaredDatabases?.[svc.name],
       migrations: opts.migrations?.[svc.name],
+      retentionRole: opts.retentionRoles?.[svc.name],
     })),
   };
 }
@@ -338,6 +360,11 @@ export function evaluate(spec: HealthSpec, snap: Snapshot): CheckResult[] {
     // privileges
     out.push(loginPrivileges(svc, roles.get(svc.loginRole), db, contents, dbs, unreadable));
 
+    // retention-role
+    if (svc.retentionRole !== undefined) {
+      out.push(retentionRoleCheck(svc, roles.get(svc.retentionRole), contents, dbs, unreadable));
+    }
+
     // public-connect
     if (!db) out.push(result("public-connect", svc.database, "FAIL", missingDb));
     else {
@@ -475,6 +502,44 @@ function loginPrivileges(
     svc.loginRole,
     "PASS",
     `LOGIN without ${Object.values(ATTRIBUTE_KEYWORDS).join("/")}; CONNECT on ${svc.database} only; no memberships${schemaText}`,
+  );
+}
+
+function retentionRoleCheck(
+  svc: ServiceSpec,
+  role: RoleInfo | undefined,
+  contents: DatabaseContents | { error: string } | undefined,
+  dbs: Map<string, DatabaseInfo>,
+  unreadable: string | undefined,
+): CheckResult {
+  const name = svc.retentionRole as string;
+  if (!role) return result("retention-role", name, "FAIL", `retention role ${name} does not exist`);
+  const problems = attributeProblems(role);
+  if (!role.canLogin) problems.push("cannot log in (NOLOGIN)");
+  if (role.memberOf.length > 0) problems.push(`member of ${list(role.memberOf)}`);
+  problems.push(...connectProblems(role, [svc.database], dbs));
+  if (dbs.has(svc.database)) {
+    if (unreadable || !contents || hasError(contents) || !contents.retention) {
+      problems.push(unreadable ?? `${svc.database} was not inspected`);
+    } else {
+      const r = contents.retention;
+      if (r.canExecutePurge === undefined)
+        problems.push(`${PURGE_FUNCTION_SIGNATURE} does not exist in ${svc.database}`);
+      else if (!r.canExecutePurge) problems.push(`no EXECUTE on ${PURGE_FUNCTION_SIGNATURE}`);
+      if (!r.hasUsage) problems.push(`no USAGE on schema public of ${svc.database}`);
+      if (r.tablePrivileges.length > 0) {
+        problems.push(
+          `holds privileges on ${list(r.tablePrivileges)} (it needs none: the purge is SECURITY DEFINER)`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) return result("retention-role", name, "FAIL", problems.join("; "));
+  return result(
+    "retention-role",
+    name,
+    "PASS",
+    `LOGIN without ${Object.values(ATTRIBUTE_KEYWORDS).join("/")}; CONNECT on ${svc.database} only; EXECUTE on ${PURGE_FUNCTION_SIGNATURE}; no table privileges`,
   );
 }
 
@@ -621,6 +686,27 @@ async function readContents(client: Client, svc: ServiceSpec): Promise<DatabaseC
     loginHasCreate,
     loginOwns,
   };
+  if (svc.retentionRole !== undefined) {
+    const { rows } = await client.query(
+      `SELECT r.oid IS NOT NULL AS exists,
+              CASE WHEN r.oid IS NOT NULL AND to_regprocedure($2) IS NOT NULL
+                   THEN has_function_privilege(r.oid, to_regprocedure($2), 'EXECUTE') END AS execute,
+              r.oid IS NOT NULL AND has_schema_privilege(r.oid, 'public', 'USAGE') AS usage,
+              ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE r.oid IS NOT NULL AND n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+                       AND has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+                     ORDER BY 1) AS tables
+         FROM (SELECT (SELECT oid FROM pg_roles WHERE rolname = $1) AS oid) r`,
+      [svc.retentionRole, PURGE_FUNCTION_SIGNATURE],
+    );
+    if (rows[0].exists) {
+      contents.retention = {
+        canExecutePurge: rows[0].execute ?? undefined,
+        hasUsage: rows[0].usage,
+        tablePrivileges: rows[0].tables,
+      };
+    }
+  }
   if (svc.migrations !== undefined && contents.tables.includes(VERSION_TABLE.replace(/^public\./, ""))) {
     try {
       const { rows } = await client.query(
@@ -662,6 +748,7 @@ export async function collectSnapshot(spec: HealthSpec, connect: Connect): Promi
     const databases = await readDatabases(entry.client);
     const roleNames = [
       ...spec.services.map((s) => s.loginRole),
+      ...spec.services.flatMap((s) => (s.retentionRole ? [s.retentionRole] : [])),
       ...(spec.monitoringRole ? [spec.monitoringRole] : []),
     ];
     const roles = await readRoles(entry.client, roleNames);

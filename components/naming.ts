@@ -62,6 +62,8 @@ export const RESERVED_NAMES: readonly string[] = [
 /** Suffixes of the roles derived from a database name. */
 export const LOGIN_ROLE_SUFFIX = "_app";
 export const OWNER_ROLE_SUFFIX = "_owner";
+/** The LOGIN role that may only run a managed schema's retention purge. */
+export const RETENTION_ROLE_SUFFIX = "_retention";
 
 export class NamingError extends Error {
   constructor(message: string) {
@@ -153,6 +155,20 @@ export function roleNames(service: string, environment: string): RoleNames {
     login: checkLength("login role name", `${db}${LOGIN_ROLE_SUFFIX}`),
     owner: checkLength("owner role name", `${db}${OWNER_ROLE_SUFFIX}`),
   };
+}
+
+/**
+ * The LOGIN role of a managed schema's scheduled retention purge
+ * (`gdpr_retention`, `gdpr_test_retention`): EXECUTE on the purge function,
+ * nothing else (components/retention-job.ts).
+ */
+export function retentionRoleName(service: string, environment: string): string {
+  return checkLength("retention role name", `${databaseName(service, environment)}${RETENTION_ROLE_SUFFIX}`);
+}
+
+/** The Kubernetes CronJob (and its Secret) that runs a service's retention purge. */
+export function retentionJobName(service: string, environment: string): string {
+  return `${databaseName(service, environment).replace(/_/g, "-")}-retention`;
 }
 
 /** The read-only monitoring role of an environment (member of pg_monitor). */

@@ -114,7 +114,7 @@ export const roleNaming: Rule = (s, { environment }) => {
   if (!environment) return [unknownEnvironment(s)];
   const name = String(s.props.name ?? s.name);
   if (name === monitoringRoleName(environment)) return [];
-  const match = /^(.+)_(app|owner)$/.exec(name);
+  const match = /^(.+)_(app|owner|retention)$/.exec(name);
   if (match) {
     const db = match[1];
     try {
@@ -125,8 +125,8 @@ export const roleNaming: Rule = (s, { environment }) => {
   }
   const example = databaseName("gdpr", environment);
   return [
-    `${label(s)}: role "${name}" breaks ADR-0060 naming for environment ${environment}: expected {database}_app or ` +
-      `{database}_owner for a database named by the convention (e.g. ${example}_app), or ${monitoringRoleName(environment)}`,
+    `${label(s)}: role "${name}" breaks ADR-0060 naming for environment ${environment}: expected {database}_app, ` +
+      `{database}_owner or {database}_retention for a database named by the convention (e.g. ${example}_app), or ${monitoringRoleName(environment)}`,
   ];
 };
 

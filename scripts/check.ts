@@ -162,6 +162,8 @@ export function targetFromStack(stack: string, outputs: StackOutputs, cfg = stac
     monitoringRole: typeof outputs.monitoringRole === "string" ? outputs.monitoringRole : cfg.monitoringRole,
     declaredDatabases: outputs.databaseNames,
     migrations: migrationsFor(cfg.services.map((s) => s.name)),
+    // Checked when the stack reports one (gdpr's, retention-job.ts).
+    retentionRoles: typeof outputs.retentionRole === "string" ? { gdpr: outputs.retentionRole } : {},
   });
   return { label: `stack ${stack}`, spec, connect: connector(clientConfigFromUri(uri)) };
 }

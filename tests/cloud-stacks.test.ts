@@ -65,13 +65,13 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
   it("creates the ADR's databases and roles through the postgresql provider, never through the cloud's user API", () => {
     const provider = resource(prod, PROVIDER);
     const roles = prod.resources.filter((r) => r.type === ROLE);
-    // The services' roles (and the monitoring role, when the stack creates it).
+    // The services' roles, gdpr's retention role (and the monitoring role, when the stack creates it).
     expect(
       roles
         .map((r) => r.inputs.name)
         .filter((n) => n !== "db_monitor")
         .sort(),
-    ).toEqual(["gdpr_app", "gdpr_owner", "keycloak_app", "openfga_app"]);
+    ).toEqual(["gdpr_app", "gdpr_owner", "gdpr_retention", "keycloak_app", "openfga_app"]);
     for (const role of roles) expect(role.provider, role.name).toContain(`${PROVIDER}::${provider.name}`);
     const databases = prod.resources.filter((r) => r.type === "postgresql:index/database:Database");
     expect(databases.map((d) => d.inputs.name)).toEqual(["gdpr", "openfga", "keycloak"]);
@@ -320,7 +320,7 @@ describe("preview of a new instance", () => {
           .map((x) => x.inputs.name)
           .filter((n) => n !== "db_monitor")
           .sort(),
-      ).toEqual(["gdpr_app", "gdpr_owner", "keycloak_app", "openfga_app"]);
+      ).toEqual(["gdpr_app", "gdpr_owner", "gdpr_retention", "keycloak_app", "openfga_app"]);
     },
     120_000,
   );

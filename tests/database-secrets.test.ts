@@ -39,8 +39,10 @@ async function program(config: Record<string, string>): Promise<Program> {
   return p;
 }
 
+/** The services' Secrets (DatabaseSecrets'; the retention job has its own, see retention-job.test.ts). */
 function secretNames(): string[] {
   return ofType(SECRET)
+    .filter((s) => /platform-databases:index:DatabaseSecrets::/.test(parents.get(s.name) ?? ""))
     .map((s) => (s.inputs.metadata as { name: string }).name)
     .sort();
 }

@@ -162,6 +162,73 @@ describe("evaluate (pure)", () => {
     );
   });
 
+  it("checks the retention role the stack reports: PASS as provisioned, each excess or lack named", () => {
+    const s = healthSpec("test", defaultServices("test"), {
+      monitoringRole: monitoringRoleName("test"),
+      migrations: { gdpr: FILES },
+      retentionRoles: { gdpr: "gdpr_test_retention" },
+    });
+    const healthy = (): Snapshot => {
+      const snap = healthySnapshot(s);
+      snap.roles.push({ ...snap.roles[0], name: "gdpr_test_retention", connectionLimit: 2 });
+      (snap.contents.gdpr_test as { retention?: unknown }).retention = {
+        canExecutePurge: true,
+        hasUsage: true,
+        tablePrivileges: [],
+      };
+      return snap;
+    };
+    const rows = evaluate(s, healthy()).map((r) => `${r.name} ${r.status}`);
+    expect(rows.slice(4, 7)).toEqual([
+      "privileges gdpr_test_app PASS",
+      "retention-role gdpr_test_retention PASS",
+      "public-connect gdpr_test PASS",
+    ]);
+    expect(byName(evaluate(s, healthy()))["retention-role gdpr_test_retention"].reason).toBe(
+      "LOGIN without SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS; CONNECT on gdpr_test only; EXECUTE on public.purge_expired_data(); no table privileges",
+    );
+    // Only gdpr has one.
+    expect(evaluate(s, healthy()).filter((r) => r.check === "retention-role")).toHaveLength(1);
+
+    const broken = (change: (snap: Snapshot) => void) => {
+      const snap = healthy();
+      change(snap);
+      return byName(evaluate(s, snap))["retention-role gdpr_test_retention"];
+    };
+    const retention = (snap: Snapshot) =>
+      (
+        snap.contents.gdpr_test as {
+          retention: { canExecutePurge?: boolean; hasUsage: boolean; tablePrivileges: string[] };
+        }
+      ).retention;
+    const role = (snap: Snapshot) => snap.roles.find((r) => r.name === "gdpr_test_retention")!;
+    expect(
+      broken((snap) => (retention(snap).tablePrivileges = ["audit_logs", "user_profiles"])),
+    ).toMatchObject({
+      status: "FAIL",
+      reason: "holds privileges on audit_logs, user_profiles (it needs none: the purge is SECURITY DEFINER)",
+    });
+    expect(broken((snap) => (retention(snap).canExecutePurge = false)).reason).toBe(
+      "no EXECUTE on public.purge_expired_data()",
+    );
+    expect(broken((snap) => (retention(snap).canExecutePurge = undefined)).reason).toBe(
+      "public.purge_expired_data() does not exist in gdpr_test",
+    );
+    expect(broken((snap) => (role(snap).connectOn = ["gdpr_test", "openfga_test"])).reason).toBe(
+      "CONNECT also on openfga_test",
+    );
+    expect(broken((snap) => (role(snap).memberOf = ["gdpr_test_owner"])).reason).toBe(
+      "member of gdpr_test_owner",
+    );
+    expect(broken((snap) => (role(snap).rolcreatedb = true)).reason).toBe("has CREATEDB");
+    expect(
+      broken((snap) => (snap.roles = snap.roles.filter((r) => r.name !== "gdpr_test_retention"))),
+    ).toMatchObject({
+      status: "FAIL",
+      reason: "retention role gdpr_test_retention does not exist",
+    });
+  });
+
   it("names the other environments' databases: none in dev, `{service}` in test, `{service}_test` in staging/prod", () => {
     expect(leakedName("gdpr", "dev")).toBeUndefined();
     expect(leakedName("gdpr", "test")).toBe("gdpr");
@@ -367,6 +434,9 @@ describe("on a real server provisioned as the program does (test environment)", 
       { json: false, fromEnv: true, environment: "test" },
       { DATABASE_MONITOR_URL: stack.monitoringUri },
     );
+    // As `make check STACK=test` does from the stack's retentionRole output.
+    const gdpr = target.spec.services.find((svc) => svc.service === "gdpr")!;
+    gdpr.retentionRole = stack.services.find((svc) => svc.name === "gdpr")!.retentionRole;
   }, 180_000);
 
   afterAll(() => server?.stop());
@@ -476,7 +546,11 @@ describe("on a real server provisioned as the program does (test environment)", 
         "public-connect keycloak_test",
         "privileges gdpr_test_app",
         "privileges openfga_test_app",
+        "retention-role gdpr_test_retention",
       ]);
+      expect(r["retention-role gdpr_test_retention"].reason).toBe(
+        "CONNECT also on keycloak_test (via PUBLIC)",
+      );
       const run = cli();
       expect(run.status).toBe(1);
       expect(run.stdout).toMatch(/^public-connect keycloak_test\s+FAIL\s+PUBLIC holds CONNECT/m);
@@ -502,6 +576,7 @@ describe("on a real server provisioned as the program does (test environment)", 
         "privileges gdpr_test_app",
         "privileges openfga_test_app",
         "privileges keycloak_test_app",
+        "retention-role gdpr_test_retention",
         "monitoring-role db_monitor_test",
       ]);
       const run = cli();
@@ -547,6 +622,33 @@ describe("on a real server provisioned as the program does (test environment)", 
       await sql(stack.superuser("openfga_test"), "ALTER SCHEMA public OWNER TO openfga_test_app");
     }
     expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
+  });
+
+  it("the retention role: PASS as provisioned; a table privilege or a lost EXECUTE fails its row, naming it", async () => {
+    expect((await check())["retention-role gdpr_test_retention"].status).toBe("PASS");
+    await sql(
+      stack.superuser("gdpr_test"),
+      "SET ROLE gdpr_test_owner",
+      "GRANT SELECT ON user_profiles TO gdpr_test_retention",
+      "REVOKE EXECUTE ON FUNCTION purge_expired_data() FROM gdpr_test_retention",
+    );
+    try {
+      const r = await check();
+      expect(r["retention-role gdpr_test_retention"]).toMatchObject({
+        status: "FAIL",
+        reason:
+          "no EXECUTE on public.purge_expired_data(); holds privileges on user_profiles (it needs none: the purge is SECURITY DEFINER)",
+      });
+      expectOnlyFailures(r, ["retention-role gdpr_test_retention"]);
+    } finally {
+      await sql(
+        stack.superuser("gdpr_test"),
+        "SET ROLE gdpr_test_owner",
+        "REVOKE SELECT ON user_profiles FROM gdpr_test_retention",
+        "GRANT EXECUTE ON FUNCTION purge_expired_data() TO gdpr_test_retention",
+      );
+    }
+    expect((await check())["retention-role gdpr_test_retention"].status).toBe("PASS");
   });
 
   it("the monitoring role without SELECT on the version table fails `schema-version` with the reason", async () => {

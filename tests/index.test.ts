@@ -57,8 +57,13 @@ describe("index.ts on the test stack", () => {
     expect(await unwrap(program.databaseNames)).toEqual({ gdpr: "gdpr", billing: "billing" });
     await settle();
     const logins = ofType("postgresql:index/role:Role").filter((r) => r.inputs.login === true);
-    // One login role per service, plus the monitoring role.
-    expect(logins.map((r) => r.inputs.name)).toEqual(["gdpr_app", "billing_app", "db_monitor"]);
+    // One login role per service, plus the monitoring role and gdpr's retention role.
+    expect(logins.map((r) => r.inputs.name).sort()).toEqual([
+      "billing_app",
+      "db_monitor",
+      "gdpr_app",
+      "gdpr_retention",
+    ]);
   });
 
   it("reports three config mistakes together and registers no resource", async () => {

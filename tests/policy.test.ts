@@ -114,10 +114,14 @@ describe("rules: a passing and a failing case each", () => {
 
   it("role-naming", () => {
     const role = (name: string) => subject(T.role, `${name}-role`, { name });
-    for (const ok of ["gdpr_app", "gdpr_owner", "openfga_app", "db_monitor"]) {
+    for (const ok of ["gdpr_app", "gdpr_owner", "gdpr_retention", "openfga_app", "db_monitor"]) {
       expect(rules.roleNaming(role(ok), { environment: "prod" }), ok).toEqual([]);
     }
     expect(rules.roleNaming(role("gdpr_test_app"), { environment: "test" })).toEqual([]);
+    expect(rules.roleNaming(role("gdpr_test_retention"), { environment: "test" })).toEqual([]);
+    expect(rules.roleNaming(role("gdpr_retention"), { environment: "test" })[0]).toContain(
+      'role "gdpr_retention" breaks ADR-0060 naming for environment test',
+    );
     expect(rules.roleNaming(role("gdpr_test_app"), { environment: "prod" })[0]).toContain(
       'role "gdpr_test_app" breaks ADR-0060 naming for environment prod',
     );

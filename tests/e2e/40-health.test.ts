@@ -111,6 +111,11 @@ describe("make check on the test stack", () => {
       `version ${LATEST.version} (${LATEST.name}) = latest migration`,
     );
     expect(r["monitoring-role db_monitor_test"].status).toBe("PASS");
+    // Read from the real catalogs: EXECUTE on the purge, no table privilege.
+    expect(r["retention-role gdpr_test_retention"]).toMatchObject({
+      status: "PASS",
+      reason: expect.stringContaining("EXECUTE on public.purge_expired_data(); no table privileges"),
+    });
     for (const name of ["tables openfga_test", "tables keycloak_test"])
       expect(["PASS", "PENDING"]).toContain(r[name].status);
     const res = cli();
@@ -169,6 +174,7 @@ describe("make check on the test stack", () => {
           `public-connect ${keycloak.database}`,
           `privileges ${gdpr.loginRole}`,
           `privileges ${openfga.loginRole}`,
+          `retention-role ${gdpr.retentionRole}`,
         ].sort(),
       );
       expect(cli().status).toBe(1);

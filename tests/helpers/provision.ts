@@ -13,7 +13,9 @@
  *   (managed-schema, login role USAGE), PUBLIC holding nothing on it;
  * - the gdpr migrations, with the migration runner, as the owner role;
  * - what MonitoringRole does: LOGIN role in pg_monitor, CONNECT on each
- *   service database, USAGE on schema public and SELECT on the version table.
+ *   service database, USAGE on schema public and SELECT on the version table;
+ * - what RetentionJob does for gdpr: LOGIN role, CONNECT on gdpr's database,
+ *   USAGE on its schema public and EXECUTE on purge_expired_data().
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -137,6 +139,17 @@ export async function provisionStack(
         await g.query(`GRANT ${svc.ownerRole} TO ${ADMIN}`);
         await g.query(`GRANT USAGE ON SCHEMA public TO ${monitoringRole}`);
         await g.query(`GRANT SELECT ON TABLE public.schema_migrations TO ${monitoringRole}`);
+        if (svc.retentionRole) {
+          const exists = await g.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [svc.retentionRole]);
+          if (exists.rowCount === 0) {
+            await g.query(
+              `CREATE ROLE ${svc.retentionRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT 2 PASSWORD ${g.escapeLiteral(password())}`,
+            );
+          }
+          await g.query(`GRANT CONNECT ON DATABASE ${svc.database} TO ${svc.retentionRole}`);
+          await g.query(`GRANT USAGE ON SCHEMA public TO ${svc.retentionRole}`);
+          await g.query(`GRANT EXECUTE ON FUNCTION public.purge_expired_data() TO ${svc.retentionRole}`);
+        }
         await g.query(`REVOKE ${svc.ownerRole} FROM ${ADMIN}`);
       } finally {
         await g.end();
