@@ -51,7 +51,9 @@ run() {
   set +e
   # PYENV_ROOT: pyenv's shims find their root through HOME otherwise.
   # KEYCLOAK_MAVEN_REPO_LOCAL: Java takes ~ from the passwd entry, not HOME.
-  env HOME="$home" PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}" \
+  # -u MAKEFLAGS...: run as CI does, not as a sub-make of `make bench-ci ARGS=...`.
+  env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+    HOME="$home" PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}" \
     KEYCLOAK_MAVEN_REPO_LOCAL="$home/.m2/repository" \
     bash "$clone/.ci/run" >"$dir/$name.log" 2>&1
   rc=$?

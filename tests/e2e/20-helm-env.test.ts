@@ -12,7 +12,11 @@ import { parse } from "yaml";
 import { outputs, ROOT } from "./harness";
 
 function make(...args: string[]): string {
-  const res = spawnSync("make", ["--no-print-directory", ...args], { cwd: ROOT, encoding: "utf8" });
+  // A fresh make: not the variables of a make this suite may run under
+  // (`make test ARGS=...` passes ARGS down through MAKEFLAGS).
+  const env = { ...process.env };
+  for (const v of ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"]) delete env[v];
+  const res = spawnSync("make", ["--no-print-directory", ...args], { cwd: ROOT, encoding: "utf8", env });
   expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
   return res.stdout;
 }
