@@ -7,36 +7,22 @@
  * tests, and every metric the rules read is one the checker exports.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 import { buildRegistry } from "../components/metrics";
 import { evaluate, healthSpec, Snapshot } from "../components/health-checks";
 import { defaultServices } from "../scripts/check";
-import { PrometheusRuleDoc, stackPrometheusRule } from "../components/database-alerts";
+import { PrometheusRuleDoc, readPrometheusRule, stackPrometheusRule } from "../components/database-alerts";
 
 const ROOT = join(__dirname, "..");
 const RULE_FILE = join(ROOT, "deployments/prometheus/database-alerts.yaml");
 const TEST_FILE = join(ROOT, "deployments/prometheus/database-alerts.test.yaml");
 
-interface Rule {
-  alert?: string;
-  record?: string;
-  expr: string;
-  for?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-interface PrometheusRule {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
-  spec: { groups: { name: string; rules: Rule[] }[] };
-}
-
-const doc = parse(readFileSync(RULE_FILE, "utf8")) as PrometheusRule;
+// Read (and shape-checked) as the program reads it for a cluster.
+const doc = readPrometheusRule(RULE_FILE);
 const rules = doc.spec.groups.flatMap((g) => g.rules);
 const alerts = rules.filter((r) => r.alert);
 
@@ -44,7 +30,7 @@ let promtool: string;
 let dir: string;
 
 /** Writes `spec` as the plain rule file the tests file names, next to a copy of the tests file. */
-function writeRules(spec: PrometheusRule["spec"]): void {
+function writeRules(spec: PrometheusRuleDoc["spec"]): void {
   writeFileSync(join(dir, "database-alerts.rules.yaml"), stringify(spec));
   copyFileSync(TEST_FILE, join(dir, "database-alerts.test.yaml"));
 }
@@ -107,7 +93,7 @@ describe("database-alerts.yaml", () => {
 
   it("as the program emits it for the test stack (budgets on gdpr_test, ...), passes `promtool check rules`", () => {
     const stackRule = stackPrometheusRule(
-      doc as PrometheusRuleDoc,
+      doc,
       defaultServices("test").map((svc) => ({ service: svc.name, database: svc.database })),
       "platform",
     );

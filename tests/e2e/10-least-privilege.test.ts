@@ -3,7 +3,16 @@
  * password from the stack's secret outputs, tries what it must and must not do.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { admin, asService, config, outputs, pgError, StackOutputs, superuser } from "./harness";
+import {
+  admin,
+  asService,
+  config,
+  currentRoleAttributes,
+  outputs,
+  pgError,
+  StackOutputs,
+  superuser,
+} from "./harness";
 
 let out: StackOutputs;
 const cfg = config();
@@ -73,19 +82,18 @@ describe.each(services.map((s) => [s.name, s] as const))("login role of %s", (na
     }
   });
 
-  it("has none of SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS and its connection limit", async () => {
+  it("has none of SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS, no membership, and its connection limit", async () => {
     const c = await asService(name);
-    const { rows } = await c.query(
-      "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolconnlimit FROM pg_roles WHERE rolname = current_user",
-    );
+    const attributes = await currentRoleAttributes(c);
     await c.end();
-    expect(rows[0]).toEqual({
+    expect(attributes).toEqual({
       rolsuper: false,
       rolcreatedb: false,
       rolcreaterole: false,
       rolreplication: false,
       rolbypassrls: false,
       rolconnlimit: svc.connectionLimit,
+      member_of: [],
     });
   });
 

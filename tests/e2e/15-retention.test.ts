@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { asService, config, outputs, pgError, ROOT, StackOutputs } from "./harness";
+import { asService, config, currentRoleAttributes, outputs, pgError, ROOT, StackOutputs } from "./harness";
 
 let out: StackOutputs;
 const gdpr = config().services.find((s) => s.name === "gdpr")!;
@@ -54,20 +54,16 @@ describe("retention role", () => {
     expect(out.retentionRole).toBe(gdpr.retentionRole);
     expect(out.retentionRole).toBe("gdpr_test_retention");
     const c = await asRetention();
-    const { rows } = await c.query(
-      `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolconnlimit,
-              (SELECT count(*)::int FROM pg_auth_members WHERE member = r.oid) AS memberships
-         FROM pg_roles r WHERE rolname = current_user`,
-    );
+    const attributes = await currentRoleAttributes(c);
     await c.end();
-    expect(rows[0]).toEqual({
+    expect(attributes).toEqual({
       rolsuper: false,
       rolcreatedb: false,
       rolcreaterole: false,
       rolreplication: false,
       rolbypassrls: false,
       rolconnlimit: 2,
-      memberships: 0,
+      member_of: [],
     });
   });
 

@@ -79,6 +79,17 @@ export function asService(service: string, database?: string): Promise<Client> {
   return connect(url.toString());
 }
 
+/** The connected role's attributes, connection limit and memberships, as pg_roles has them. */
+export async function currentRoleAttributes(c: Client): Promise<Record<string, unknown>> {
+  const { rows } = await c.query(
+    `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolconnlimit,
+            ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                   WHERE m.member = r.oid ORDER BY 1) AS member_of
+       FROM pg_roles r WHERE rolname = current_user`,
+  );
+  return rows[0];
+}
+
 /** Runs `fn` and returns the PostgreSQL error it raised (code and message), or undefined. */
 export async function pgError(
   fn: () => Promise<unknown>,
