@@ -17,7 +17,7 @@
 #       pulumi-resource-postgresql-$PULUMI_POSTGRESQL_VERSION/pulumi-resource-postgresql
 #     each complete only with a .stamp file that matches the pins;
 #  3. otherwise it builds the CLI from Go modules pinned by tools/pulumi/go.mod
-#     and go.sum (about 17 minutes on 2 cores with an empty Go build cache). A
+#     and go.sum (about 8 minutes on 2 idle cores with an empty Go build cache). A
 #     build goes to a temporary directory that is renamed into place once it
 #     works, so a half-built cache is never used; a flock serialises builds.
 #
@@ -156,7 +156,7 @@ install_dir() {
 
 if ! cli_ok; then
   command -v go >/dev/null || { echo "ensure-pulumi: go is required to build the pulumi CLI" >&2; exit 1; }
-  log "building pulumi CLI v$PULUMI_VERSION (first run, ~17 min on 2 cores; $(go version | cut -d' ' -f3))"
+  log "building pulumi CLI v$PULUMI_VERSION (first run, ~8 min on 2 idle cores; $(go version | cut -d' ' -f3))"
   tmp="$(mktemp -d "$cache/.pulumi-build-XXXXXX")"
   chmod 755 "$tmp"
   mkdir "$tmp/bin"
