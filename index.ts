@@ -60,6 +60,21 @@ const target = new PostgresTarget("postgres", {
   // --- end cloud targets ---
 });
 
+/** A role's URI to one database of the stack's server, as a Pulumi secret (it holds the password). */
+function secretUri(
+  user: pulumi.Input<string>,
+  password: pulumi.Input<string>,
+  database: string,
+): pulumi.Output<string> {
+  return pulumi.secret(
+    pulumi
+      .all([user, password, target.host, target.port])
+      .apply(([u, p, host, port]) =>
+        postgresUri({ user: u, password: p, host, port, database, sslmode: cfg.sslmode }),
+      ),
+  );
+}
+
 const databases = cfg.services.map(
   (svc) =>
     new ServiceDatabase(
@@ -229,18 +244,7 @@ if (cfg.monitoring) {
 export const monitoringRole = monitoring?.roleName;
 /** Its URI (a secret), to the first service database: `make check` and `make metrics` connect with it. */
 export const monitoringUri = monitoring
-  ? pulumi.secret(
-      pulumi.all([target.host, target.port, monitoring.password]).apply(([host, port, password]) =>
-        postgresUri({
-          user: cfg.monitoringRole,
-          password,
-          host,
-          port,
-          database: cfg.services[0].database,
-          sslmode: cfg.sslmode,
-        }),
-      ),
-    )
+  ? secretUri(cfg.monitoringRole, monitoring.password, cfg.services[0].database)
   : undefined;
 // --- end monitoring role ---
 
@@ -277,18 +281,7 @@ if (gdprService?.retentionRole && gdprMigrations) {
 export const retentionRole = retention?.roleName;
 /** Its URI (a secret) to the gdpr database: `make purge` runs the purge with it. */
 export const retentionUri =
-  retention && gdprService
-    ? pulumi.secret(
-        pulumi.all([target.host, target.port, retention.password]).apply(([host, port, password]) =>
-          postgresUri({
-            user: gdprService.retentionRole as string,
-            password,
-            host,
-            port,
-            database: gdprService.database,
-            sslmode: cfg.sslmode,
-          }),
-        ),
-      )
+  retention && gdprService?.retentionRole
+    ? secretUri(gdprService.retentionRole, retention.password, gdprService.database)
     : undefined;
 // --- end retention purge ---

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
 import { GeneratedPassword } from "./generated-password";
+import { LOGIN_ROLE_ATTRIBUTES } from "./grants";
 
 export interface MonitoredDatabase {
   /** Service name, used in child resource names (e.g. `gdpr`). */
@@ -107,18 +108,13 @@ export class MonitoringRole extends pulumi.ComponentResource {
       {
         name: args.roleName,
         password: password.result,
-        login: true,
         connectionLimit,
-        superuser: false,
-        createDatabase: false,
-        createRole: false,
-        replication: false,
-        bypassRowLevelSecurity: false,
-        // pg_monitor's rights reach the role through inheritance. Membership
-        // is set here rather than by a separate GrantRole: the provider reads
-        // a role's memberships back into `roles`, so a GrantRole beside it
-        // shows as drift on every refresh.
-        inherit: true,
+        // LOGIN, none of the forbidden attributes, INHERIT: pg_monitor's
+        // rights reach the role through inheritance. Membership is set here
+        // rather than by a separate GrantRole: the provider reads a role's
+        // memberships back into `roles`, so a GrantRole beside it shows as
+        // drift on every refresh.
+        ...LOGIN_ROLE_ATTRIBUTES,
         roles: ["pg_monitor"],
         // It owns nothing; its grants are separate resources, removed first.
         skipReassignOwned: true,
