@@ -3,34 +3,34 @@
  * every rule lives in components/.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readStackConfig } from "./components/stack-config";
-import { PostgresTarget } from "./components/postgres-target";
-import { ServiceDatabase } from "./components/service-database";
-import { postgresUri } from "./components/connection";
+import { readStackConfig } from "./components/config/read-config";
+import { PostgresTarget } from "./components/server/postgres-target";
+import { ServiceDatabase } from "./components/database/service-database";
+import { postgresUri } from "./components/server/connection";
 // --- Helm values and Kubernetes Secrets ---
 import {
   clusterEndpoints,
   HelmValuesInput,
   isChartService,
   renderHelmValues,
-} from "./components/helm-values";
-import { DatabaseSecrets } from "./components/database-secrets";
+} from "./components/cluster/helm-values";
+import { DatabaseSecrets } from "./components/cluster/database-secrets";
 import { secretName } from "./components/naming";
 // --- end Helm values and Kubernetes Secrets ---
 // --- alerts (PrometheusRule in the cluster) ---
-import { DatabaseAlerts, readPrometheusRule } from "./components/database-alerts";
+import { DatabaseAlerts, readPrometheusRule } from "./components/cluster/database-alerts";
 // --- end alerts ---
 // --- GDPR schema migrations ---
 import * as path from "path";
 import * as postgresql from "@pulumi/postgresql";
-import { GdprMigrations } from "./components/gdpr-migrations";
-import { readMigrationsDir } from "./components/migration-runner";
+import { GdprMigrations } from "./components/schema/schema-migrations";
+import { readMigrationsDir } from "./components/schema/migration-runner";
 // --- end GDPR schema migrations ---
 // --- monitoring role (make check, make metrics) ---
-import { MonitoringRole } from "./components/monitoring-role";
+import { MonitoringRole } from "./components/observability/monitoring-role";
 // --- end monitoring role ---
 // --- retention purge (make purge; CronJob with a cluster) ---
-import { RetentionJob } from "./components/retention-job";
+import { RetentionJob } from "./components/schema/retention-role";
 import { retentionJobName } from "./components/naming";
 // --- end retention purge ---
 

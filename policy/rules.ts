@@ -16,7 +16,7 @@ import {
   monitoringRoleName,
   parseDatabaseName,
 } from "../components/naming";
-import { FORBIDDEN_LOGIN_ATTRIBUTES } from "../components/grants";
+import { FORBIDDEN_LOGIN_ATTRIBUTES } from "../components/database/grants";
 
 export const TYPES = {
   database: "postgresql:index/database:Database",

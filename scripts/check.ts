@@ -32,9 +32,9 @@ import {
   HealthSpec,
   healthSpec,
   Snapshot,
-} from "../components/health-checks";
-import { DEFAULT_MANAGED_SCHEMA_SERVICES, DEFAULT_SERVICES } from "../components/config";
-import { MigrationFile, readMigrationsDir, sslOption } from "../components/migration-runner";
+} from "../components/observability/health-checks";
+import { DEFAULT_MANAGED_SCHEMA_SERVICES, DEFAULT_SERVICES } from "../components/config/stack-config";
+import { MigrationFile, readMigrationsDir, sslOption } from "../components/schema/migration-runner";
 import {
   databaseName,
   Environment,

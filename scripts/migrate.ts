@@ -21,7 +21,7 @@ import {
   readMigrationsDir,
   runMigrations,
   sslOption,
-} from "../components/migration-runner";
+} from "../components/schema/migration-runner";
 import { stackConfig } from "./local-server";
 
 const ROOT = resolve(__dirname, "..");

@@ -14,7 +14,7 @@ import {
   PrometheusRuleDoc,
   readPrometheusRule,
   stackPrometheusRule,
-} from "../components/database-alerts";
+} from "../components/cluster/database-alerts";
 import { databaseName } from "../components/naming";
 import { parents } from "./helpers/mocks";
 import { resource, runProgram } from "./helpers/run-program";

@@ -6,8 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { secretStringData } from "../components/database-secrets";
-import { ConfigError, parseStackConfig } from "../components/config";
+import { secretStringData } from "../components/cluster/database-secrets";
+import { ConfigError, parseStackConfig } from "../components/config/stack-config";
 import { SECRET_KEYS } from "../components/naming";
 import { envVars } from "../scripts/env";
 import {
@@ -154,7 +154,7 @@ describe("DatabaseSecrets in the program", () => {
 
   it("marks the Secrets' data secret", async () => {
     await program({ environment: "dev" });
-    const { DatabaseSecrets } = await import("../components/database-secrets");
+    const { DatabaseSecrets } = await import("../components/cluster/database-secrets");
     const component = new DatabaseSecrets("secrets", {
       namespace: "apps",
       services: [
@@ -196,7 +196,7 @@ describe("DatabaseSecrets in the program", () => {
 
   it("refuses a service without a consumer and a bad namespace, by name", async () => {
     await program({ environment: "dev" });
-    const { DatabaseSecrets } = await import("../components/database-secrets");
+    const { DatabaseSecrets } = await import("../components/cluster/database-secrets");
     const svc = {
       service: "billing",
       secretName: "billing-database",

@@ -19,9 +19,9 @@ import {
   HealthSpec,
   leakedName,
   Snapshot,
-} from "../components/health-checks";
-import { parseStackConfig } from "../components/config";
-import { parseMigrationFiles } from "../components/migration-runner";
+} from "../components/observability/health-checks";
+import { parseStackConfig } from "../components/config/stack-config";
+import { parseMigrationFiles } from "../components/schema/migration-runner";
 import { monitoringRoleName } from "../components/naming";
 import {
   clientConfigFromUri,

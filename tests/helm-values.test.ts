@@ -16,8 +16,8 @@ import {
   HelmValuesInput,
   openfgaMaxOpenConns,
   renderHelmValues,
-} from "../components/helm-values";
-import { secretStringData } from "../components/database-secrets";
+} from "../components/cluster/helm-values";
+import { secretStringData } from "../components/cluster/database-secrets";
 import { databaseName, roleNames, secretName } from "../components/naming";
 import { envVars, formatEnv, formatEnvLine, MASK } from "../scripts/env";
 import { helmValuesYaml, StackOutputs, writeHelmValues } from "../scripts/helm-values";

@@ -11,7 +11,7 @@ import { Server } from "node:http";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRegistry, STATUS_VALUE } from "../components/metrics";
+import { buildRegistry, STATUS_VALUE } from "../components/observability/metrics";
 import { CheckTarget, runChecks, targetFromEnv } from "../scripts/check";
 import { serveMetrics } from "../scripts/metrics";
 import { startTestServer, TestServer } from "./helpers/pg-server";

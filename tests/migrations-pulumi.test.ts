@@ -11,7 +11,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { installMocks, ofType, parents, resetRecorded, settle, unwrap } from "./helpers/mocks";
-import { readMigrationsDir } from "../components/migration-runner";
+import { readMigrationsDir } from "../components/schema/migration-runner";
 import { startTestServer, TestServer } from "./helpers/pg-server";
 import { createGdprDatabase } from "./helpers/gdpr-database";
 
@@ -171,7 +171,7 @@ describe(
     let providerFile: string;
 
     beforeAll(async () => {
-      const { migrationsProvider } = await import("../components/gdpr-migrations");
+      const { migrationsProvider } = await import("../components/schema/schema-migrations");
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
         serializeFunction(

@@ -17,7 +17,7 @@ import {
 } from "./helpers/mocks";
 import { runProgram } from "./helpers/run-program";
 
-type Module = typeof import("../components/monitoring-role");
+type Module = typeof import("../components/observability/monitoring-role");
 
 const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
@@ -25,10 +25,10 @@ const GRANT_ROLE = "postgresql:index/grantRole:GrantRole";
 
 async function load(): Promise<Module> {
   await installMocks();
-  return import("../components/monitoring-role");
+  return import("../components/observability/monitoring-role");
 }
 
-function make(mod: Module, extra: Partial<import("../components/monitoring-role").MonitoringRoleArgs> = {}) {
+function make(mod: Module, extra: Partial<import("../components/observability/monitoring-role").MonitoringRoleArgs> = {}) {
   return new mod.MonitoringRole("monitoring", {
     roleName: "db_monitor_test",
     databases: [

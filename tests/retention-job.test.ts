@@ -10,9 +10,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../components/config";
+import { ConfigError, parseStackConfig } from "../components/config/stack-config";
 import { retentionJobName, retentionRoleName } from "../components/naming";
-import { retentionCronJob } from "../components/retention-job";
+import { retentionCronJob } from "../components/schema/retention-role";
 import { parsePurgeArgs, retentionUri } from "../scripts/purge";
 import {
   installMocks,
@@ -26,8 +26,8 @@ import {
 } from "./helpers/mocks";
 import { resource, runProgram } from "./helpers/run-program";
 
-type Module = typeof import("../components/retention-job");
-type Args = import("../components/retention-job").RetentionJobArgs;
+type Module = typeof import("../components/schema/retention-role");
+type Args = import("../components/schema/retention-role").RetentionJobArgs;
 
 const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
@@ -36,7 +36,7 @@ const CRONJOB = "kubernetes:batch/v1:CronJob";
 
 async function load(): Promise<Module> {
   await installMocks();
-  return import("../components/retention-job");
+  return import("../components/schema/retention-role");
 }
 
 function make(mod: Module, extra: Partial<Args> = {}) {

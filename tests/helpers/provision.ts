@@ -20,8 +20,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Client } from "pg";
-import { parseStackConfig, ServiceConfig } from "../../components/config";
-import { readMigrationsDir, runMigrations } from "../../components/migration-runner";
+import { parseStackConfig, ServiceConfig } from "../../components/config/stack-config";
+import { readMigrationsDir, runMigrations } from "../../components/schema/migration-runner";
 import { Environment, monitoringRoleName } from "../../components/naming";
 import type { TestServer } from "./pg-server";
 

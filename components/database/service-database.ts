@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
-import type { Profile } from "./config";
-import { GeneratedPassword } from "./generated-password";
+import type { Profile } from "../config/stack-config";
+import { GeneratedPassword } from "../generated-password";
 import { LOGIN_ROLE_ATTRIBUTES, LOGIN_DATABASE_PRIVILEGES } from "./grants";
 
 export interface ServiceDatabaseArgs {

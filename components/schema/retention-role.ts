@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as postgresql from "@pulumi/postgresql";
-import { postgresUri } from "./connection";
-import { GeneratedPassword } from "./generated-password";
-import { LOGIN_ROLE_ATTRIBUTES } from "./grants";
-import type { Endpoint } from "./helm-values";
+import { postgresUri } from "../server/connection";
+import { GeneratedPassword } from "../generated-password";
+import { LOGIN_ROLE_ATTRIBUTES } from "../database/grants";
+import type { Endpoint } from "../cluster/helm-values";
 
 /** The purge function migrations/001_gdpr_schema.sql defines (SECURITY DEFINER, owned by the owner role). */
 export const PURGE_FUNCTION = "purge_expired_data";

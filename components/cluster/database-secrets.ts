@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { postgresUri, ConnectionParts } from "./connection";
+import { postgresUri, ConnectionParts } from "../server/connection";
 import { ChartService, Endpoint, isChartService } from "./helm-values";
-import { SECRET_KEYS } from "./naming";
+import { SECRET_KEYS } from "../naming";
 
 /**
  * The keys and values of one service's Secret, exactly those its consumer in

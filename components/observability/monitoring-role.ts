@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
-import { GeneratedPassword } from "./generated-password";
-import { LOGIN_ROLE_ATTRIBUTES } from "./grants";
+import { GeneratedPassword } from "../generated-password";
+import { LOGIN_ROLE_ATTRIBUTES } from "../database/grants";
 
 export interface MonitoredDatabase {
   /** Service name, used in child resource names (e.g. `gdpr`). */

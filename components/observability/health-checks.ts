@@ -35,11 +35,11 @@
  * privilege on, and the monitoring role (rightly) holds none on the data.
  */
 import type { Client } from "pg";
-import type { Environment } from "./naming";
-import { databaseName } from "./naming";
-import type { Profile } from "./config";
-import { FORBIDDEN_PG_ROLE_COLUMNS } from "./grants";
-import { AppliedMigration, MigrationFile, planMigrations, VERSION_TABLE } from "./migration-runner";
+import type { Environment } from "../naming";
+import { databaseName } from "../naming";
+import type { Profile } from "../config/stack-config";
+import { FORBIDDEN_PG_ROLE_COLUMNS } from "../database/grants";
+import { AppliedMigration, MigrationFile, planMigrations, VERSION_TABLE } from "../schema/migration-runner";
 
 export const CHECK_KINDS = [
   "database",

@@ -4,7 +4,7 @@
  * problem listed by key.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, parseStackConfig, StackConfig } from "./config";
+import { CONFIG_KEYS, parseStackConfig, StackConfig } from "./stack-config";
 
 export interface ResolvedStackConfig extends StackConfig {
   /** The admin's password when set in config (a secret); else libpq's PGPASSWORD is used. */

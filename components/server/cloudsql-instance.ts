@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { GeneratedPassword } from "./generated-password";
+import { GeneratedPassword } from "../generated-password";
 
 /**
  * Database flags every instance gets, overridable one by one:

@@ -13,9 +13,9 @@
  * private IP only, PITR); a stack loosens one only by setting its key, and the
  * policy pack (policy/) reports it.
  */
-import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./config-parse";
-import type { SslMode, Target } from "./config";
-import type { Environment } from "./naming";
+import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
+import type { SslMode, Target } from "./stack-config";
+import type { Environment } from "../naming";
 
 export const CLOUDS = ["gcp", "aws"] as const;
 export type Cloud = (typeof CLOUDS)[number];

@@ -19,7 +19,7 @@ import {
   databaseName,
   validateEnvironment,
   validateServiceName,
-} from "./naming";
+} from "../naming";
 
 /** The chart's consumer of each service's database. */
 export const CHART_CONSUMERS = {

@@ -17,14 +17,14 @@ import {
   monitoringRoleName,
   reservedReason,
   retentionRoleName,
-} from "./naming";
-import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./helm-values";
+} from "../naming";
+import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "../cluster/helm-values";
 // --- cloud (Cloud SQL, RDS) ---
 import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
 import type { CloudConfig } from "./cloud-config";
 // --- end cloud ---
-import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./config-parse";
-import type { RawConfig } from "./config-parse";
+import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
+import type { RawConfig } from "./parse";
 
 export const TARGETS = ["local", "gcp", "aws"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -142,8 +142,8 @@ export const SECRET_CONFIG_KEYS = ["adminPassword", "kubeconfig"] as const;
 
 // The shared parsers live in config-parse.ts (cloud-config.ts uses them too,
 // and must not import this module at runtime); re-exported for callers.
-export { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./config-parse";
-export type { RawConfig } from "./config-parse";
+export { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
+export type { RawConfig } from "./parse";
 
 export class ConfigError extends Error {
   constructor(

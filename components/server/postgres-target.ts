@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
-import type { SslMode, Target } from "./config";
+import type { SslMode, Target } from "../config/stack-config";
 // --- cloud targets (gcp, aws) ---
-import type { CloudConfig } from "./cloud-config";
-import type { Environment } from "./naming";
+import type { CloudConfig } from "../config/cloud-config";
+import type { Environment } from "../naming";
 import { CloudSqlInstance, CLOUDSQL_WEEKDAY } from "./cloudsql-instance";
 import { RdsInstance, rdsBackupWindow, rdsMaintenanceWindow } from "./rds-instance";
 // --- end cloud targets ---
