@@ -183,19 +183,18 @@ export function secretName(service: string, environment: string): string {
   return `${db.replace(/_/g, "-")}-database`;
 }
 
-// --- Kubernetes Secret keys (helm values; see helm-values.ts, database-secrets.ts) ---
 /**
  * The keys of each service's Secret, as its consumer in the chart reads them:
  * the application's password key (its chart's default name) and the URL it
  * reads as an environment variable; OpenFGA's `datastore.uriSecret` (key
- * `uri`); Bitnami Keycloak's `externalDatabase` user and password keys.
+ * `uri`); Bitnami Keycloak's `externalDatabase` user and password keys. The
+ * Helm values and the Secrets (components/cluster/) both name them from here.
  */
 export const SECRET_KEYS = {
   gdpr: { password: "postgres-password", url: "GDPR_POSTGRES_URL" },
   openfga: { uri: "uri" },
   keycloak: { user: "db-user", password: "db-password" },
 } as const;
-// --- end Kubernetes Secret keys ---
 
 /**
  * Throws if the list has a duplicate or an invalid name; returns the names.

@@ -15,7 +15,7 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
-import { allPassed } from "../components/observability/health-checks";
+import { allPassed } from "../components/observability/health-evaluate";
 import { buildRegistry } from "../components/observability/metrics";
 import { CheckTarget, jsonReport, parseArgs, resolveTarget, runChecks, UsageError } from "./check";
 

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { buildRegistry } from "../components/observability/metrics";
-import { evaluate, healthSpec, Snapshot } from "../components/observability/health-checks";
+import { evaluate } from "../components/observability/health-evaluate";
+import { healthSpec, Snapshot } from "../components/observability/health-spec";
 import { defaultServices } from "../scripts/check";
 import { PrometheusRuleDoc, readPrometheusRule, stackPrometheusRule } from "../components/cluster/database-alerts";
 

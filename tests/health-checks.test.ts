@@ -10,16 +10,15 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allPassed, evaluate } from "../components/observability/health-evaluate";
+import { formatTable } from "../components/observability/health-format";
 import {
-  allPassed,
   CheckResult,
-  evaluate,
-  formatTable,
   healthSpec,
   HealthSpec,
   leakedName,
   Snapshot,
-} from "../components/observability/health-checks";
+} from "../components/observability/health-spec";
 import { parseStackConfig } from "../components/config/stack-config";
 import { parseMigrationFiles } from "../components/schema/migration-runner";
 import { monitoringRoleName } from "../components/naming";

@@ -174,7 +174,7 @@ describe("renderHelmValues per target", () => {
     });
   });
 
-  it("renders only the services the chart consumes, and only those the stack has", () => {
+  it("renders the chart's services it has, and any other under platformDatabases", () => {
     const all = input("dev", {});
     const values = renderHelmValues({
       ...all,
@@ -188,7 +188,17 @@ describe("renderHelmValues per target", () => {
         },
       },
     });
-    expect(Object.keys(values)).toEqual(["openfga"]);
+    expect(Object.keys(values)).toEqual(["openfga", "platformDatabases"]);
+    expect(values.platformDatabases).toEqual({
+      billing: {
+        host: all.host,
+        port: all.port,
+        database: "billing",
+        username: "billing_app",
+        sslMode: all.sslmode,
+        existingSecret: "billing-database",
+      },
+    });
   });
 
   it("is deterministic", () => {

@@ -346,7 +346,7 @@ describe("resolveEnvironment", () => {
   });
 });
 
-// --- the policies as the engine calls them ----------------------------------
+// The policies as the engine calls them (a resource's inputs, the stack's config).
 
 interface Reported {
   policy: string;
@@ -449,7 +449,7 @@ describe("the policies as the engine calls them", () => {
   });
 });
 
-// --- the pack over the program's own graphs ---------------------------------
+// The pack over the resources the program itself registers (mocks).
 
 async function analyzeStack(
   stack: "staging" | "prod",
@@ -582,7 +582,7 @@ describe("the pack over the program's mock graphs", () => {
   );
 });
 
-// --- the pack under the real policy server ----------------------------------
+// The pack as the real policy server runs it.
 
 describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
   it("starts under @pulumi/pulumi's run-policy-pack (ts-node) and answers Analyze and AnalyzeStack", async () => {

@@ -140,8 +140,6 @@ export interface DatabaseAlertsArgs {
   databases: AlertDatabase[];
   /** Namespace of the PrometheusRule (the stack's `namespace`). */
   namespace: string;
-  /** The kubernetes provider of the stack's cluster (DatabaseSecrets.provider). */
-  provider: k8s.Provider;
 }
 
 /**
@@ -150,6 +148,7 @@ export interface DatabaseAlertsArgs {
  * a Prometheus Operator PrometheusRule in the stack's namespace. The cluster
  * needs the Operator's CRDs (kube-prometheus-stack installs them), and the
  * rule's labels must match the Prometheus's ruleSelector (see the file).
+ * The kubernetes provider comes from `opts` (the stack's cluster).
  */
 export class DatabaseAlerts extends pulumi.ComponentResource {
   /** The PrometheusRule. */
@@ -163,7 +162,7 @@ export class DatabaseAlerts extends pulumi.ComponentResource {
     this.rule = new k8s.apiextensions.CustomResource(
       `${name}-rule`,
       { apiVersion: doc.apiVersion, kind: doc.kind, metadata: doc.metadata, spec: doc.spec },
-      { parent: this, provider: args.provider },
+      { parent: this },
     );
     this.ruleName = pulumi.output(doc.metadata.name);
     this.registerOutputs({ ruleName: this.ruleName });

@@ -11,7 +11,10 @@
  * order below), so the YAML written from it is stable and diffable.
  *
  * Services other than gdpr (the application), openfga and keycloak have no
- * consumer in the chart and are left out of the values.
+ * consumer in the chart: each gets a generic entry under `platformDatabases`
+ * (host, port, database, username, sslMode and the Secret that holds the
+ * conventional keys, secret-data.ts), for whatever chart or manifest deploys
+ * that service to read. The chart ignores the key.
  */
 import {
   MAX_IDENTIFIER_BYTES,
@@ -20,6 +23,22 @@ import {
   validateEnvironment,
   validateServiceName,
 } from "../naming";
+import {
+  CONNECTION_HEADROOM,
+  OPENFGA_DEFAULT_REPLICAS,
+  openfgaBudgetRule,
+  openfgaMinConnectionLimit,
+  rolloutPods,
+} from "../config/connection-budget";
+import type { Endpoint } from "../server/connection";
+
+export type { Endpoint } from "../server/connection";
+export {
+  CONNECTION_HEADROOM,
+  OPENFGA_DEFAULT_REPLICAS,
+  openfgaBudgetRule,
+  openfgaMinConnectionLimit,
+} from "../config/connection-budget";
 
 /** The chart's consumer of each service's database. */
 export const CHART_CONSUMERS = {
@@ -32,18 +51,6 @@ export type ChartService = keyof typeof CHART_CONSUMERS;
 export function isChartService(service: string): service is ChartService {
   return Object.prototype.hasOwnProperty.call(CHART_CONSUMERS, service);
 }
-
-/**
- * Connections of the openfga login role kept out of OpenFGA's pools: one for
- * the `openfga migrate` Job (it runs with the same URI Secret while the old
- * pods still serve), one for an operator's psql session as the role, and one
- * for a backend that is still exiting (PostgreSQL counts it against the
- * role's limit until it is gone).
- */
-export const CONNECTION_HEADROOM = 3;
-
-/** The openfga subchart's default `replicaCount` (chart 0.2.49). */
-export const OPENFGA_DEFAULT_REPLICAS = 3;
 
 /**
  * The sslmodes the application chart's `postgresql.external.sslMode` accepts
@@ -91,20 +98,13 @@ export interface HelmValuesInput {
    * @default undefined (no proxy)
    */
   cloudSqlInstanceConnectionName?: string;
-  /** By service name. Only gdpr, openfga and keycloak are rendered. */
+  /** By service name: gdpr, openfga and keycloak for the chart, any other under `platformDatabases`. */
   services: Record<string, HelmServiceInput>;
   /**
    * OpenFGA replicas the pool size is computed for.
    * @default 3 (the subchart's replicaCount)
    */
   openfgaReplicas?: number;
-}
-
-/** Host, port and sslmode one consumer's pods connect with. */
-export interface Endpoint {
-  host: string;
-  port: number;
-  sslmode: string;
 }
 
 export interface ApplicationValues {
@@ -148,11 +148,24 @@ export interface KeycloakValues {
   };
 }
 
+/** A service the chart does not consume: where it connects and the Secret with its credentials. */
+export interface GenericDatabaseValues {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  sslMode: string;
+  /** The Secret (keys: GENERIC_SECRET_KEYS in secret-data.ts). */
+  existingSecret: string;
+}
+
 export interface HelmValues {
   postgresql?: ApplicationValues["postgresql"];
   config?: ApplicationValues["config"];
   openfga?: OpenfgaValues;
   keycloak?: KeycloakValues;
+  /** Every other service, by name, in the order configured. */
+  platformDatabases?: Record<string, GenericDatabaseValues>;
 }
 
 const POSTGRES_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -177,27 +190,6 @@ export function openfgaMaxOpenConns(connectionLimit: number, replicas: number): 
     );
   }
   return Math.floor((connectionLimit - CONNECTION_HEADROOM) / rolloutPods(replicas));
-}
-
-/** OpenFGA pods running at once during a rolling update (default maxSurge 25%, rounded up). */
-function rolloutPods(replicas: number): number {
-  if (!Number.isInteger(replicas) || replicas < 1) {
-    throw new HelmValuesError(`openfgaReplicas ${JSON.stringify(replicas)} is not a positive integer`);
-  }
-  return replicas + Math.ceil(replicas * 0.25);
-}
-
-/** The smallest connection limit that leaves one connection per OpenFGA pod. */
-export function openfgaMinConnectionLimit(replicas: number): number {
-  return rolloutPods(replicas) + CONNECTION_HEADROOM;
-}
-
-/** The rule behind openfgaMinConnectionLimit, for error messages. */
-export function openfgaBudgetRule(replicas: number): string {
-  return (
-    `${CONNECTION_HEADROOM} connections are kept for the migration job and admin sessions and ` +
-    `${rolloutPods(replicas)} pods run during a rollout, so it must be at least ${openfgaMinConnectionLimit(replicas)}`
-  );
 }
 
 function check(input: HelmValuesInput): void {
@@ -260,11 +252,23 @@ function check(input: HelmValuesInput): void {
  * URLs use the same endpoints, so values and Secrets cannot disagree.
  */
 export function clusterEndpoints(input: HelmValuesInput): Record<ChartService, Endpoint> {
-  const direct: Endpoint = { host: input.host, port: input.port, sslmode: input.sslmode };
-  const application: Endpoint = input.cloudSqlInstanceConnectionName
-    ? { host: CLOUD_SQL_PROXY.host, port: CLOUD_SQL_PROXY.port, sslmode: "disable" }
-    : direct;
-  return { gdpr: application, openfga: { ...direct }, keycloak: { ...direct } };
+  return {
+    gdpr: clusterEndpoint(input, "gdpr"),
+    openfga: clusterEndpoint(input, "openfga"),
+    keycloak: clusterEndpoint(input, "keycloak"),
+  };
+}
+
+/**
+ * The endpoint of one service's pods: the application (gdpr) goes through
+ * the Cloud SQL proxy sidecar when there is one; every other service, having
+ * no proxy, connects to `host` directly with `sslmode`.
+ */
+export function clusterEndpoint(input: Omit<HelmValuesInput, "services">, service: string): Endpoint {
+  if (service === "gdpr" && input.cloudSqlInstanceConnectionName) {
+    return { host: CLOUD_SQL_PROXY.host, port: CLOUD_SQL_PROXY.port, sslmode: "disable" };
+  }
+  return { host: input.host, port: input.port, sslmode: input.sslmode };
 }
 
 /**
@@ -332,6 +336,26 @@ export function renderHelmValues(input: HelmValuesInput): HelmValues {
     };
     // The Bitnami image appends extraParams to KC_DB_URL (KEYCLOAK_JDBC_PARAMS).
     if (ep.sslmode !== "disable") values.keycloak.externalDatabase.extraParams = `sslmode=${ep.sslmode}`;
+  }
+
+  const others = Object.entries(input.services).filter(([service]) => !isChartService(service));
+  if (others.length > 0) {
+    values.platformDatabases = Object.fromEntries(
+      others.map(([service, svc]) => {
+        const ep = clusterEndpoint(input, service);
+        return [
+          service,
+          {
+            host: ep.host,
+            port: ep.port,
+            database: svc.database,
+            username: svc.user,
+            sslMode: ep.sslmode,
+            existingSecret: svc.secretName,
+          },
+        ];
+      }),
+    );
   }
 
   return values;

@@ -9,10 +9,8 @@ import { CONFIG_KEYS, parseStackConfig, StackConfig } from "./stack-config";
 export interface ResolvedStackConfig extends StackConfig {
   /** The admin's password when set in config (a secret); else libpq's PGPASSWORD is used. */
   adminPassword?: pulumi.Output<string>;
-  // --- cluster ---
   /** kubeconfig contents or path (a secret); when unset, KUBECONFIG or ~/.kube/config. */
   kubeconfig?: pulumi.Output<string>;
-  // --- end cluster ---
 }
 
 export function readStackConfig(): ResolvedStackConfig {
@@ -20,9 +18,8 @@ export function readStackConfig(): ResolvedStackConfig {
   const config = new pulumi.Config();
   const raw: Record<string, string | undefined> = {};
   for (const key of CONFIG_KEYS) raw[key] = config.get(key);
-  // --- cloud: the parser learns only whether the admin password is set, never its value ---
+  // The parser learns only whether the admin password is set (the clouds refuse it), never its value.
   raw.adminPassword = config.getSecret("adminPassword") === undefined ? undefined : "(secret)";
-  // --- end cloud ---
   const parsed = parseStackConfig(raw, project);
   return {
     ...parsed,

@@ -18,7 +18,7 @@ import {
   reservedReason,
   retentionRoleName,
 } from "../naming";
-import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "../cluster/helm-values";
+import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./connection-budget";
 // --- cloud (Cloud SQL, RDS) ---
 import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
 import type { CloudConfig } from "./cloud-config";
@@ -26,20 +26,10 @@ import type { CloudConfig } from "./cloud-config";
 import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
 import type { RawConfig } from "./parse";
 
-export const TARGETS = ["local", "gcp", "aws"] as const;
-export type Target = (typeof TARGETS)[number];
-
-export const PROFILES = ["self-migrating", "managed-schema"] as const;
-/**
- * - `self-migrating`: the service creates its own tables at start (openfga,
- *   keycloak), so its login role owns its database's `public` schema.
- * - `managed-schema`: a NOLOGIN owner role owns the schema and migrations run
- *   as it; the login role gets only the DML the application needs (gdpr).
- */
-export type Profile = (typeof PROFILES)[number];
-
-export const SSL_MODES = ["disable", "require", "verify-ca", "verify-full"] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+import { TARGETS, SSL_MODES } from "./types";
+import type { Target, SslMode, Profile } from "./types";
+export { TARGETS, SSL_MODES, PROFILES } from "./types";
+export type { Target, SslMode, Profile } from "./types";
 
 export const DEFAULT_SERVICES = ["gdpr", "openfga", "keycloak"];
 export const DEFAULT_MANAGED_SCHEMA_SERVICES = ["gdpr"];
@@ -323,8 +313,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
         database: databaseName(name, environment),
         loginRole: roles.login,
         ownerRole: profile === "managed-schema" ? roles.owner : undefined,
-        retentionRole:
-          name === "gdpr" && profile === "managed-schema" ? retentionRoleName(name, environment) : undefined,
+        retentionRole: profile === "managed-schema" ? retentionRoleName(name, environment) : undefined,
         connectionLimit,
       });
     } catch (err) {

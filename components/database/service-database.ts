@@ -55,6 +55,8 @@ export class ServiceDatabase extends pulumi.ComponentResource {
    * after the database is usable (migrations).
    */
   public readonly ready: pulumi.Resource[];
+  /** The database itself (what the service's migrations are deleted and replaced with). */
+  public readonly database: postgresql.Database;
 
   constructor(name: string, args: ServiceDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:ServiceDatabase", name, {}, opts);
@@ -188,6 +190,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
     this.ownerRoleName = owner ? owner.name : pulumi.output(undefined);
     this.password = pulumi.secret(password.result);
     this.ready = ready;
+    this.database = database;
 
     this.registerOutputs({
       databaseName: this.databaseName,

@@ -3,25 +3,30 @@
  * pinned in package.json) rather than a hand-written exposition writer.
  *
  * `buildRegistry` is pure apart from prom-client's objects: a fresh Registry
- * per scrape, filled from one snapshot (health-checks.ts) and its results, so
- * a series disappears when its database does.
+ * per scrape, filled from one snapshot (health-collect.ts) and its results
+ * (health-evaluate.ts), so a series disappears when its database does.
  *
  * ADR-0060 names:
  *   postgres_database_size_bytes{database}   pg_database_size of each service database
  *   postgres_connections_active{database}    open client connections to it (any state)
  *   gdpr_schema_version{database}            highest applied GDPR migration
  * and, for the checks and the alerts (deployments/prometheus/database-alerts.yaml):
+ *   database_schema_version{database}        highest applied migration of each
+ *                                            managed-schema service (gdpr's too)
  *   database_check_status{check,subject}     one series per `make check` row:
  *                                            1 PASS, 0 FAIL, -1 PENDING
  *   database_required_table_present{database,table}
- *                                            1/0 per required table; absent while
- *                                            the service has not migrated (PENDING)
+ *                                            1/0 per table required-tables.ts
+ *                                            expects; absent while the service
+ *                                            has not migrated (PENDING)
  *   postgres_role_connections{role}          open connections of each service login role
  *   postgres_role_connection_limit{role}     its rolconnlimit (-1 = no limit)
  *   database_checks_up                       1 when the server could be read
  */
 import { Gauge, Registry } from "prom-client";
-import { CheckResult, CheckStatus, HealthSpec, REQUIRED_TABLES, Snapshot } from "./health-checks";
+import { ADR_MIGRATIONS_SERVICE } from "../schema/migration-paths";
+import type { CheckResult, CheckStatus, HealthSpec, Snapshot } from "./health-spec";
+import { requiredTables } from "./required-tables";
 
 export const STATUS_VALUE: Record<CheckStatus, number> = { PASS: 1, FAIL: 0, PENDING: -1 };
 
@@ -65,10 +70,16 @@ export function buildRegistry(
     "Open client connections to each service database, in any state (pg_stat_activity).",
     ["database"],
   );
-  const schema = gauge(
+  const gdprSchema = gauge(
     registry,
     "gdpr_schema_version",
     "Highest migration version applied to the GDPR schema (public.schema_migrations).",
+    ["database"],
+  );
+  const schema = gauge(
+    registry,
+    "database_schema_version",
+    "Highest migration version applied to each managed-schema service database (public.schema_migrations).",
     ["database"],
   );
   const check = gauge(
@@ -80,7 +91,7 @@ export function buildRegistry(
   const present = gauge(
     registry,
     "database_required_table_present",
-    "1 when the required table exists in schema public, else 0; absent while the service has not migrated yet.",
+    "1 when the required table (or one its migrations create) exists in schema public, else 0; absent while the service has not migrated yet.",
     ["database", "table"],
   );
   const roleConnections = gauge(
@@ -109,9 +120,12 @@ export function buildRegistry(
     const contents = snapshot.contents[svc.database];
     if (contents === undefined || "error" in contents) continue;
     if (svc.migrations !== undefined && contents.versionRows !== undefined) {
-      schema.set({ database: svc.database }, Math.max(0, ...contents.versionRows.map((r) => r.version)));
+      const version = Math.max(0, ...contents.versionRows.map((r) => r.version));
+      schema.set({ database: svc.database }, version);
+      // The ADR's name is about the GDPR service's schema only.
+      if (svc.service === ADR_MIGRATIONS_SERVICE) gdprSchema.set({ database: svc.database }, version);
     }
-    const required = REQUIRED_TABLES[svc.service];
+    const required = requiredTables(svc);
     const pending = results.some(
       (r) => r.check === "tables" && r.subject === svc.database && r.status === "PENDING",
     );

@@ -1,112 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as k8s from "@pulumi/kubernetes";
 import * as postgresql from "@pulumi/postgresql";
-import { postgresUri } from "../server/connection";
 import { GeneratedPassword } from "../generated-password";
 import { LOGIN_ROLE_ATTRIBUTES } from "../database/grants";
-import type { Endpoint } from "../cluster/helm-values";
 
-/** The purge function migrations/001_gdpr_schema.sql defines (SECURITY DEFINER, owned by the owner role). */
-export const PURGE_FUNCTION = "purge_expired_data";
-/** The key of the retention Secret the CronJob reads its connection URI from. */
-export const RETENTION_SECRET_KEY = "uri";
+import { PURGE_FUNCTION } from "./migration-paths";
 
-export interface RetentionCronJobInput {
-  /** Name of the CronJob and of its Secret (naming.ts retentionJobName). */
-  name: string;
-  namespace: string;
-  /** Cron schedule, in UTC. */
-  schedule: string;
-  /** PostgreSQL major version of the server: the psql image is `postgres:<major>-alpine`. */
-  postgresVersion: number;
-  /** The purge function to call. */
-  purgeFunction?: string;
-}
+export { PURGE_FUNCTION } from "./migration-paths";
 
-/**
- * The CronJob that runs the purge (pure: the object handed to Kubernetes).
- * psql from the official postgres image (same major as the server), the URI
- * from the Secret through `$(DATABASE_URL)` (no shell), one statement:
- * `SELECT * FROM purge_expired_data()`, whose result (rows removed per table)
- * is the Job's log. Locked down: non-root (the image's postgres user, 70),
- * read-only root filesystem, no capabilities, no service-account token; never
- * two runs at once; a run that cannot start within an hour is skipped.
- */
-export function retentionCronJob(input: RetentionCronJobInput): k8s.types.input.batch.v1.CronJob {
-  const fn = input.purgeFunction ?? PURGE_FUNCTION;
-  const labels = {
-    "app.kubernetes.io/name": input.name,
-    "app.kubernetes.io/component": "database-retention",
-    "app.kubernetes.io/part-of": "platform-databases",
-    "app.kubernetes.io/managed-by": "pulumi",
-  };
-  return {
-    metadata: { name: input.name, namespace: input.namespace, labels },
-    spec: {
-      schedule: input.schedule,
-      timeZone: "Etc/UTC",
-      concurrencyPolicy: "Forbid",
-      startingDeadlineSeconds: 3600,
-      successfulJobsHistoryLimit: 3,
-      failedJobsHistoryLimit: 3,
-      jobTemplate: {
-        metadata: { labels },
-        spec: {
-          backoffLimit: 2,
-          activeDeadlineSeconds: 1800,
-          template: {
-            metadata: { labels },
-            spec: {
-              restartPolicy: "Never",
-              automountServiceAccountToken: false,
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 70,
-                runAsGroup: 70,
-                seccompProfile: { type: "RuntimeDefault" },
-              },
-              containers: [
-                {
-                  name: "purge",
-                  image: `postgres:${input.postgresVersion}-alpine`,
-                  command: ["psql"],
-                  args: [
-                    "--no-psqlrc",
-                    "--set=ON_ERROR_STOP=1",
-                    "--dbname=$(DATABASE_URL)",
-                    `--command=SELECT * FROM ${fn}()`,
-                  ],
-                  env: [
-                    {
-                      name: "DATABASE_URL",
-                      valueFrom: { secretKeyRef: { name: input.name, key: RETENTION_SECRET_KEY } },
-                    },
-                    { name: "PGAPPNAME", value: input.name },
-                  ],
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: { drop: ["ALL"] },
-                  },
-                  resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-                },
-              ],
-            },
-          },
-        },
-      },
-    },
-  };
-}
-
-export interface RetentionJobCluster extends Omit<RetentionCronJobInput, "purgeFunction"> {
-  /** The kubernetes provider of the stack's cluster (DatabaseSecrets.provider). */
-  provider: k8s.Provider;
-  /** Host, port and sslmode the job's pod connects with. */
-  endpoint: pulumi.Input<Endpoint>;
-}
-
-export interface RetentionJobArgs {
+export interface RetentionRoleArgs {
   /** Service name, used in child resource names (`gdpr`). */
   service: string;
   /** The service's database (ServiceDatabase.databaseName). */
@@ -140,8 +41,6 @@ export interface RetentionJobArgs {
    * @default 40
    */
   passwordLength?: number;
-  /** Where to schedule the purge; none (run it with `make purge`) when unset. */
-  cluster?: RetentionJobCluster;
 }
 
 /**
@@ -152,30 +51,29 @@ export interface RetentionJobArgs {
  *
  * Creates: a LOGIN role with none of SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/
  * BYPASSRLS and a generated password; CONNECT on the service's database; USAGE
- * on its schema; EXECUTE on the purge function; nothing else. With `cluster`:
- * a Secret holding the role's URI and a CronJob that runs the purge on the
- * schedule.
+ * on its schema; EXECUTE on the purge function; nothing else. The cluster's
+ * CronJob that runs it on a schedule is cluster/retention-cronjob.ts.
  */
-export class RetentionJob extends pulumi.ComponentResource {
+export class RetentionRole extends pulumi.ComponentResource {
   /** The role's name. */
   public readonly roleName: pulumi.Output<string>;
   /** Its password, a Pulumi secret. */
   public readonly password: pulumi.Output<string>;
-  /** The CronJob's name (undefined without a cluster). */
-  public readonly cronJobName: pulumi.Output<string | undefined>;
 
-  constructor(name: string, args: RetentionJobArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RetentionRoleArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The type token it had as RetentionJob (which also made the CronJob), so
+    // stacks deployed before the split keep their role and grants.
     super("platform-databases:index:RetentionJob", name, {}, opts);
 
     const schema = args.schema ?? "public";
     const fn = args.purgeFunction ?? PURGE_FUNCTION;
     const connectionLimit = args.connectionLimit ?? 2;
     if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
-      throw new Error(`RetentionJob ${name}: connectionLimit ${connectionLimit} is not a positive integer`);
+      throw new Error(`RetentionRole ${name}: connectionLimit ${connectionLimit} is not a positive integer`);
     }
     if (!/^[a-z_][a-z0-9_]*$/.test(fn)) {
       throw new Error(
-        `RetentionJob ${name}: purgeFunction ${JSON.stringify(fn)} is not a lowercase identifier`,
+        `RetentionRole ${name}: purgeFunction ${JSON.stringify(fn)} is not a lowercase identifier`,
       );
     }
 
@@ -226,43 +124,6 @@ export class RetentionJob extends pulumi.ComponentResource {
     this.roleName = role.name;
     this.password = pulumi.secret(password.result);
 
-    let cronJob: k8s.batch.v1.CronJob | undefined;
-    const cluster = args.cluster;
-    if (cluster) {
-      const secret = new k8s.core.v1.Secret(
-        `${name}-secret`,
-        {
-          metadata: {
-            name: cluster.name,
-            namespace: cluster.namespace,
-            labels: {
-              "app.kubernetes.io/managed-by": "pulumi",
-              "app.kubernetes.io/part-of": "platform-databases",
-              "app.kubernetes.io/component": "database-retention-credentials",
-            },
-          },
-          type: "Opaque",
-          stringData: pulumi.secret(
-            pulumi.all([args.database, password.result, cluster.endpoint]).apply(([database, pw, ep]) => ({
-              [RETENTION_SECRET_KEY]: postgresUri({ user: args.roleName, password: pw, database, ...ep }),
-            })),
-          ),
-        },
-        { parent: this, provider: cluster.provider, deleteBeforeReplace: true },
-      );
-      cronJob = new k8s.batch.v1.CronJob(
-        `${name}-cronjob`,
-        retentionCronJob({ ...cluster, purgeFunction: fn }),
-        {
-          parent: this,
-          provider: cluster.provider,
-          dependsOn: [secret],
-          deleteBeforeReplace: true,
-        },
-      );
-    }
-    this.cronJobName = cronJob ? cronJob.metadata.name : pulumi.output(undefined);
-
-    this.registerOutputs({ roleName: this.roleName, password: this.password, cronJobName: this.cronJobName });
+    this.registerOutputs({ roleName: this.roleName, password: this.password });
   }
 }

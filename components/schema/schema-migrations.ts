@@ -1,8 +1,8 @@
 /**
- * The GDPR schema migrations as a Pulumi resource: after the gdpr database and
- * its owner role exist, apply migrations/NNN_*.sql with the migration runner
- * (migration-runner.ts) and report the schema version (ADR-0060's
- * `gdpr_schema_version`).
+ * A managed-schema service's migrations as a Pulumi resource: after its
+ * database and owner role exist, apply its NNN_*.sql files (migration-paths.ts
+ * says where they live) with the migration runner (migration-runner.ts) and
+ * report the schema version (for gdpr, ADR-0060's `gdpr_schema_version`).
  *
  * - The program reads and validates the files (names, checksums) while it
  *   runs, so a bad file fails `pulumi preview` before anything changes.
@@ -125,7 +125,7 @@ export const migrationsProvider: pulumi.dynamic.ResourceProvider = {
     if (!Array.isArray(news.migrations) || news.migrations.length === 0) {
       failures.push({
         property: "migrations",
-        reason: "no migration files: migrations/001_gdpr_schema.sql is needed",
+        reason: `no migration files in ${news.directory}: at least one NNN_name.sql is needed`,
       });
     }
     return { inputs: news, failures };
@@ -180,14 +180,17 @@ class MigrationRun extends pulumi.dynamic.Resource {
       migrationsProvider,
       name,
       { ...args, version: undefined, applied: undefined },
-      opts,
+      {
+        ...opts,
+        aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/platform-databases:GdprMigrationRun" }],
+      },
       "platform-databases",
-      "GdprMigrationRun",
+      "SchemaMigrationRun",
     );
   }
 }
 
-export interface GdprMigrationsArgs {
+export interface SchemaMigrationsArgs {
   /** Server host. */
   host: pulumi.Input<string>;
   /** Server port. */
@@ -224,20 +227,24 @@ export interface GdprMigrationsArgs {
  * Applies the GDPR migrations (a dynamic resource, GdprMigrationRun) and
  * exposes the schema version.
  */
-export class GdprMigrations extends pulumi.ComponentResource {
+export class SchemaMigrations extends pulumi.ComponentResource {
   /** Highest applied version (ADR-0060's gdpr_schema_version). */
   public readonly version: pulumi.Output<number>;
   /** The applied files, in order. */
   public readonly applied: pulumi.Output<string[]>;
 
-  constructor(name: string, args: GdprMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform-databases:index:GdprMigrations", name, {}, opts);
+  constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Aliased to its type before every managed-schema service got migrations.
+    super("platform-databases:index:SchemaMigrations", name, {}, {
+      ...opts,
+      aliases: [...(opts?.aliases ?? []), { type: "platform-databases:index:GdprMigrations" }],
+    });
     if (args.migrations.length === 0) {
-      throw new Error(`GdprMigrations ${name}: ${args.migrationsDir} holds no NNN_*.sql migration`);
+      throw new Error(`SchemaMigrations ${name}: ${args.migrationsDir} holds no NNN_*.sql migration`);
     }
     if (!path.isAbsolute(args.migrationsDir)) {
       throw new Error(
-        `GdprMigrations ${name}: migrationsDir "${args.migrationsDir}" must be an absolute path`,
+        `SchemaMigrations ${name}: migrationsDir "${args.migrationsDir}" must be an absolute path`,
       );
     }
 

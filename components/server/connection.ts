@@ -1,5 +1,12 @@
 /** Connection strings, as pure functions. Passwords are URL-encoded. */
 
+/** Host, port and sslmode a client connects with (one consumer's pods, a CronJob). */
+export interface Endpoint {
+  host: string;
+  port: number;
+  sslmode: string;
+}
+
 export interface ConnectionParts {
   user: string;
   password: string;

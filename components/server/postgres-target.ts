@@ -1,12 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
 import type { SslMode, Target } from "../config/stack-config";
-// --- cloud targets (gcp, aws) ---
 import type { CloudConfig } from "../config/cloud-config";
 import type { Environment } from "../naming";
 import { CloudSqlInstance, CLOUDSQL_WEEKDAY } from "./cloudsql-instance";
 import { RdsInstance, rdsBackupWindow, rdsMaintenanceWindow } from "./rds-instance";
-// --- end cloud targets ---
 
 export interface PostgresTargetArgs {
   /** Where the server runs: `local` (a server given by host/port), `gcp` (Cloud SQL) or `aws` (RDS). */
@@ -26,7 +24,6 @@ export interface PostgresTargetArgs {
   adminPassword?: pulumi.Input<string>;
   /** PostgreSQL major version the server runs (lets preview plan without connecting). */
   postgresVersion: number;
-  // --- cloud targets (gcp, aws) ---
   /** The managed instance's settings (cloud-config.ts); required for targets gcp and aws. */
   cloud?: CloudConfig;
   /**
@@ -34,7 +31,6 @@ export interface PostgresTargetArgs {
    * @default "dev"
    */
   environment?: Environment;
-  // --- end cloud targets ---
 }
 
 /**
@@ -50,17 +46,14 @@ export class PostgresTarget extends pulumi.ComponentResource {
   public readonly port: pulumi.Output<number>;
   /** The admin login the provider uses. */
   public readonly adminUser: pulumi.Output<string>;
-  // --- cloud targets (gcp, aws) ---
   /** Cloud SQL's `project:region:instance` (target gcp), for the Auth Proxy / connectors; else undefined. */
   public readonly cloudSqlConnectionName: pulumi.Output<string | undefined>;
   /** The managed instance component (targets gcp and aws). */
   public readonly instance?: CloudSqlInstance | RdsInstance;
-  // --- end cloud targets ---
 
   constructor(name: string, args: PostgresTargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:PostgresTarget", name, {}, opts);
 
-    // --- cloud targets (gcp, aws) ---
     if (args.target === "gcp" || args.target === "aws") {
       const managed = connectManaged(this, name, args);
       this.provider = managed.provider;
@@ -73,7 +66,6 @@ export class PostgresTarget extends pulumi.ComponentResource {
       return;
     }
     this.cloudSqlConnectionName = pulumi.output(undefined);
-    // --- end cloud targets ---
 
     this.provider = new postgresql.Provider(
       `${name}-provider`,
@@ -99,7 +91,7 @@ export class PostgresTarget extends pulumi.ComponentResource {
   }
 }
 
-// --- cloud targets (gcp, aws) ---
+/** What connectManaged returns for targets gcp and aws. */
 interface Managed {
   provider: postgresql.Provider;
   instance: CloudSqlInstance | RdsInstance;
@@ -244,4 +236,3 @@ function connectManaged(parent: PostgresTarget, name: string, args: PostgresTarg
     cloudSqlConnectionName: pulumi.output(undefined),
   };
 }
-// --- end cloud targets ---

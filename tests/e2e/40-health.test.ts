@@ -15,7 +15,7 @@ import { Server } from "node:http";
 import { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckResult } from "../../components/observability/health-checks";
+import { CheckResult } from "../../components/observability/health-spec";
 import { readMigrationsDir } from "../../components/schema/migration-runner";
 import { CheckTarget, runChecks, targetFromStack } from "../../scripts/check";
 import { serveMetrics } from "../../scripts/metrics";
