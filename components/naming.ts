@@ -160,7 +160,7 @@ export function roleNames(service: string, environment: string): RoleNames {
 /**
  * The LOGIN role of a managed schema's scheduled retention purge
  * (`gdpr_retention`, `gdpr_test_retention`): EXECUTE on the purge function,
- * nothing else (components/retention-job.ts).
+ * nothing else (components/schema/retention-role.ts).
  */
 export function retentionRoleName(service: string, environment: string): string {
   return checkLength("retention role name", `${databaseName(service, environment)}${RETENTION_ROLE_SUFFIX}`);

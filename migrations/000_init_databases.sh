@@ -6,8 +6,8 @@
 #
 # It creates, idempotently (safe to re-run; existing objects are left as they
 # are), the same databases, roles and privilege profiles as the Pulumi program
-# (components/service-database.ts), applies migrations/NNN_*.sql to the gdpr
-# database exactly as the TypeScript runner does (components/migration-runner.ts:
+# (components/database/service-database.ts), applies migrations/NNN_*.sql to the
+# gdpr database exactly as the TypeScript runner does (components/schema/migration-runner.ts:
 # same version table, checksums and advisory lock, so both may run against one
 # database), then validates the result and exits non-zero naming what is missing.
 #
@@ -15,8 +15,11 @@
 #   PLATFORM_ENVIRONMENT   dev | test | staging | prod. When unset, ADR-0060's
 #                          detection: test if POSTGRES_DB ends in _test, else dev.
 #   SERVICES               services, space- or comma-separated (default: gdpr openfga keycloak)
-#   MANAGED_SCHEMA_SERVICES  services whose schema a NOLOGIN owner role owns and
-#                          whose migrations this script applies (default: gdpr)
+#   MANAGED_SCHEMA_SERVICES  services whose schema a NOLOGIN owner role owns
+#                          (default: gdpr). The script applies gdpr's migrations
+#                          only (migrations/NNN_*.sql, the ADR's files); another
+#                          managed-schema service's (migrations/<service>/) are
+#                          applied by the Pulumi program or `make migrate SERVICE=…`.
 #   CONNECTION_LIMIT       connection limit of each login role (default: 25)
 #   <SERVICE>_DB_PASSWORD  password given to a login role when it is created,
 #                          e.g. GDPR_DB_PASSWORD (never logged; read by psql's

@@ -1,14 +1,14 @@
 /**
  * `make check STACK=<stack> [ARGS=--json]`: ADR-0060's automated validation of
  * a stack's databases, as the read-only monitoring role. Prints one row per
- * check (components/observability/health-evaluate.ts) and exits 0 only when none FAILs
- * (PENDING does not fail); 1 when a check fails; 2 when it cannot run (usage,
- * no outputs, no connection).
+ * check (components/observability/health-evaluate.ts) and exits 0 only when
+ * none FAILs (PENDING does not fail); 1 when a check fails; 2 when it cannot
+ * run (usage, no outputs, no connection).
  *
  * Where it connects:
  * - a stack (default): the secret output `monitoringUri` of
  *   `scripts/pulumi.sh <stack> stack output --json --show-secrets`; the
- *   expectations from Pulumi.<stack>.yaml (parsed by components/config/stack-config.ts),
+ *   expectations from Pulumi.<stack>.yaml (components/config/stack-config.ts),
  *   each managed-schema service's migrations (migrations/ for gdpr,
  *   migrations/<service>/ for the others: components/schema/migration-paths.ts)
  *   and the outputs `databaseNames`, `monitoringRole` and `retentionRoles`
@@ -23,9 +23,9 @@
  *
  * usage: check.ts [<stack>] [--json] [--from-env] [--environment <env>] [--services <list>]
  */
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Client, ClientConfig } from "pg";
-import { existsSync } from "node:fs";
 import { CheckConnectionError, collectSnapshot, Connect } from "../components/observability/health-collect";
 import { allPassed, evaluate } from "../components/observability/health-evaluate";
 import { formatTable } from "../components/observability/health-format";

@@ -34,8 +34,7 @@ export function parsePurgeArgs(argv: readonly string[]): PurgeOptions {
       const service = argv[++i];
       if (!service || service.startsWith("--")) throw new UsageError("--service needs a service name");
       opts.service = service;
-    }
-    else if (a === "--from-env") opts.fromEnv = true;
+    } else if (a === "--from-env") opts.fromEnv = true;
     else if (a.startsWith("--")) throw new UsageError(`unknown option ${a}`);
     else if (opts.stack === undefined) opts.stack = a;
     else throw new UsageError(`unexpected argument ${JSON.stringify(a)} (one stack at most)`);

@@ -16,7 +16,11 @@ import { buildRegistry } from "../components/observability/metrics";
 import { evaluate } from "../components/observability/health-evaluate";
 import { healthSpec, Snapshot } from "../components/observability/health-spec";
 import { defaultServices } from "../scripts/check";
-import { PrometheusRuleDoc, readPrometheusRule, stackPrometheusRule } from "../components/cluster/database-alerts";
+import {
+  PrometheusRuleDoc,
+  readPrometheusRule,
+  stackPrometheusRule,
+} from "../components/cluster/database-alerts";
 
 const ROOT = join(__dirname, "..");
 const RULE_FILE = join(ROOT, "deployments/prometheus/database-alerts.yaml");

@@ -132,7 +132,9 @@ describe("DatabaseAlerts in the program", () => {
     expect(rule.provider).toMatch(
       new RegExp(`\\$pulumi:providers:kubernetes::${provider.name}::${provider.name}-id$`),
     );
-    expect(parents.get(rule.name)).toMatch(/platform-databases:index:DatabaseAlerts::platform-cluster-alerts$/);
+    expect(parents.get(rule.name)).toMatch(
+      /platform-databases:index:DatabaseAlerts::platform-cluster-alerts$/,
+    );
     const inputs = rule.inputs as unknown as PrometheusRuleDoc;
     expect(inputs.metadata.namespace).toBe("platform");
     expect(Object.keys(budgets(inputs)).sort()).toEqual(["gdpr_test", "keycloak_test", "openfga_test"]);

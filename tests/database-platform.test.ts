@@ -26,7 +26,8 @@ function projectRoot(billing: Record<string, string> = {}): string {
   cpSync(join(ROOT, "migrations"), join(root, "migrations"), { recursive: true });
   if (Object.keys(billing).length > 0) {
     mkdirSync(join(root, "migrations", "billing"));
-    for (const [name, sql] of Object.entries(billing)) writeFileSync(join(root, "migrations", "billing", name), sql);
+    for (const [name, sql] of Object.entries(billing))
+      writeFileSync(join(root, "migrations", "billing", name), sql);
   }
   return root;
 }
@@ -53,10 +54,9 @@ describe("DatabasePlatform", () => {
     const keys = recorded.map((r) => `${r.type}::${r.name}`);
     expect(keys.length).toBeGreaterThan(40);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(recorded.filter((r) => r.type === "platform-databases:index:DatabasePlatform").map((r) => r.name)).toEqual([
-      "a",
-      "b",
-    ]);
+    expect(
+      recorded.filter((r) => r.type === "platform-databases:index:DatabasePlatform").map((r) => r.name),
+    ).toEqual(["a", "b"]);
   });
 
   it("migrates a fourth managed-schema service from migrations/<service>/, with a retention role only if it defines the purge", async () => {
@@ -74,7 +74,12 @@ describe("DatabasePlatform", () => {
     await settle();
     const runs = ofType("pulumi-nodejs:dynamic/platform-databases:SchemaMigrationRun");
     expect(runs.map((r) => [r.name, r.inputs.database, r.inputs.ownerRole, r.inputs.migrations])).toEqual([
-      ["plain-gdpr-migrations-run", "gdpr_test", "gdpr_test_owner", [expect.stringMatching(/^001_gdpr_schema\.sql sha256:/)]],
+      [
+        "plain-gdpr-migrations-run",
+        "gdpr_test",
+        "gdpr_test_owner",
+        [expect.stringMatching(/^001_gdpr_schema\.sql sha256:/)],
+      ],
       [
         "plain-billing-migrations-run",
         "billing_test",

@@ -117,7 +117,9 @@ describe("DatabaseSecrets in the program", () => {
     for (const s of secrets) {
       expect((s.inputs.metadata as { namespace: string }).namespace).toBe("platform");
       expect(s.inputs.type).toBe("Opaque");
-      expect(parents.get(s.name)).toMatch(/platform-databases:index:DatabaseSecrets::platform-cluster-secrets$/);
+      expect(parents.get(s.name)).toMatch(
+        /platform-databases:index:DatabaseSecrets::platform-cluster-secrets$/,
+      );
     }
     // Registered as a secret: the engine receives the data wrapped in Pulumi's secret signature.
     const data = secrets.map((s) => {
@@ -192,8 +194,15 @@ describe("DatabaseSecrets in the program", () => {
       namespace: "apps",
     });
     expect(ofType("postgresql:index/database:Database")).toHaveLength(4);
-    expect(secretNames()).toEqual(["billing-database", "gdpr-database", "keycloak-database", "openfga-database"]);
-    const billing = ofType(SECRET).find((s) => (s.inputs.metadata as { name: string }).name === "billing-database");
+    expect(secretNames()).toEqual([
+      "billing-database",
+      "gdpr-database",
+      "keycloak-database",
+      "openfga-database",
+    ]);
+    const billing = ofType(SECRET).find(
+      (s) => (s.inputs.metadata as { name: string }).name === "billing-database",
+    );
     const data = (billing?.inputs.stringData as { value: Record<string, string> }).value;
     expect(Object.keys(data).sort()).toEqual([...GENERIC_SECRET_KEYS].sort());
     const uris = await unwrap(p.connectionUris);

@@ -3,7 +3,8 @@
  * does: its text passes `promtool check metrics` (Prometheus's own parser and
  * linter, the pinned build of scripts/ensure-promtool.sh) and carries the
  * right values: sizes > 0, the schema version = the latest migration,
- * connections as opened here, one check gauge per `make check` row.
+ * connections as opened here, one check gauge per `make check` row. And, on a
+ * hand-made snapshot, a fourth managed-schema service's series.
  */
 import { spawnSync } from "node:child_process";
 import { AddressInfo } from "node:net";
@@ -12,6 +13,9 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRegistry, STATUS_VALUE } from "../components/observability/metrics";
+import { evaluate } from "../components/observability/health-evaluate";
+import { healthSpec, Snapshot } from "../components/observability/health-spec";
+import { parseMigrationFiles } from "../components/schema/migration-runner";
 import { CheckTarget, runChecks, targetFromEnv } from "../scripts/check";
 import { serveMetrics } from "../scripts/metrics";
 import { startTestServer, TestServer } from "./helpers/pg-server";
@@ -60,6 +64,77 @@ beforeAll(() => {
   if (res.status !== 0) throw new Error("scripts/ensure-promtool.sh failed (see its output above)");
   promtool = res.stdout.trim().split("\n").pop() as string;
 }, 45 * 60_000);
+
+describe("a fourth managed-schema service, billing (pure)", () => {
+  it("gets database_schema_version and a present gauge per table its migrations create; gdpr_schema_version stays gdpr's", async () => {
+    const billingFiles = parseMigrationFiles([
+      { name: "001_billing_schema.sql", content: "CREATE TABLE invoices (id int);" },
+      { name: "002_ledger.sql", content: "CREATE TABLE ledger (id int);" },
+    ]);
+    const rows = (files: typeof billingFiles) =>
+      files.map((f) => ({ version: f.version, name: f.name, checksum: f.checksum }));
+    const services = ["gdpr", "billing"].map((name) => ({
+      name,
+      database: `${name}_test`,
+      loginRole: `${name}_test_app`,
+      ownerRole: `${name}_test_owner`,
+      profile: "managed-schema" as const,
+    }));
+    const spec = healthSpec("test", services, {
+      monitoringRole: "db_monitor_test",
+      migrations: { gdpr: MIGRATIONS, billing: billingFiles },
+    });
+    const contents = (tables: string[], versionRows: ReturnType<typeof rows>) => ({
+      tables: [...tables, "schema_migrations"],
+      loginHasUsage: true,
+      loginHasCreate: false,
+      loginOwns: [],
+      versionRows,
+    });
+    const snapshot: Snapshot = {
+      currentUser: "db_monitor_test",
+      databases: services.map((s) => ({
+        name: s.database,
+        owner: "platform_admin",
+        allowConnections: true,
+        publicConnect: false,
+        publicTemporary: false,
+        sizeBytes: 1000,
+      })),
+      roles: [],
+      contents: {
+        gdpr_test: contents(
+          ["user_profiles", "user_preferences", "consent_records", "conversations", "audit_logs"],
+          rows(MIGRATIONS),
+        ),
+        // ledger is missing, and 002 not applied.
+        billing_test: contents(["invoices"], rows(billingFiles.slice(0, 1))),
+      },
+      connections: [],
+    };
+    const text = await buildRegistry(spec, snapshot, evaluate(spec, snapshot)).metrics();
+    const lint = promtoolCheck(text);
+    expect(lint.out).toBe("");
+    expect(value(text, "database_schema_version", { database: "billing_test" })).toBe(1);
+    expect(value(text, "database_schema_version", { database: "gdpr_test" })).toBe(
+      MIGRATIONS[MIGRATIONS.length - 1].version,
+    );
+    expect(value(text, "gdpr_schema_version", { database: "gdpr_test" })).toBe(
+      MIGRATIONS[MIGRATIONS.length - 1].version,
+    );
+    expect(value(text, "gdpr_schema_version", { database: "billing_test" })).toBeUndefined();
+    expect(
+      value(text, "database_required_table_present", { database: "billing_test", table: "invoices" }),
+    ).toBe(1);
+    expect(
+      value(text, "database_required_table_present", { database: "billing_test", table: "ledger" }),
+    ).toBe(0);
+    expect(value(text, "database_check_status", { check: "tables", subject: "billing_test" })).toBe(0);
+    expect(value(text, "database_check_status", { check: "schema-version", subject: "billing_test" })).toBe(
+      0,
+    );
+  });
+});
 
 describe("metrics of a real test server", () => {
   let server: TestServer;

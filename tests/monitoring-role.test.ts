@@ -28,7 +28,10 @@ async function load(): Promise<Module> {
   return import("../components/observability/monitoring-role");
 }
 
-function make(mod: Module, extra: Partial<import("../components/observability/monitoring-role").MonitoringRoleArgs> = {}) {
+function make(
+  mod: Module,
+  extra: Partial<import("../components/observability/monitoring-role").MonitoringRoleArgs> = {},
+) {
   return new mod.MonitoringRole("monitoring", {
     roleName: "db_monitor_test",
     databases: [

@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../components/config/stack-config";
 import { retentionJobName, retentionRoleName } from "../components/naming";
 import { retentionCronJob } from "../components/cluster/retention-cronjob";
@@ -51,6 +51,8 @@ function make(mod: Module, extra: Partial<Args> = {}) {
 
 describe("RetentionRole", () => {
   beforeEach(() => resetRecorded());
+  // Each test installs fresh mocks: let the last one's registrations finish first.
+  afterEach(() => settle());
 
   it("creates a LOGIN role with none of the forbidden attributes, and only CONNECT, USAGE and EXECUTE on the purge", async () => {
     const mod = await load();

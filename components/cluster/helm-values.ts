@@ -54,7 +54,7 @@ export function isChartService(service: string): service is ChartService {
 
 /**
  * The sslmodes the application chart's `postgresql.external.sslMode` accepts
- * (libpq's). The stack config narrows them further (config.ts SSL_MODES).
+ * (libpq's). The stack config narrows them further (config/types.ts SSL_MODES).
  */
 export const CHART_SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
 

@@ -1,6 +1,6 @@
 /**
  * The cloud half of the stack configuration (targets `gcp` and `aws`), as a
- * pure parser. parseStackConfig (config.ts) calls parseCloudConfig with the
+ * pure parser. parseStackConfig (stack-config.ts) calls parseCloudConfig with the
  * same Problems collector, so one ConfigError lists every problem of the
  * stack, cloud keys included, each with its key.
  *

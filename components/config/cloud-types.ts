@@ -25,7 +25,7 @@ export const GCP_CONNECTIONS = ["connector", "private-ip"] as const;
 export type GcpConnection = (typeof GCP_CONNECTIONS)[number];
 
 /**
- * The cloud keys. CONFIG_KEYS (config.ts) includes them; tests check that
+ * The cloud keys. CONFIG_KEYS (stack-config.ts) includes them; tests check that
  * Pulumi.yaml and docs/cloud.md declare the same keys.
  */
 export const CLOUD_CONFIG_KEYS = [

@@ -5,8 +5,8 @@
  * the value is bad, and returns the fallback so parsing can go on and every
  * problem is reported at once.
  *
- * Its own module (not config.ts) so that config.ts and cloud-config.ts both
- * import it without importing each other at runtime.
+ * Its own module so that stack-config.ts and the cloud-*.ts parsers all
+ * import it without importing each other.
  */
 
 /** Raw values as read from the stack: strings (arrays as JSON text) or undefined. */

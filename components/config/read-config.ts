@@ -1,6 +1,6 @@
 /**
  * Reads the stack's configuration from Pulumi and validates it with the pure
- * parser in config.ts. Throws (before any resource is registered) with every
+ * parser in stack-config.ts. Throws (before any resource is registered) with every
  * problem listed by key.
  */
 import * as pulumi from "@pulumi/pulumi";

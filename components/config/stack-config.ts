@@ -19,10 +19,10 @@ import {
   retentionRoleName,
 } from "../naming";
 import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./connection-budget";
-// --- cloud (Cloud SQL, RDS) ---
 import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
 import type { CloudConfig } from "./cloud-config";
-// --- end cloud ---
+import { DEFAULT_RETENTION_SCHEDULE, parseClusterConfig } from "./cluster-config";
+import type { ClusterConfig } from "./cluster-config";
 import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
 import type { RawConfig } from "./parse";
 
@@ -37,14 +37,7 @@ export const DEFAULT_CONNECTION_LIMIT = 25;
 export const DEFAULT_POSTGRES_VERSION = 17;
 export const SUPPORTED_POSTGRES_VERSIONS = [15, 16, 17, 18];
 export const DEFAULT_ADMIN_USER = "platform_admin";
-/** Daily at 03:17 UTC: off the hour, when the ADR's services are quiet. */
-export const DEFAULT_RETENTION_SCHEDULE = "17 3 * * *";
-/**
- * A Kubernetes CronJob schedule: five cron fields (minute hour day-of-month
- * month day-of-week; numbers, names, `*`, ranges, lists, steps) or a macro.
- */
-const CRON_SCHEDULE =
-  /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*,/-]+ [0-9*,/-]+ [0-9*,/?LW-]+ [0-9A-Za-z*,/-]+ [0-9A-Za-z*,/?#L-]+)$/;
+export { DEFAULT_RETENTION_SCHEDULE };
 
 export interface ServiceConfig {
   /** Service name, e.g. `gdpr`. */
@@ -63,7 +56,7 @@ export interface ServiceConfig {
   connectionLimit: number;
 }
 
-export interface StackConfig {
+export interface StackConfig extends ClusterConfig {
   environment: Environment;
   target: Target;
   postgresVersion: number;
@@ -77,22 +70,8 @@ export interface StackConfig {
   /** Create the read-only monitoring role (member of pg_monitor). */
   monitoring: boolean;
   monitoringRole: string;
-  // --- cluster (Kubernetes Secrets, Helm values) ---
-  /** Create the services' Kubernetes Secrets (DatabaseSecrets). Off by default. */
-  kubernetes: boolean;
-  /** Namespace of the Secrets; required when `kubernetes` is true. */
-  namespace?: string;
-  /** kubeconfig context to use; the kubeconfig's current context when unset. */
-  kubeContext?: string;
-  /** Host the cluster's pods reach the server on, when it differs from `host`. */
-  clusterHost?: string;
-  /** Cron schedule (UTC) of the retention purge's CronJob (with `kubernetes`). */
-  retentionSchedule: string;
-  // --- end cluster ---
-  // --- cloud (Cloud SQL, RDS) ---
   /** The managed instance (targets gcp and aws; see cloud-config.ts); undefined for local. */
   cloud?: CloudConfig;
-  // --- end cloud ---
 }
 
 /** Every key the program reads, as declared in Pulumi.yaml. */
@@ -108,16 +87,12 @@ export const CONFIG_KEYS = [
   "sslmode",
   "adminUser",
   "monitoring",
-  // --- cluster (Kubernetes Secrets, Helm values) ---
   "kubernetes",
   "kubeContext",
   "namespace",
   "clusterHost",
   "retentionSchedule",
-  // --- end cluster ---
-  // --- cloud (Cloud SQL, RDS): parsed by cloud-config.ts ---
   ...CLOUD_CONFIG_KEYS,
-  // --- end cloud ---
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -241,56 +216,10 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
 
   const monitoring = parseBoolean(problems, "monitoring", raw.monitoring, true);
 
-  // --- cluster (Kubernetes Secrets, Helm values) ---
-  // `kubeconfig` is a secret: stack-config.ts reads it, the parser never sees it.
-  const kubernetes = parseBoolean(problems, "kubernetes", raw.kubernetes, false);
-  const namespace = raw.namespace === "" ? undefined : raw.namespace;
-  const kubeContext = raw.kubeContext === "" ? undefined : raw.kubeContext;
-  const clusterHost = raw.clusterHost === "" ? undefined : raw.clusterHost;
-  const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-  if (namespace !== undefined && (namespace.length > 63 || !dnsLabel.test(namespace))) {
-    problems.add(
-      "namespace",
-      `${JSON.stringify(namespace)} is not a Kubernetes namespace name (DNS-1123 label)`,
-    );
-  }
-  if (kubeContext !== undefined && /\s/.test(kubeContext)) {
-    problems.add("kubeContext", `${JSON.stringify(kubeContext)} is not a kubeconfig context name`);
-  }
-  if (clusterHost !== undefined && /\s/.test(clusterHost)) {
-    problems.add("clusterHost", `${JSON.stringify(clusterHost)} is not a host name`);
-  }
-  const retentionSchedule =
-    raw.retentionSchedule === undefined || raw.retentionSchedule === ""
-      ? DEFAULT_RETENTION_SCHEDULE
-      : raw.retentionSchedule.trim().replace(/\s+/g, " ");
-  if (!CRON_SCHEDULE.test(retentionSchedule)) {
-    problems.add(
-      "retentionSchedule",
-      `${JSON.stringify(raw.retentionSchedule)} is not a cron schedule (five fields, e.g. "${DEFAULT_RETENTION_SCHEDULE}", or @daily)`,
-    );
-  }
-  if (kubernetes && namespace === undefined) {
-    problems.add(
-      "namespace",
-      "is required when kubernetes is true (the namespace the Secrets are created in)",
-    );
-  }
-  if (!kubernetes) {
-    const set = [
-      ["namespace", namespace],
-      ["kubeContext", kubeContext],
-    ] as const;
-    for (const [key, value] of set) {
-      if (value !== undefined) {
-        problems.add(
-          key,
-          `${JSON.stringify(value)} is set but kubernetes is false: ` +
-            `set kubernetes to true to create the Secrets, or remove ${key}`,
-        );
-      }
-    }
-  }
+  const { kubernetes, namespace, kubeContext, clusterHost, retentionSchedule } = parseClusterConfig(
+    problems,
+    raw,
+  );
   // OpenFGA's pool (helm-values.ts) must fit its role's limit with headroom.
   const openfgaMin = openfgaMinConnectionLimit(OPENFGA_DEFAULT_REPLICAS);
   if (serviceNames.includes("openfga") && connectionLimit < openfgaMin) {
@@ -300,7 +229,6 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
         openfgaBudgetRule(OPENFGA_DEFAULT_REPLICAS),
     );
   }
-  // --- end cluster ---
 
   const services: ServiceConfig[] = [];
   for (const name of serviceNames) {
@@ -320,9 +248,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
       problems.add(`services`, (err as Error).message);
     }
   }
-  // --- cloud (Cloud SQL, RDS) ---
   const cloud = parseCloudConfig(problems, raw, { target, environment, sslmode, postgresVersion });
-  // --- end cloud ---
   if (problems.list.length > 0) throw new ConfigError(project, problems.list);
 
   return {

@@ -16,7 +16,7 @@ export interface ServiceDatabaseArgs {
    * run as it (`SET ROLE`), the login role gets only DML.
    */
   ownerRole?: string;
-  /** Privilege profile; see config.ts. */
+  /** Privilege profile; see config/types.ts. */
   profile: Profile;
   /**
    * Maximum concurrent connections of the login role.

@@ -12,7 +12,14 @@
 import type { Client } from "pg";
 import { PURGE_FUNCTION_SIGNATURE } from "../schema/migration-paths";
 import { VERSION_TABLE } from "../schema/migration-runner";
-import type { DatabaseContents, DatabaseInfo, HealthSpec, RoleInfo, ServiceSpec, Snapshot } from "./health-spec";
+import type {
+  DatabaseContents,
+  DatabaseInfo,
+  HealthSpec,
+  RoleInfo,
+  ServiceSpec,
+  Snapshot,
+} from "./health-spec";
 
 /** Opens a connection to `database` (the caller's credentials); the collector ends it. */
 export type Connect = (database: string) => Promise<Client>;

@@ -94,7 +94,8 @@ function list(names: readonly string[]): string {
 }
 
 function databaseRow(spec: HealthSpec, { svc, db, missingDb }: ServiceView): CheckResult {
-  const row = (status: "PASS" | "FAIL", reason: string) => checkResult("database", svc.database, status, reason);
+  const row = (status: "PASS" | "FAIL", reason: string) =>
+    checkResult("database", svc.database, status, reason);
   if (svc.declaredDatabase !== undefined && svc.declaredDatabase !== svc.database) {
     return row(
       "FAIL",
@@ -102,7 +103,8 @@ function databaseRow(spec: HealthSpec, { svc, db, missingDb }: ServiceView): Che
     );
   }
   if (!db) return row("FAIL", `${missingDb} (service ${svc.service}, environment ${spec.environment})`);
-  if (!db.allowConnections) return row("FAIL", `exists but does not allow connections (datallowconn is false)`);
+  if (!db.allowConnections)
+    return row("FAIL", `exists but does not allow connections (datallowconn is false)`);
   return row("PASS", `exists (owner ${db.owner}), the ADR's name for ${spec.environment}`);
 }
 
@@ -139,7 +141,10 @@ function tablesRow({ svc, db, contents, missingDb, unreadable }: ServiceView): C
   const s = missing.length === 1 ? "" : "s";
   if (required.fromMigrations !== undefined) {
     return missing.length === 0
-      ? row("PASS", `all ${n} tables its migrations (${required.fromMigrations}) create: ${list(required.tables)}`)
+      ? row(
+          "PASS",
+          `all ${n} tables its migrations (${required.fromMigrations}) create: ${list(required.tables)}`,
+        )
       : row(
           "FAIL",
           `missing table${s} ${list(missing)} in schema public (${n - missing.length} of the ${n} its migrations (${required.fromMigrations}) create present)`,

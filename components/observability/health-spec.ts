@@ -45,7 +45,12 @@ export interface CheckResult {
 }
 
 /** One row. */
-export function checkResult(check: CheckKind, subject: string, status: CheckStatus, reason: string): CheckResult {
+export function checkResult(
+  check: CheckKind,
+  subject: string,
+  status: CheckStatus,
+  reason: string,
+): CheckResult {
   return { name: `${check} ${subject}`, check, subject, status, reason };
 }
 
@@ -150,7 +155,7 @@ export function isUnreadable(c: ContentsOrError | undefined): c is { error: stri
   return c !== undefined && "error" in c;
 }
 
-/** The expectations for `services` (as config.ts resolves them) in `environment`. */
+/** The expectations for `services` (as config/stack-config.ts resolves them) in `environment`. */
 export function healthSpec(
   environment: Environment,
   services: readonly {

@@ -62,7 +62,9 @@ function secretUri(
   return pulumi.secret(
     pulumi
       .all([user, password, server.host, server.port, database])
-      .apply(([u, p, host, port, db]) => postgresUri({ user: u, password: p, host, port, database: db, sslmode })),
+      .apply(([u, p, host, port, db]) =>
+        postgresUri({ user: u, password: p, host, port, database: db, sslmode }),
+      ),
   );
 }
 
@@ -274,7 +276,9 @@ export class DatabasePlatform extends pulumi.ComponentResource {
     );
     this.helmValues = helmInput.apply(renderHelmValues);
     this.schemaVersions = byName(
-      services.flatMap((s) => (s.migrations ? [[s.svc.name, s.migrations.version] as [string, pulumi.Output<number>]] : [])),
+      services.flatMap((s) =>
+        s.migrations ? [[s.svc.name, s.migrations.version] as [string, pulumi.Output<number>]] : [],
+      ),
     );
     this.retentionRoles = byName(retention.map((r) => [r.service.name, r.role.roleName]));
     this.retentionUris = pulumi.secret(

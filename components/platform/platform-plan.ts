@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import type { ServiceConfig, StackConfig } from "../config/stack-config";
-import { MigrationFile, readMigrationsDir } from "../schema/migration-runner";
+import { MigrationFile, readMigrationsDir } from "../schema/migration-files";
 import { definesPurgeFunction, migrationsDir } from "../schema/migration-paths";
 import { PrometheusRuleDoc, readPrometheusRule } from "../cluster/database-alerts";
 

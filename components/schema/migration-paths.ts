@@ -9,7 +9,7 @@
  * not match `NNN_*.sql`, so the runner never mistakes them for gdpr's files.
  */
 import { join } from "node:path";
-import type { MigrationFile } from "./migration-runner";
+import type { MigrationFile } from "./migration-files";
 
 /** The folder, under the project root, that holds every service's migrations. */
 export const MIGRATIONS_FOLDER = "migrations";

@@ -182,7 +182,10 @@ class MigrationRun extends pulumi.dynamic.Resource {
       { ...args, version: undefined, applied: undefined },
       {
         ...opts,
-        aliases: [...(opts?.aliases ?? []), { type: "pulumi-nodejs:dynamic/platform-databases:GdprMigrationRun" }],
+        aliases: [
+          ...(opts?.aliases ?? []),
+          { type: "pulumi-nodejs:dynamic/platform-databases:GdprMigrationRun" },
+        ],
       },
       "platform-databases",
       "SchemaMigrationRun",
@@ -235,10 +238,15 @@ export class SchemaMigrations extends pulumi.ComponentResource {
 
   constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
     // Aliased to its type before every managed-schema service got migrations.
-    super("platform-databases:index:SchemaMigrations", name, {}, {
-      ...opts,
-      aliases: [...(opts?.aliases ?? []), { type: "platform-databases:index:GdprMigrations" }],
-    });
+    super(
+      "platform-databases:index:SchemaMigrations",
+      name,
+      {},
+      {
+        ...opts,
+        aliases: [...(opts?.aliases ?? []), { type: "platform-databases:index:GdprMigrations" }],
+      },
+    );
     if (args.migrations.length === 0) {
       throw new Error(`SchemaMigrations ${name}: ${args.migrationsDir} holds no NNN_*.sql migration`);
     }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
-import type { SslMode, Target } from "../config/stack-config";
+import type { SslMode, Target } from "../config/types";
 import type { CloudConfig } from "../config/cloud-config";
 import type { Environment } from "../naming";
 import { CloudSqlInstance, CLOUDSQL_WEEKDAY } from "./cloudsql-instance";
