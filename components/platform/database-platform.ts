@@ -162,8 +162,11 @@ export class DatabasePlatform extends pulumi.ComponentResource {
               migrationsDir: p.migrations.dir,
               dependsOn: db.ready,
               databaseResource: db.database,
+              // Only gdpr had migrations before DatabasePlatform.
+              legacyName:
+                args.adoptStackLevelResources && svc.name === "gdpr" ? "gdpr-migrations" : undefined,
             },
-            child(`${svc.name}-migrations`),
+            { parent: this },
           )
         : undefined;
       return { plan: p, svc, db, migrations };

@@ -180,13 +180,7 @@ class MigrationRun extends pulumi.dynamic.Resource {
       migrationsProvider,
       name,
       { ...args, version: undefined, applied: undefined },
-      {
-        ...opts,
-        aliases: [
-          ...(opts?.aliases ?? []),
-          { type: "pulumi-nodejs:dynamic/platform-databases:GdprMigrationRun" },
-        ],
-      },
+      opts,
       "platform-databases",
       "SchemaMigrationRun",
     );
@@ -224,11 +218,23 @@ export interface SchemaMigrationsArgs {
    * the new one; when it is deleted, nothing is undone.
    */
   databaseResource?: pulumi.Resource;
+  /**
+   * The name this service's migrations had as a stack-level GdprMigrations
+   * (the program before DatabasePlatform: `gdpr-migrations`). When set, the
+   * component and its run alias their old type, name and parent, so an
+   * existing stack keeps its migration record instead of re-creating it.
+   * @default undefined (nothing to adopt)
+   */
+  legacyName?: string;
 }
 
+/** The type tokens of the migrations before every managed-schema service had them. */
+const LEGACY_COMPONENT_TYPE = "platform-databases:index:GdprMigrations";
+const LEGACY_RUN_TYPE = "pulumi-nodejs:dynamic/platform-databases:GdprMigrationRun";
+
 /**
- * Applies the GDPR migrations (a dynamic resource, GdprMigrationRun) and
- * exposes the schema version.
+ * Applies a managed-schema service's migrations (a dynamic resource,
+ * SchemaMigrationRun) and exposes the schema version.
  */
 export class SchemaMigrations extends pulumi.ComponentResource {
   /** Highest applied version (ADR-0060's gdpr_schema_version). */
@@ -237,14 +243,21 @@ export class SchemaMigrations extends pulumi.ComponentResource {
   public readonly applied: pulumi.Output<string[]>;
 
   constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Aliased to its type before every managed-schema service got migrations.
+    // A type and a parent change at once: the alias names all three (the
+    // engine does not combine an inherited parent alias with a type alias).
+    const legacy = args.legacyName;
     super(
       "platform-databases:index:SchemaMigrations",
       name,
       {},
       {
         ...opts,
-        aliases: [...(opts?.aliases ?? []), { type: "platform-databases:index:GdprMigrations" }],
+        aliases: [
+          ...(opts?.aliases ?? []),
+          ...(legacy
+            ? [{ name: legacy, type: LEGACY_COMPONENT_TYPE, parent: pulumi.rootStackResource }]
+            : []),
+        ],
       },
     );
     if (args.migrations.length === 0) {
@@ -276,6 +289,15 @@ export class SchemaMigrations extends pulumi.ComponentResource {
         parent: this,
         dependsOn: args.dependsOn,
         additionalSecretOutputs: ["password"],
+        aliases: legacy
+          ? [
+              {
+                name: `${legacy}-run`,
+                type: LEGACY_RUN_TYPE,
+                parent: pulumi.createUrn(legacy, LEGACY_COMPONENT_TYPE),
+              },
+            ]
+          : [],
         ...(args.databaseResource
           ? { deletedWith: args.databaseResource, replaceWith: [args.databaseResource] }
           : {}),
