@@ -49,7 +49,6 @@ export * from "./naming-check/helm-values";
 export * from "./naming-check/init-script";
 export * from "./naming-check/stack";
 // The whole tree
-// ---------------------------------------------------------------------------
 
 export type FileKind = "compose" | "stack" | "helm-values" | "init-script";
 

@@ -319,7 +319,6 @@ describe("the Secrets' URLs use the endpoints the values give", () => {
   });
 });
 
-// ---------------------------------------------------------------------------
 // The program's outputs, as `pulumi stack output --json` prints them.
 
 type Program = typeof import("../index");

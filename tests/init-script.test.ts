@@ -47,10 +47,8 @@ function runScript(env: Record<string, string>, args: string[] = []): ScriptResu
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
-// ---------------------------------------------------------------------------
 // One definition of the naming rules: the script's --plan against naming.ts
 // and config.ts on the same inputs.
-// ---------------------------------------------------------------------------
 
 interface Inputs {
   environment: string;
@@ -178,9 +176,7 @@ describe("000_init_databases.sh and the TypeScript name things alike", () => {
   });
 });
 
-// ---------------------------------------------------------------------------
 // Against real servers
-// ---------------------------------------------------------------------------
 
 function pgEnv(
   server: TestServer,

@@ -14,7 +14,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { asService, catalog, pgError, pulumi, ROOT, STACK, superuser } from "./harness";
+import { Client } from "pg";
+import { catalog, pgError, pulumi, ROOT, STACK, superuser } from "./harness";
 
 const STACK_FILE = join(ROOT, `Pulumi.${STACK}.yaml`);
 const BILLING_DIR = join(ROOT, "migrations", "billing");
@@ -91,7 +92,7 @@ describe("a fourth managed-schema service, billing", () => {
   });
 
   it("its login role connects to its own database only, writes what its migration granted, and cannot change the schema", async () => {
-    const c = await asService("billing");
+    const c = await asBilling();
     try {
       const { rows } = await c.query("SELECT current_user AS u, current_database() AS d");
       expect(rows[0]).toEqual({ u: "billing_test_app", d: "billing_test" });
@@ -102,7 +103,7 @@ describe("a fourth managed-schema service, billing", () => {
     } finally {
       await c.end();
     }
-    expect((await pgError(() => asServiceTo("billing", "gdpr_test")))?.code).toBe("42501");
+    expect((await pgError(() => asBilling("gdpr_test").then((other) => other.end())))?.code).toBe("42501");
   });
 
   it("gets a generic Helm values entry naming its Secret", () => {
@@ -151,7 +152,12 @@ describe("a fourth managed-schema service, billing", () => {
   });
 });
 
-async function asServiceTo(service: string, database: string) {
-  const c = await asService(service, database);
-  await c.end();
+/** Connects as billing's login role with its credentials from this file's `up` (not globalSetup's outputs). */
+async function asBilling(database?: string): Promise<Client> {
+  const url = new URL((out.connectionUris as Record<string, string>).billing);
+  if (database) url.pathname = `/${database}`;
+  const c = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 });
+  c.on("error", () => undefined);
+  await c.connect();
+  return c;
 }
