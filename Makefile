@@ -49,7 +49,7 @@ preview: deps tools ## `pulumi preview` of STACK
 typecheck: deps ## tsc --noEmit
 	node_modules/.bin/tsc --noEmit
 
-test-unit: deps test-tools ## unit and mock tests
+test-unit: deps tools test-tools ## unit and mock tests (two files run the engine on a scratch stack)
 	node_modules/.bin/vitest run --project unit
 
 test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL

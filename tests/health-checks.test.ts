@@ -1,10 +1,11 @@
 /**
  * The health checks: pure evaluation and rendering, then against a throwaway
- * real server provisioned as the program does (tests/helpers/provision.ts),
- * read as the monitoring role. Everything passes (openfga and keycloak
- * pending until they migrate); then one thing at a time is broken, the
- * matching check fails with its reason and `check.ts` exits non-zero, and it
- * is put back.
+ * real server provisioned by the program itself (tests/helpers/program-stack.ts:
+ * `pulumi up` of a scratch stack with the test stack's config), read as the
+ * monitoring role from the stack's outputs. Everything passes (openfga and
+ * keycloak pending until they migrate); then one thing at a time is broken,
+ * the matching check fails with its reason and `check.ts` exits non-zero, and
+ * it is put back (billing: added to the stack's config, then taken out).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -26,7 +27,7 @@ import {
   tablesCreatedBy,
 } from "../components/observability/required-tables";
 import { parseStackConfig } from "../components/config/stack-config";
-import { parseMigrationFiles, runMigrations } from "../components/schema/migration-runner";
+import { parseMigrationFiles } from "../components/schema/migration-runner";
 import { databaseName, monitoringRoleName, roleNames } from "../components/naming";
 import {
   clientConfigFromUri,
@@ -40,8 +41,7 @@ import {
   targetFromEnv,
   targetFromStack,
 } from "../scripts/check";
-import { startTestServer, TestServer } from "./helpers/pg-server";
-import { ADMIN, MIGRATIONS, provisionStack, ProvisionedStack, sql } from "./helpers/provision";
+import { MIGRATIONS, ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
 
 const ROOT = join(__dirname, "..");
 const TSX = join(ROOT, "node_modules/.bin/tsx");
@@ -50,9 +50,7 @@ function byName(results: readonly CheckResult[]): Record<string, CheckResult> {
   return Object.fromEntries(results.map((r) => [r.name, r]));
 }
 
-// ---------------------------------------------------------------------------
 // Pure: evaluate() on hand-made snapshots
-// ---------------------------------------------------------------------------
 
 const FILES = parseMigrationFiles([
   { name: "001_a.sql", content: "SELECT 1;" },
@@ -349,9 +347,7 @@ describe("evaluate (pure)", () => {
   });
 });
 
-// ---------------------------------------------------------------------------
 // A fourth managed-schema service, billing, with its own migrations
-// ---------------------------------------------------------------------------
 
 /**
  * billing's migrations (migrations/billing/ in a project that has it): valid
@@ -761,28 +757,24 @@ describe("check.ts options (pure)", () => {
   });
 });
 
-// ---------------------------------------------------------------------------
 // Real server, as the monitoring role
-// ---------------------------------------------------------------------------
 
-describe("on a real server provisioned as the program does (test environment)", () => {
-  let server: TestServer;
-  let stack: ProvisionedStack;
+describe("on a real server provisioned by the program (a scratch stack of the test environment)", () => {
+  let stack: ProgramStack;
   let target: CheckTarget;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    stack = await provisionStack(server, "test");
+    stack = await startProgramStack();
     target = targetFromEnv(
       { json: false, fromEnv: true, environment: "test" },
       { DATABASE_MONITOR_URL: stack.monitoringUri },
     );
-    // As `make check STACK=test` does from the stack's retentionRole output.
+    // As `make check STACK=test` does from the stack's retentionRoles output.
     const gdpr = target.spec.services.find((svc) => svc.service === "gdpr")!;
-    gdpr.retentionRole = stack.services.find((svc) => svc.name === "gdpr")!.retentionRole;
-  }, 180_000);
+    gdpr.retentionRole = stack.outputs.retentionRoles.gdpr;
+  }, 300_000);
 
-  afterAll(() => server?.stop());
+  afterAll(() => stack?.stop());
 
   /** Runs the CLI as `make check` does in --from-env mode; returns exit status and output. */
   function cli(...args: string[]) {
@@ -842,8 +834,13 @@ describe("on a real server provisioned as the program does (test environment)", 
     expect(formatTable((await runChecks(target)).results)).toBe(sample![1]);
   });
 
-  it("a dropped gdpr table fails `tables` with its name; the CLI exits 1", async () => {
-    await sql(stack.superuser("gdpr_test"), "SET ROLE gdpr_test_owner", "DROP TABLE user_preferences");
+  it("a missing gdpr table fails `tables` with its name; the CLI exits 1", async () => {
+    // Renamed away, so that putting it back restores it exactly (data, grants, constraints).
+    await sql(
+      stack.superuser("gdpr_test"),
+      "SET ROLE gdpr_test_owner",
+      "ALTER TABLE user_preferences RENAME TO user_preferences_away",
+    );
     try {
       const r = await check();
       expect(r["tables gdpr_test"]).toMatchObject({
@@ -856,9 +853,11 @@ describe("on a real server provisioned as the program does (test environment)", 
       expect(run.stdout).toMatch(/^tables gdpr_test\s+FAIL\s+missing required table user_preferences/m);
       expect(JSON.parse(cli("--json").stdout).ok).toBe(false);
     } finally {
-      // Put gdpr_test back as the program and the migrations leave it.
-      await sql(stack.superuser(), "DROP DATABASE gdpr_test");
-      await stack.provisionService(stack.services[0]);
+      await sql(
+        stack.superuser("gdpr_test"),
+        "SET ROLE gdpr_test_owner",
+        "ALTER TABLE user_preferences_away RENAME TO user_preferences",
+      );
     }
     expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
   });
@@ -1039,40 +1038,27 @@ describe("on a real server provisioned as the program does (test environment)", 
   });
 
   it("billing, a fourth managed-schema service with its own migrations: its rows pass; a missing table fails", async () => {
-    const cfg = parseStackConfig({
-      environment: "test",
-      target: "local",
-      services: '["gdpr","openfga","keycloak","billing"]',
-      managedSchemaServices: '["gdpr","billing"]',
+    // Added as a user adds a service: its name in the config, its files in migrations/billing/.
+    await stack.up({
+      config: {
+        services: ["gdpr", "openfga", "keycloak", "billing"],
+        managedSchemaServices: ["gdpr", "billing"],
+      },
+      migrations: { billing: BILLING_FILES },
     });
-    const svc = cfg.services.find((x) => x.name === "billing")!;
-    await stack.provisionService(svc);
     try {
-      await runMigrations({
-        connection: {
-          host: server.host,
-          port: server.port,
-          database: svc.database,
-          user: ADMIN,
-          password: stack.adminPassword,
-        },
-        ownerRole: svc.ownerRole!,
-        loginRole: svc.loginRole,
-        migrations: BILLING_FILES,
+      expect(stack.outputs.schemaVersions).toEqual({
+        gdpr: MIGRATIONS[MIGRATIONS.length - 1].version,
+        billing: 2,
       });
-      // What MonitoringRole grants on each managed-schema service's version table.
-      await sql(
-        stack.superuser(svc.database),
-        `GRANT USAGE ON SCHEMA public TO ${stack.monitoringRole}`,
-        `GRANT SELECT ON public.schema_migrations TO ${stack.monitoringRole}`,
-      );
+      const services = stack.config.services;
       const withBilling: CheckTarget = {
         label: "with billing",
         connect: target.connect,
-        spec: healthSpec("test", cfg.services, {
+        spec: healthSpec("test", services, {
           monitoringRole: stack.monitoringRole,
-          migrations: { gdpr: MIGRATIONS, billing: BILLING_FILES },
-          retentionRoles: { gdpr: "gdpr_test_retention" },
+          migrations: migrationsFor(services, stack.root),
+          retentionRoles: stack.outputs.retentionRoles,
         }),
       };
       const r = byName((await runChecks(withBilling)).results);
@@ -1090,7 +1076,7 @@ describe("on a real server provisioned as the program does (test environment)", 
         "retention-role gdpr_test_retention",
       ]);
 
-      await sql(stack.superuser(svc.database), "DROP TABLE ledger");
+      await sql(stack.superuser("billing_test"), "DROP TABLE ledger");
       const broken = byName((await runChecks(withBilling)).results);
       expect(broken["tables billing_test"]).toMatchObject({
         status: "FAIL",
@@ -1099,15 +1085,21 @@ describe("on a real server provisioned as the program does (test environment)", 
       });
       expectOnlyFailures(broken, ["tables billing_test"]);
     } finally {
-      await sql(
-        stack.superuser(),
-        `DROP DATABASE IF EXISTS ${svc.database} WITH (FORCE)`,
-        `DROP ROLE IF EXISTS ${svc.loginRole}`,
-        `DROP ROLE IF EXISTS ${svc.ownerRole}`,
+      // Out of the config again: the program removes what it added for billing.
+      await stack.up();
+    }
+    const su = await stack.superuser();
+    try {
+      const { rows } = await su.query(
+        `SELECT (SELECT count(*)::int FROM pg_database WHERE datname LIKE 'billing%') AS databases,
+                (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE 'billing%') AS roles`,
       );
+      expect(rows[0]).toEqual({ databases: 0, roles: 0 });
+    } finally {
+      await su.end();
     }
     expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
-  });
+  }, 600_000);
 
   it("a wrong password: the CLI exits 2 and says why, without the password", () => {
     const bad = stack.monitoringUri.replace(encodeURIComponent(stack.monitoringPassword), "wrong");

@@ -1,10 +1,12 @@
 /**
- * The metrics endpoint on a throwaway real server provisioned as the program
- * does: its text passes `promtool check metrics` (Prometheus's own parser and
- * linter, the pinned build of scripts/ensure-promtool.sh) and carries the
- * right values: sizes > 0, the schema version = the latest migration,
- * connections as opened here, one check gauge per `make check` row. And, on a
- * hand-made snapshot, a fourth managed-schema service's series.
+ * The metrics endpoint on a throwaway real server provisioned by the program
+ * itself (tests/helpers/program-stack.ts: `pulumi up` of a scratch stack with
+ * the test stack's config): its text passes `promtool check metrics`
+ * (Prometheus's own parser and linter, the pinned build of
+ * scripts/ensure-promtool.sh) and carries the right values: sizes > 0, the
+ * schema version = the latest migration, connections as opened here, one
+ * check gauge per `make check` row. And, on a hand-made snapshot, a fourth
+ * managed-schema service's series.
  */
 import { spawnSync } from "node:child_process";
 import { AddressInfo } from "node:net";
@@ -18,8 +20,7 @@ import { healthSpec, Snapshot } from "../components/observability/health-spec";
 import { parseMigrationFiles } from "../components/schema/migration-runner";
 import { CheckTarget, runChecks, targetFromEnv } from "../scripts/check";
 import { serveMetrics } from "../scripts/metrics";
-import { startTestServer, TestServer } from "./helpers/pg-server";
-import { MIGRATIONS, provisionStack, ProvisionedStack, sql } from "./helpers/provision";
+import { MIGRATIONS, ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
 
 const ROOT = join(__dirname, "..");
 let promtool: string;
@@ -137,23 +138,21 @@ describe("a fourth managed-schema service, billing (pure)", () => {
 });
 
 describe("metrics of a real test server", () => {
-  let server: TestServer;
-  let stack: ProvisionedStack;
+  let stack: ProgramStack;
   let target: CheckTarget;
   const open: Client[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
-    stack = await provisionStack(server, "test");
+    stack = await startProgramStack();
     target = targetFromEnv(
       { json: false, fromEnv: true, environment: "test" },
       { DATABASE_MONITOR_URL: stack.monitoringUri },
     );
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const c of open) await c.end().catch(() => undefined);
-    server?.stop();
+    stack?.stop();
   });
 
   it("the promtool test is live: it rejects malformed exposition text", () => {
@@ -161,16 +160,9 @@ describe("metrics of a real test server", () => {
   });
 
   it("parses as Prometheus text and carries the stack's values", async () => {
-    // Two sessions of openfga's login role.
-    await sql(stack.admin(), "ALTER ROLE openfga_test_app PASSWORD 'pw-for-this-test'");
+    // Two sessions of openfga's login role, with its URI from the stack's outputs.
     for (let i = 0; i < 2; i++) {
-      const c = new Client({
-        host: server.host,
-        port: server.port,
-        database: "openfga_test",
-        user: "openfga_test_app",
-        password: "pw-for-this-test",
-      });
+      const c = new Client({ connectionString: stack.outputs.connectionUris.openfga });
       await c.connect();
       open.push(c);
     }
