@@ -155,7 +155,7 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
         .filter(pulumi.Output.isInstance)
         .map((o) => unwrap(o as pulumi.Output<unknown>)),
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await settle();
     const without = await program({ environment: "test", services: '["openfga","keycloak"]' });
     await unwrap(without.databaseNames);
     await settle();
