@@ -49,7 +49,7 @@ preview: deps tools ## `pulumi preview` of STACK
 typecheck: deps ## tsc --noEmit
 	node_modules/.bin/tsc --noEmit
 
-test-unit: deps test-tools ## unit and mock tests
+test-unit: deps tools test-tools ## unit and mock tests (two files run the engine on a scratch stack)
 	node_modules/.bin/vitest run --project unit
 
 test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL
@@ -65,25 +65,23 @@ test: deps tools test-tools ## the whole suite (what CI runs): make lint, unit a
 	node_modules/.bin/vitest run --project unit
 	node_modules/.bin/vitest run --project e2e
 
-# --- Helm values and environment variables (scripts/helm-values.ts, scripts/env.ts) ---
+# What a deployment takes from a stack: Helm values and the ADR's environment variables.
 .PHONY: helm-values env
 helm-values: deps tools ## write deployments/helm/values-<STACK>.generated.yaml from the stack output helmValues
 	@$(TSX) scripts/helm-values.ts $(STACK)
 
 env: deps tools ## print the ADR's environment variables for STACK (ARGS=--show-secrets includes passwords)
 	@$(TSX) scripts/env.ts $(STACK) $(ARGS)
-# --- end Helm values and environment variables ---
 
-# --- GDPR schema migrations (scripts/migrate.ts; the Pulumi program runs the same runner) ---
+# Managed-schema services: migrations (the runner the Pulumi program uses) and the retention purge.
 .PHONY: migrate purge
-migrate: deps ## apply the GDPR migrations to STACK's gdpr database (ARGS=--dry-run lists them)
-	$(TSX) scripts/migrate.ts --stack $(STACK) $(ARGS)
+migrate: deps ## apply a managed-schema service's migrations on STACK (SERVICE=gdpr by default; ARGS=--dry-run lists them)
+	$(TSX) scripts/migrate.ts --stack $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(ARGS)
 
-purge: deps ## run the GDPR retention purge once on STACK, as its retention role (ARGS=--json)
-	@$(TSX) scripts/purge.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK)) $(ARGS)
-# --- end GDPR schema migrations ---
+purge: deps ## run a retention purge once on STACK as its retention role (SERVICE=gdpr by default; ARGS=--json)
+	@$(TSX) scripts/purge.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK) $(if $(SERVICE),--service $(SERVICE))) $(ARGS)
 
-# --- health checks and metrics (scripts/check.ts, scripts/metrics.ts; docs/health.md) ---
+# Health checks and metrics, as the monitoring role (docs/health.md).
 .PHONY: check metrics
 PORT ?= 9187
 check: deps ## verify STACK's databases as the monitoring role (ARGS=--json; ARGS="--from-env --environment prod" for DATABASE_MONITOR_URL / PG*)
@@ -91,13 +89,12 @@ check: deps ## verify STACK's databases as the monitoring role (ARGS=--json; ARG
 
 metrics: deps ## serve STACK's metrics on http://127.0.0.1:PORT/metrics (also /healthz, /readyz)
 	@$(TSX) scripts/metrics.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK)) --port $(PORT) $(ARGS)
-# --- end health checks and metrics ---
 
-# --- lint and git hooks (issue 7: scripts/ensure-actionlint.sh, scripts/naming-check.ts) ---
-.PHONY: lint lint-tools lint-types lint-eslint lint-format lint-workflows lint-shell lint-names hooks
-LINT_CHECKS := lint-types lint-eslint lint-format lint-workflows lint-shell lint-names
+# Static checks (make lint runs them all, reporting every failure) and the git hook.
+.PHONY: lint lint-tools lint-types lint-eslint lint-format lint-workflows lint-shell lint-names lint-layers hooks
+LINT_CHECKS := lint-types lint-eslint lint-format lint-workflows lint-shell lint-names lint-layers
 
-lint: deps lint-tools ## static checks: tsc, eslint, prettier --check, actionlint, shellcheck, ADR-0060 naming check
+lint: deps lint-tools ## static checks: tsc, eslint, prettier --check, actionlint, shellcheck, ADR-0060 naming check, components/ layers
 	@$(MAKE) --no-print-directory -k $(LINT_CHECKS)
 
 lint-tools: ## build or reuse the pinned actionlint and shellcheck (needed by make lint and the tests)
@@ -130,9 +127,12 @@ lint-names: deps ## ADR-0060 naming check of compose files, stack files, Helm va
 	@echo "==> naming check (ADR-0060)"
 	$(TSX) scripts/naming-check.ts
 
+lint-layers: deps ## components/ layering and no import cycles (.dependency-cruiser.cjs)
+	@echo "==> dependency-cruiser (components/ layers)"
+	node_modules/.bin/depcruise --config .dependency-cruiser.cjs --output-type err-long components index.ts
+
 hooks: ## install the git pre-commit hook (ADR-0060 naming check on staged files)
 	scripts/install-git-hooks.sh
-# --- end lint and git hooks ---
 
 bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
 	$(TSX) scripts/bench.ts

@@ -160,7 +160,7 @@ export function roleNames(service: string, environment: string): RoleNames {
 /**
  * The LOGIN role of a managed schema's scheduled retention purge
  * (`gdpr_retention`, `gdpr_test_retention`): EXECUTE on the purge function,
- * nothing else (components/retention-job.ts).
+ * nothing else (components/schema/retention-role.ts).
  */
 export function retentionRoleName(service: string, environment: string): string {
   return checkLength("retention role name", `${databaseName(service, environment)}${RETENTION_ROLE_SUFFIX}`);
@@ -183,19 +183,18 @@ export function secretName(service: string, environment: string): string {
   return `${db.replace(/_/g, "-")}-database`;
 }
 
-// --- Kubernetes Secret keys (helm values; see helm-values.ts, database-secrets.ts) ---
 /**
  * The keys of each service's Secret, as its consumer in the chart reads them:
  * the application's password key (its chart's default name) and the URL it
  * reads as an environment variable; OpenFGA's `datastore.uriSecret` (key
- * `uri`); Bitnami Keycloak's `externalDatabase` user and password keys.
+ * `uri`); Bitnami Keycloak's `externalDatabase` user and password keys. The
+ * Helm values and the Secrets (components/cluster/) both name them from here.
  */
 export const SECRET_KEYS = {
   gdpr: { password: "postgres-password", url: "GDPR_POSTGRES_URL" },
   openfga: { uri: "uri" },
   keycloak: { user: "db-user", password: "db-password" },
 } as const;
-// --- end Kubernetes Secret keys ---
 
 /**
  * Throws if the list has a duplicate or an invalid name; returns the names.

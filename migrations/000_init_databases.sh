@@ -6,8 +6,8 @@
 #
 # It creates, idempotently (safe to re-run; existing objects are left as they
 # are), the same databases, roles and privilege profiles as the Pulumi program
-# (components/service-database.ts), applies migrations/NNN_*.sql to the gdpr
-# database exactly as the TypeScript runner does (components/migration-runner.ts:
+# (components/database/service-database.ts), applies migrations/NNN_*.sql to the
+# gdpr database exactly as the TypeScript runner does (components/schema/migration-runner.ts:
 # same version table, checksums and advisory lock, so both may run against one
 # database), then validates the result and exits non-zero naming what is missing.
 #
@@ -15,8 +15,11 @@
 #   PLATFORM_ENVIRONMENT   dev | test | staging | prod. When unset, ADR-0060's
 #                          detection: test if POSTGRES_DB ends in _test, else dev.
 #   SERVICES               services, space- or comma-separated (default: gdpr openfga keycloak)
-#   MANAGED_SCHEMA_SERVICES  services whose schema a NOLOGIN owner role owns and
-#                          whose migrations this script applies (default: gdpr)
+#   MANAGED_SCHEMA_SERVICES  services whose schema a NOLOGIN owner role owns
+#                          (default: gdpr). The script applies gdpr's migrations
+#                          only (migrations/NNN_*.sql, the ADR's files); another
+#                          managed-schema service's (migrations/<service>/) are
+#                          applied by the Pulumi program or `make migrate SERVICE=…`.
 #   CONNECTION_LIMIT       connection limit of each login role (default: 25)
 #   <SERVICE>_DB_PASSWORD  password given to a login role when it is created,
 #                          e.g. GDPR_DB_PASSWORD (never logged; read by psql's
@@ -43,10 +46,10 @@ fi
 
 set -euo pipefail
 
-# --- ADR-0060 naming rules -------------------------------------------------
-# The same rules as components/naming.ts and the defaults of
-# components/config.ts: tests/init-script.test.ts runs this script (--plan) and
-# the TypeScript on the same inputs and fails if they disagree.
+# ADR-0060's naming rules and the stack config's defaults, the same as
+# components/naming.ts and components/config/stack-config.ts:
+# tests/init-script.test.ts runs this script (--plan) and the TypeScript on the
+# same inputs and fails if they disagree.
 ENVIRONMENTS=(dev test staging prod)
 TEST_SUFFIX=_test
 LOGIN_ROLE_SUFFIX=_app
@@ -60,7 +63,7 @@ DEFAULT_SERVICES="gdpr openfga keycloak"
 DEFAULT_MANAGED_SCHEMA="gdpr"
 DEFAULT_CONNECTION_LIMIT=25
 
-# --- migrations (components/migration-runner.ts) ---------------------------
+# The migrations' protocol, the same as components/schema/migration-runner.ts's.
 MIGRATIONS_SERVICE=gdpr
 SCHEMA_FILE=001_gdpr_schema.sql
 MIGRATION_LOCK_KEY=6000600001
@@ -82,7 +85,7 @@ die() {
   exit 1
 }
 
-# --- configuration ---------------------------------------------------------
+# The configuration (environment variables), checked against the rules above.
 contains() {
   local needle=$1
   shift
@@ -199,7 +202,7 @@ print_plan() {
   done
 }
 
-# --- migration files (migration-runner.ts parseMigrationFiles) -------------
+# The migration files, validated as components/schema/migration-files.ts does.
 # Sets MIGRATION_FILES (paths), MIGRATION_VERSIONS, MIGRATION_NAMES, MIGRATION_SUMS.
 load_migrations() {
   local dir=$1 path name version problems=() seen=" "
@@ -248,7 +251,7 @@ load_migrations() {
   fi
 }
 
-# --- psql ------------------------------------------------------------------
+# psql, and the databases, roles and privileges it creates.
 # psql against database $1 with the remaining arguments; quiet, unaligned, no psqlrc.
 psql_db() {
   local db=$1
@@ -344,7 +347,7 @@ SQL
   log "$db: PUBLIC revoked; $login may CONNECT; schema public owned by $schema_owner"
 }
 
-# --- migrations ------------------------------------------------------------
+# Applying the migrations, under the runner's advisory lock.
 files_values() {
   local i rows=()
   for i in "${!MIGRATION_NAMES[@]}"; do
@@ -431,7 +434,7 @@ SQL
   } | psql_db "$db" 1>&2 || die "$db: migrations failed (the error is above); the failing file was rolled back"
 }
 
-# --- validation (ADR-0060's health checks, and the privilege profile) -------
+# Validation: ADR-0060's health checks and the privilege profile.
 validate() {
   local problems=() i db login owner svc sql out line parts=()
   # Cluster-wide: the databases and roles of every service, in one query.
@@ -493,7 +496,6 @@ ROLLBACK;"
   log "validated: ${DB_NAMES[*]} exist with their roles and privileges; the gdpr schema is at the latest version"
 }
 
-# --- main ------------------------------------------------------------------
 main() {
   case "${1:-}" in
     --plan)

@@ -16,7 +16,7 @@ import {
   monitoringRoleName,
   parseDatabaseName,
 } from "../components/naming";
-import { FORBIDDEN_LOGIN_ATTRIBUTES } from "../components/grants";
+import { FORBIDDEN_LOGIN_ATTRIBUTES } from "../components/database/grants";
 
 export const TYPES = {
   database: "postgresql:index/database:Database",
@@ -83,7 +83,7 @@ function isTrue(value: unknown): boolean {
   return value === true || value === "true";
 }
 
-// --- ADR-0060 naming --------------------------------------------------------
+// ADR-0060 naming of databases and roles.
 
 /** Database names follow ADR-0060 for the environment: `{service}`, or `{service}_test` in test. */
 export const databaseNaming: Rule = (s, { environment }) => {
@@ -130,7 +130,7 @@ export const roleNaming: Rule = (s, { environment }) => {
   ];
 };
 
-// --- least privilege --------------------------------------------------------
+// Least privilege of the roles the program creates.
 
 /** No role the program creates is SUPERUSER or may create databases or roles (or replicate, or bypass RLS). */
 export const roleLeastPrivilege: Rule = (s) => {
@@ -179,7 +179,7 @@ export const noServiceRolesInCloudSqlApi: Rule = (s) => {
     : [];
 };
 
-// --- Cloud SQL --------------------------------------------------------------
+// Cloud SQL instances (target gcp).
 
 const WORLD = ["0.0.0.0/0", "::/0"];
 
@@ -234,7 +234,7 @@ export const cloudSqlBackups: Rule = (s) => {
   return out;
 };
 
-// --- RDS --------------------------------------------------------------------
+// RDS instances (target aws).
 
 /** Storage encrypted. */
 export const rdsEncrypted: Rule = (s) =>
@@ -278,7 +278,7 @@ export function rdsForceSsl(s: Subject, parameterGroups: Subject[]): string[] {
     : [`${label(s)}: parameter group "${groupName}" does not set rds.force_ssl=1 (TLS required)`];
 }
 
-// --- prod -------------------------------------------------------------------
+// Environment prod only.
 
 /** In prod: deletion protection on every level, and a last backup on deletion. */
 export const prodDeletionProtection: Rule = (s, { environment }) => {
@@ -315,7 +315,7 @@ export const prodHighAvailability: Rule = (s, { environment }) => {
   return [];
 };
 
-// --- loosened defaults (advisory) ------------------------------------------
+// Hardened defaults a stack loosened: advisory, reported but not refused.
 
 function flag(list: { name?: string; value?: string }[] | undefined, name: string): string | undefined {
   return (list ?? []).find((f) => f.name === name)?.value;

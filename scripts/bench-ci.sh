@@ -53,7 +53,7 @@ run() {
   # KEYCLOAK_MAVEN_REPO_LOCAL: Java takes ~ from the passwd entry, not HOME.
   # -u ...: run as CI does, not as a sub-make of `make bench-ci ARGS=...`
   # (make exports command-line variables to its recipes).
-  env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u ARGS -u STACK -u PORT \
+  env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u ARGS -u STACK -u PORT -u SERVICE \
     HOME="$home" PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}" \
     KEYCLOAK_MAVEN_REPO_LOCAL="$home/.m2/repository" \
     bash "$clone/.ci/run" >"$dir/$name.log" 2>&1

@@ -18,7 +18,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
-import { readMigrationsDir, runMigrations } from "../components/migration-runner";
+import { readMigrationsDir, runMigrations } from "../components/schema/migration-runner";
 import { startTestServer } from "../tests/helpers/pg-server";
 import { createGdprDatabase, GdprDatabase } from "../tests/helpers/gdpr-database";
 

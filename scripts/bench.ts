@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
-import { parseStackConfig, ServiceConfig } from "../components/config";
+import { parseStackConfig, ServiceConfig } from "../components/config/stack-config";
 import { describeServer, start, stop } from "./local-server";
 
 const ROOT = resolve(__dirname, "..");

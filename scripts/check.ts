@@ -1,15 +1,19 @@
 /**
  * `make check STACK=<stack> [ARGS=--json]`: ADR-0060's automated validation of
  * a stack's databases, as the read-only monitoring role. Prints one row per
- * check (components/health-checks.ts) and exits 0 only when none FAILs
- * (PENDING does not fail); 1 when a check fails; 2 when it cannot run (usage,
- * no outputs, no connection).
+ * check (components/observability/health-evaluate.ts) and exits 0 only when
+ * none FAILs (PENDING does not fail); 1 when a check fails; 2 when it cannot
+ * run (usage, no outputs, no connection).
  *
  * Where it connects:
  * - a stack (default): the secret output `monitoringUri` of
  *   `scripts/pulumi.sh <stack> stack output --json --show-secrets`; the
- *   expectations from Pulumi.<stack>.yaml (parsed by components/config.ts)
- *   and the outputs `databaseNames` and `monitoringRole`;
+ *   expectations from Pulumi.<stack>.yaml (components/config/stack-config.ts),
+ *   each managed-schema service's migrations (migrations/ for gdpr,
+ *   migrations/<service>/ for the others: components/schema/migration-paths.ts)
+ *   and the outputs `databaseNames`, `monitoringRole` and `retentionRoles`
+ *   (service → retention role; a stack deployed before it reports gdpr's as
+ *   the string `retentionRole`);
  * - `--from-env` (a cluster, CI, a server without this repo's state):
  *   `DATABASE_MONITOR_URL` (postgresql://user:password@host:port/db?sslmode=…),
  *   else libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE; the environment
@@ -19,22 +23,17 @@
  *
  * usage: check.ts [<stack>] [--json] [--from-env] [--environment <env>] [--services <list>]
  */
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { Client, ClientConfig } from "pg";
-import {
-  allPassed,
-  CheckConnectionError,
-  CheckResult,
-  collectSnapshot,
-  Connect,
-  evaluate,
-  formatTable,
-  HealthSpec,
-  healthSpec,
-  Snapshot,
-} from "../components/health-checks";
-import { DEFAULT_MANAGED_SCHEMA_SERVICES, DEFAULT_SERVICES } from "../components/config";
-import { MigrationFile, readMigrationsDir, sslOption } from "../components/migration-runner";
+import { CheckConnectionError, collectSnapshot, Connect } from "../components/observability/health-collect";
+import { allPassed, evaluate } from "../components/observability/health-evaluate";
+import { formatTable } from "../components/observability/health-format";
+import { CheckResult, HealthSpec, healthSpec, Snapshot } from "../components/observability/health-spec";
+import type { Profile } from "../components/config/stack-config";
+import { DEFAULT_MANAGED_SCHEMA_SERVICES, DEFAULT_SERVICES } from "../components/config/stack-config";
+import { migrationsDir } from "../components/schema/migration-paths";
+import { MigrationFile, readMigrationsDir, sslOption } from "../components/schema/migration-runner";
 import {
   databaseName,
   Environment,
@@ -47,7 +46,6 @@ import { readStackOutputs, StackOutputs } from "./helm-values";
 import { stackConfig } from "./local-server";
 
 export const ROOT = resolve(__dirname, "..");
-export const MIGRATIONS_DIR = join(ROOT, "migrations");
 /** The environment variable holding the monitoring role's URI in `--from-env` mode. */
 export const MONITOR_URL_VARIABLE = "DATABASE_MONITOR_URL";
 /** Shown in pg_stat_activity. */
@@ -161,16 +159,52 @@ export function targetFromStack(stack: string, outputs: StackOutputs, cfg = stac
   const spec = healthSpec(cfg.environment, cfg.services, {
     monitoringRole: typeof outputs.monitoringRole === "string" ? outputs.monitoringRole : cfg.monitoringRole,
     declaredDatabases: outputs.databaseNames,
-    migrations: migrationsFor(cfg.services.map((s) => s.name)),
-    // Checked when the stack reports one (gdpr's, retention-job.ts).
-    retentionRoles: typeof outputs.retentionRole === "string" ? { gdpr: outputs.retentionRole } : {},
+    migrations: migrationsFor(cfg.services),
+    retentionRoles: retentionRolesOf(stack, outputs),
   });
   return { label: `stack ${stack}`, spec, connect: connector(clientConfigFromUri(uri)) };
 }
 
-/** The GDPR migrations (migrations/ holds gdpr's schema only). */
-function migrationsFor(services: readonly string[]): Record<string, MigrationFile[]> {
-  return services.includes("gdpr") ? { gdpr: readMigrationsDir(MIGRATIONS_DIR) } : {};
+/**
+ * Each managed-schema service's migration files, from its directory
+ * (migrationsDir: migrations/ for gdpr, migrations/<service>/ for the others);
+ * a missing directory gives none (its `schema-version` row then fails). A
+ * self-migrating service has none.
+ */
+export function migrationsFor(
+  services: readonly { name: string; profile: Profile }[],
+  root = ROOT,
+): Record<string, MigrationFile[]> {
+  return Object.fromEntries(
+    services
+      .filter((s) => s.profile === "managed-schema")
+      .map((s) => {
+        const dir = migrationsDir(root, s.name);
+        return [s.name, existsSync(dir) ? readMigrationsDir(dir) : []];
+      }),
+  );
+}
+
+/**
+ * The retention roles the stack reports, by service: the output
+ * `retentionRoles` (service → role, for the services whose migrations define
+ * the purge function), or, from a stack deployed before it, `retentionRole`
+ * (gdpr's, a string). Each is checked by a `retention-role` row.
+ */
+export function retentionRolesOf(stack: string, outputs: StackOutputs): Record<string, string> {
+  const roles = outputs.retentionRoles;
+  if (roles !== undefined && roles !== null) {
+    if (typeof roles !== "object" || Array.isArray(roles)) {
+      throw new UsageError(`stack "${stack}": output retentionRoles is not a map of service to role`);
+    }
+    for (const [service, role] of Object.entries(roles)) {
+      if (typeof role !== "string") {
+        throw new UsageError(`stack "${stack}": output retentionRoles.${service} is not a role name`);
+      }
+    }
+    return { ...(roles as Record<string, string>) };
+  }
+  return typeof outputs.retentionRole === "string" ? { gdpr: outputs.retentionRole } : {};
 }
 
 /** The environment in --from-env mode: --environment, ENVIRONMENT, or TESTING=true → test. */
@@ -223,7 +257,7 @@ export function targetFromEnv(opts: CheckOptions, env: NodeJS.ProcessEnv = proce
   }
   const spec = healthSpec(environment, services, {
     monitoringRole: monitoringRoleName(environment),
-    migrations: migrationsFor(names),
+    migrations: migrationsFor(services),
   });
   return { label: `from ${url ? MONITOR_URL_VARIABLE : "PG* variables"}`, spec, connect: connector(base) };
 }

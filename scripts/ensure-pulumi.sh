@@ -92,7 +92,7 @@ modfiles=("$root/tools/pulumi/go.mod" "$root/tools/pulumi/go.sum")
 cli_stamp="pulumi=$PULUMI_VERSION gomod=$(cat "${modfiles[@]}" | sha256sum | cut -c1-16)"
 prov_stamp="postgresql=$PULUMI_POSTGRESQL_VERSION"
 
-# --- 1. a matching pulumi already on PATH -----------------------------------
+# 1. A matching pulumi (with the postgresql plugin) already on PATH: use it.
 has_pg_plugin() { # $1: pulumi binary; looks in its plugin cache (PULUMI_HOME)
   PULUMI_SKIP_UPDATE_CHECK=true "$1" plugin ls --json 2>/dev/null | tr -d ' \t\r\n' |
     grep -q "\"name\":\"postgresql\",\"kind\":\"resource\",\"version\":\"$PULUMI_POSTGRESQL_VERSION\""
@@ -104,7 +104,7 @@ if sys_pulumi="$(command -v pulumi 2>/dev/null)" && [ "$(dirname "$sys_pulumi")"
   exit 0
 fi
 
-# --- 2. the cache -------------------------------------------------------------
+# 2. The cache, when everything in it matches the pinned versions.
 cli_ok() { [ -x "$bin/pulumi" ] && [ "$(cat "$cli_dir/.stamp" 2>/dev/null)" = "$cli_stamp" ]; }
 prov_ok() { [ -x "$prov_dir/$prov_name" ] && [ "$(cat "$prov_dir/.stamp" 2>/dev/null)" = "$prov_stamp" ]; }
 link_ok() { [ "$(readlink "$bin/$prov_name" 2>/dev/null)" = "../../${prov_dir##*/}/$prov_name" ]; }
@@ -132,7 +132,7 @@ if cli_ok && { { prov_ok && link_ok; } || { [ "$cli_only" = 1 ] && [ -z "${PULUM
   finish
 fi
 
-# --- 3. fill what is missing, one process at a time ----------------------------
+# 3. Fill in what is missing, one process at a time.
 mkdir -p "$cache"
 exec 9>"$cache/.pulumi.lock"
 if ! flock -n 9; then

@@ -13,7 +13,7 @@
  * For tests (and tests/e2e): `envVars(outputs, { showSecrets })` and
  * `formatEnv(...)` work on the JSON of `pulumi stack output --json`.
  */
-import { jdbcUrl, postgresUri } from "../components/connection";
+import { jdbcUrl, postgresUri } from "../components/server/connection";
 import { readStackOutputs, StackOutputs } from "./helm-values";
 
 /** What a hidden password reads as (left as is by URL-encoding). */

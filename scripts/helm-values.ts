@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { Document } from "yaml";
-import type { HelmValues } from "../components/helm-values";
+import type { HelmValues } from "../components/cluster/helm-values";
 
 export const ROOT = resolve(__dirname, "..");
 export const DEFAULT_VALUES_DIR = join(ROOT, "deployments", "helm");

@@ -20,7 +20,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writ
 import { dirname, join, resolve } from "node:path";
 import { Client } from "pg";
 import { parse } from "yaml";
-import { parseStackConfig } from "../components/config";
+import { parseStackConfig } from "../components/config/stack-config";
 
 const ROOT = resolve(__dirname, "..");
 const SYSTEM_USER = "postgres";

@@ -15,8 +15,8 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
-import { allPassed } from "../components/health-checks";
-import { buildRegistry } from "../components/metrics";
+import { allPassed } from "../components/observability/health-evaluate";
+import { buildRegistry } from "../components/observability/metrics";
 import { CheckTarget, jsonReport, parseArgs, resolveTarget, runChecks, UsageError } from "./check";
 
 export const DEFAULT_PORT = 9187;

@@ -1,10 +1,13 @@
 /**
- * Applies the GDPR migrations to a stack's gdpr database with the same runner
- * the Pulumi program uses (components/migration-runner.ts).
+ * Applies a managed-schema service's migrations (gdpr's by default) to its
+ * database on a stack's server with the same runner the Pulumi program uses
+ * (components/schema/migration-runner.ts), from the same directory
+ * (components/schema/migration-paths.ts).
  *
- *   make migrate STACK=test                 apply what is pending
+ *   make migrate STACK=test                 apply what is pending (gdpr)
+ *   make migrate STACK=test SERVICE=billing another managed-schema service
  *   make migrate STACK=test ARGS=--dry-run  list what would be applied
- *   tsx scripts/migrate.ts --stack <stack> [--dry-run] [--host H] [--port N]
+ *   tsx scripts/migrate.ts --stack <stack> [--service S] [--dry-run] [--host H] [--port N]
  *       [--user U] [--sslmode M] [--migrations-dir DIR] [--lock-timeout-ms N]
  *
  * Names (database, owner and login roles) come from the stack's config
@@ -21,7 +24,8 @@ import {
   readMigrationsDir,
   runMigrations,
   sslOption,
-} from "../components/migration-runner";
+} from "../components/schema/migration-runner";
+import { migrationsDir } from "../components/schema/migration-paths";
 import { stackConfig } from "./local-server";
 
 const ROOT = resolve(__dirname, "..");
@@ -30,6 +34,7 @@ class UsageError extends Error {}
 
 interface Options {
   stack: string;
+  service: string;
   dryRun: boolean;
   host?: string;
   port?: number;
@@ -41,6 +46,7 @@ interface Options {
 
 const VALUE_FLAGS = [
   "--stack",
+  "--service",
   "--host",
   "--port",
   "--user",
@@ -76,14 +82,18 @@ export function parseArgs(argv: readonly string[]): Options {
     }
     return n;
   };
+  const service = values["--service"] ?? "gdpr";
   return {
     stack: values["--stack"],
+    service,
     dryRun,
     host: values["--host"],
     port: integer("--port", 1, 65535),
     user: values["--user"],
     sslmode: values["--sslmode"],
-    migrationsDir: resolve(values["--migrations-dir"] ?? join(ROOT, "migrations")),
+    migrationsDir: values["--migrations-dir"]
+      ? resolve(values["--migrations-dir"])
+      : migrationsDir(ROOT, service),
     lockTimeoutMs: integer("--lock-timeout-ms", 1, 86_400_000) ?? DEFAULT_LOCK_TIMEOUT_MS,
   };
 }
@@ -101,17 +111,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(
-        `error: ${err.message}\nusage: tsx scripts/migrate.ts --stack <stack> [--dry-run] [--host H] [--port N] [--user U] [--sslmode M] [--migrations-dir DIR] [--lock-timeout-ms N]`,
+        `error: ${err.message}\nusage: tsx scripts/migrate.ts --stack <stack> [--service S] [--dry-run] [--host H] [--port N] [--user U] [--sslmode M] [--migrations-dir DIR] [--lock-timeout-ms N]`,
       );
       return 2;
     }
     throw err;
   }
   const cfg = stackConfig(options.stack);
-  const gdpr = cfg.services.find((s) => s.name === "gdpr");
-  if (!gdpr || !gdpr.ownerRole) {
+  const svc = cfg.services.find((s) => s.name === options.service);
+  if (!svc || !svc.ownerRole) {
     console.error(
-      `error: stack "${options.stack}" has no managed-schema gdpr service (config services / managedSchemaServices): nothing to migrate`,
+      `error: stack "${options.stack}" has no managed-schema ${options.service} service (config services / managedSchemaServices): nothing to migrate`,
     );
     return 1;
   }
@@ -128,11 +138,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       port: options.port ?? cfg.port,
       user: options.user ?? cfg.adminUser,
       password: adminPassword(options.stack),
-      database: gdpr.database,
+      database: svc.database,
       ssl: sslOption(options.sslmode ?? cfg.sslmode),
     },
-    ownerRole: gdpr.ownerRole,
-    loginRole: gdpr.loginRole,
+    ownerRole: svc.ownerRole,
+    loginRole: svc.loginRole,
     migrations,
     dryRun: options.dryRun,
     lockTimeoutMs: options.lockTimeoutMs,
@@ -142,14 +152,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (options.dryRun) {
     console.log(
       result.pending.length > 0
-        ? `${gdpr.database}: at version ${version}; would apply ${result.pending.join(", ")}`
-        : `${gdpr.database}: at version ${version}; nothing to apply`,
+        ? `${svc.database}: at version ${version}; would apply ${result.pending.join(", ")}`
+        : `${svc.database}: at version ${version}; nothing to apply`,
     );
   } else {
     console.log(
       result.applied.length > 0
-        ? `${gdpr.database}: applied ${result.applied.join(", ")}; now at version ${version}`
-        : `${gdpr.database}: nothing to apply; at version ${version}`,
+        ? `${svc.database}: applied ${result.applied.join(", ")}; now at version ${version}`
+        : `${svc.database}: nothing to apply; at version ${version}`,
     );
   }
   return 0;

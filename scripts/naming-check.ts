@@ -30,7 +30,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { Environment, isEnvironment } from "../components/naming";
-import { DEFAULT_SERVICES } from "../components/config";
+import { DEFAULT_SERVICES } from "../components/config/stack-config";
 import {
   DEFAULT_PROJECT,
   formatViolation,
@@ -49,7 +49,6 @@ export * from "./naming-check/helm-values";
 export * from "./naming-check/init-script";
 export * from "./naming-check/stack";
 // The whole tree
-// ---------------------------------------------------------------------------
 
 export type FileKind = "compose" | "stack" | "helm-values" | "init-script";
 

@@ -1,15 +1,16 @@
 /**
- * Runs the GDPR retention purge (purge_expired_data(), migrations/README.md)
- * once, as the stack's retention role: the least-privileged way, the same
- * call the CronJob makes in a cluster (components/retention-job.ts).
+ * Runs a service's retention purge (purge_expired_data(), migrations/README.md)
+ * once, as its retention role: the least-privileged way, the same call the
+ * CronJob makes in a cluster (components/cluster/retention-cronjob.ts).
  *
- *   make purge STACK=test           print the rows removed per table
+ *   make purge STACK=test                 gdpr's purge; prints the rows removed per table
+ *   make purge STACK=test SERVICE=billing another service whose migrations define one
  *   make purge STACK=test ARGS=--json
- *   tsx scripts/purge.ts <stack> [--json]
+ *   tsx scripts/purge.ts <stack> [--service S] [--json]
  *   tsx scripts/purge.ts --from-env [--json]   DATABASE_RETENTION_URL
  *
- * The role's URI comes from the stack's secret output retentionUri (or
- * DATABASE_RETENTION_URL with --from-env); it is never printed.
+ * The role's URI comes from the stack's secret output retentionUris (by
+ * service; or DATABASE_RETENTION_URL with --from-env); it is never printed.
  * Exit status: 0 done, 1 failed, 2 usage.
  */
 import { Client } from "pg";
@@ -18,15 +19,22 @@ import { readStackOutputs } from "./helm-values";
 
 export interface PurgeOptions {
   stack?: string;
+  /** The service whose purge runs. @default "gdpr" */
+  service?: string;
   fromEnv: boolean;
   json: boolean;
 }
 
 export function parsePurgeArgs(argv: readonly string[]): PurgeOptions {
   const opts: PurgeOptions = { fromEnv: false, json: false };
-  for (const a of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
     if (a === "--json") opts.json = true;
-    else if (a === "--from-env") opts.fromEnv = true;
+    else if (a === "--service") {
+      const service = argv[++i];
+      if (!service || service.startsWith("--")) throw new UsageError("--service needs a service name");
+      opts.service = service;
+    } else if (a === "--from-env") opts.fromEnv = true;
     else if (a.startsWith("--")) throw new UsageError(`unknown option ${a}`);
     else if (opts.stack === undefined) opts.stack = a;
     else throw new UsageError(`unexpected argument ${JSON.stringify(a)} (one stack at most)`);
@@ -45,15 +53,21 @@ export function retentionUri(opts: PurgeOptions, env: NodeJS.ProcessEnv = proces
     return uri;
   }
   const stack = opts.stack as string;
+  const service = opts.service ?? "gdpr";
   const outputs = readStackOutputs(stack, { showSecrets: true });
-  const uri = outputs.retentionUri;
-  if (uri === undefined) {
-    throw new UsageError(
-      `stack "${stack}" has no retentionUri output: run \`make up STACK=${stack}\` (it needs gdpr as a managed-schema service)`,
-    );
+  const uris = outputs.retentionUris;
+  if (uris === "[secret]") {
+    throw new UsageError(`stack "${stack}": retentionUris is hidden; read the outputs with --show-secrets`);
   }
-  if (typeof uri !== "string" || uri === "[secret]") {
-    throw new UsageError(`stack "${stack}": retentionUri is hidden; read the outputs with --show-secrets`);
+  const byService = typeof uris === "object" && uris !== null ? (uris as Record<string, unknown>) : {};
+  const uri = byService[service];
+  if (typeof uri !== "string") {
+    const known = Object.keys(byService);
+    throw new UsageError(
+      `stack "${stack}" has no retention role for service "${service}" ` +
+        (known.length > 0 ? `(it has one for: ${known.join(", ")})` : "(it has none)") +
+        `: a managed-schema service gets one when its migrations define purge_expired_data(); run \`make up STACK=${stack}\``,
+    );
   }
   return uri;
 }

@@ -1,13 +1,15 @@
 /**
- * Keeps README.md's config table in step with Pulumi.yaml (the declared config
- * schema): `tsx scripts/readme-tables.ts` rewrites the table between the
- * config-table markers; tests/readme.test.ts fails when they differ.
+ * Keeps docs/config.md's table of config keys in step with Pulumi.yaml (the
+ * declared config schema): `tsx scripts/readme-tables.ts` rewrites the table
+ * between the config-table markers; tests/readme.test.ts fails when they differ.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 
 const ROOT = resolve(__dirname, "..");
+/** The document that holds the generated table, relative to the repository root. */
+export const CONFIG_DOC = join("docs", "config.md");
 const START = "<!-- config-table:start (checked by tests/readme.test.ts against Pulumi.yaml) -->";
 const END = "<!-- config-table:end -->";
 
@@ -35,19 +37,20 @@ export function configTable(pulumiYaml: string): string {
   return ["| key | type | default | description |", "|---|---|---|---|", ...rows].join("\n");
 }
 
-export function renderReadme(readme: string, pulumiYaml: string): string {
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error("README.md: config-table markers not found");
-  return `${readme.slice(0, start + START.length)}\n${configTable(pulumiYaml)}\n${readme.slice(end)}`;
+/** `doc` with the table between its config-table markers rendered from `pulumiYaml`. */
+export function renderConfigDoc(doc: string, pulumiYaml: string): string {
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`${CONFIG_DOC}: config-table markers not found`);
+  return `${doc.slice(0, start + START.length)}\n${configTable(pulumiYaml)}\n${doc.slice(end)}`;
 }
 
 if (require.main === module) {
-  const readmePath = join(ROOT, "README.md");
-  const next = renderReadme(
-    readFileSync(readmePath, "utf8"),
+  const docPath = join(ROOT, CONFIG_DOC);
+  const next = renderConfigDoc(
+    readFileSync(docPath, "utf8"),
     readFileSync(join(ROOT, "Pulumi.yaml"), "utf8"),
   );
-  writeFileSync(readmePath, next);
-  console.log("README.md config table updated from Pulumi.yaml");
+  writeFileSync(docPath, next);
+  console.log(`${CONFIG_DOC} config table updated from Pulumi.yaml`);
 }

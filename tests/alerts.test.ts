@@ -12,10 +12,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { buildRegistry } from "../components/metrics";
-import { evaluate, healthSpec, Snapshot } from "../components/health-checks";
+import { buildRegistry } from "../components/observability/metrics";
+import { evaluate } from "../components/observability/health-evaluate";
+import { healthSpec, Snapshot } from "../components/observability/health-spec";
 import { defaultServices } from "../scripts/check";
-import { PrometheusRuleDoc, readPrometheusRule, stackPrometheusRule } from "../components/database-alerts";
+import {
+  PrometheusRuleDoc,
+  readPrometheusRule,
+  stackPrometheusRule,
+} from "../components/cluster/database-alerts";
 
 const ROOT = join(__dirname, "..");
 const RULE_FILE = join(ROOT, "deployments/prometheus/database-alerts.yaml");

@@ -23,7 +23,7 @@ import {
   HelmValuesInput,
   OPENFGA_DEFAULT_REPLICAS,
   renderHelmValues,
-} from "../components/helm-values";
+} from "../components/cluster/helm-values";
 import { databaseName, roleNames, secretName } from "../components/naming";
 
 const ROOT = resolve(__dirname, "..");

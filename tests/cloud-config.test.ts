@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ConfigError, Problems, RawConfig, parseStackConfig } from "../components/config";
+import { ConfigError, Problems, RawConfig, parseStackConfig } from "../components/config/stack-config";
 import {
   AwsConfig,
   CLOUD_CONFIG_KEYS,
@@ -9,7 +9,7 @@ import {
   GcpConfig,
   minutesOf,
   parseDatabaseFlags,
-} from "../components/cloud-config";
+} from "../components/config/cloud-config";
 import { stackFileConfig } from "./helpers/cloud-mocks";
 
 const GCP: RawConfig = {

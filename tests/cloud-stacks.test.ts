@@ -93,7 +93,7 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
     if (target === "gcp") {
       expect(inputs.scheme).toBe("gcppostgres");
       expect(inputs.host).toBe("platform-db-prod:europe-west1:platform-databases-prod");
-      expect(inputs.password).toMatch(/^mock-password-postgres-cloudsql-admin-password/);
+      expect(inputs.password).toMatch(/^mock-password-platform-postgres-cloudsql-admin-password/);
     } else {
       expect(inputs.scheme).toBe("awspostgres");
       expect(inputs.host).toBe("platform-databases-prod.c0ffee123456.eu-central-1.rds.amazonaws.com");
@@ -217,26 +217,26 @@ describe("staging differs from prod only where its config says", () => {
     expect(diff.sort()).toEqual(
       [
         // environment → instance name (hence connection name), label
-        "postgres-cloudsql-instance.name",
-        "postgres-cloudsql-instance.settings.userLabels.environment",
-        "postgres-cloudsql-admin.instance",
-        "postgres-provider.host",
+        "platform-postgres-cloudsql-instance.name",
+        "platform-postgres-cloudsql-instance.settings.userLabels.environment",
+        "platform-postgres-cloudsql-admin.instance",
+        "platform-postgres-provider.host",
         // gcpProject, gcpNetwork
-        "postgres-cloudsql-instance.project",
-        "postgres-cloudsql-admin.project",
-        "postgres-cloudsql-instance.settings.ipConfiguration.privateNetwork",
+        "platform-postgres-cloudsql-instance.project",
+        "platform-postgres-cloudsql-admin.project",
+        "platform-postgres-cloudsql-instance.settings.ipConfiguration.privateNetwork",
         // gcpTier, diskSizeGb, diskAutoresizeLimitGb
-        "postgres-cloudsql-instance.settings.tier",
-        "postgres-cloudsql-instance.settings.diskSize",
-        "postgres-cloudsql-instance.settings.diskAutoresizeLimit",
+        "platform-postgres-cloudsql-instance.settings.tier",
+        "platform-postgres-cloudsql-instance.settings.diskSize",
+        "platform-postgres-cloudsql-instance.settings.diskAutoresizeLimit",
         // highAvailability
-        "postgres-cloudsql-instance.settings.availabilityType",
+        "platform-postgres-cloudsql-instance.settings.availabilityType",
         // deletionProtection
-        "postgres-cloudsql-instance.deletionProtection",
-        "postgres-cloudsql-instance.settings.deletionProtectionEnabled",
-        "postgres-cloudsql-instance.<protect>",
+        "platform-postgres-cloudsql-instance.deletionProtection",
+        "platform-postgres-cloudsql-instance.settings.deletionProtectionEnabled",
+        "platform-postgres-cloudsql-instance.<protect>",
         // backupRetentionDays
-        "postgres-cloudsql-instance.settings.backupConfiguration.backupRetentionSettings.retainedBackups",
+        "platform-postgres-cloudsql-instance.settings.backupConfiguration.backupRetentionSettings.retainedBackups",
       ].sort(),
     );
   }, 240_000);
@@ -246,37 +246,37 @@ describe("staging differs from prod only where its config says", () => {
     expect(diff.sort()).toEqual(
       [
         // environment → identifier and the names derived from it, tags
-        "postgres-rds-instance.identifier",
-        "postgres-rds-instance.finalSnapshotIdentifier",
-        "postgres-rds-instance.dbSubnetGroupName",
-        "postgres-rds-instance.parameterGroupName",
-        "postgres-rds-instance.tags.environment",
-        "postgres-rds-subnets.name",
-        "postgres-rds-subnets.description",
-        "postgres-rds-subnets.tags.environment",
-        "postgres-rds-sg.name",
-        "postgres-rds-sg.description",
-        "postgres-rds-sg.tags.environment",
-        "postgres-rds-params.name",
-        "postgres-rds-params.description",
-        "postgres-rds-params.tags.environment",
-        "postgres-provider.host",
-        "gdpr-migrations-run.host",
+        "platform-postgres-rds-instance.identifier",
+        "platform-postgres-rds-instance.finalSnapshotIdentifier",
+        "platform-postgres-rds-instance.dbSubnetGroupName",
+        "platform-postgres-rds-instance.parameterGroupName",
+        "platform-postgres-rds-instance.tags.environment",
+        "platform-postgres-rds-subnets.name",
+        "platform-postgres-rds-subnets.description",
+        "platform-postgres-rds-subnets.tags.environment",
+        "platform-postgres-rds-sg.name",
+        "platform-postgres-rds-sg.description",
+        "platform-postgres-rds-sg.tags.environment",
+        "platform-postgres-rds-params.name",
+        "platform-postgres-rds-params.description",
+        "platform-postgres-rds-params.tags.environment",
+        "platform-postgres-provider.host",
+        "platform-gdpr-migrations-run.host",
         // awsVpcId, awsSubnetIds, awsAllowedSecurityGroupIds
-        "postgres-rds-sg.vpcId",
-        "postgres-rds-sg.ingress",
-        "postgres-rds-subnets.subnetIds",
+        "platform-postgres-rds-sg.vpcId",
+        "platform-postgres-rds-sg.ingress",
+        "platform-postgres-rds-subnets.subnetIds",
         // awsInstanceClass, diskSizeGb, diskAutoresizeLimitGb
-        "postgres-rds-instance.instanceClass",
-        "postgres-rds-instance.allocatedStorage",
-        "postgres-rds-instance.maxAllocatedStorage",
+        "platform-postgres-rds-instance.instanceClass",
+        "platform-postgres-rds-instance.allocatedStorage",
+        "platform-postgres-rds-instance.maxAllocatedStorage",
         // highAvailability
-        "postgres-rds-instance.multiAz",
+        "platform-postgres-rds-instance.multiAz",
         // deletionProtection
-        "postgres-rds-instance.deletionProtection",
-        "postgres-rds-instance.<protect>",
+        "platform-postgres-rds-instance.deletionProtection",
+        "platform-postgres-rds-instance.<protect>",
         // backupRetentionDays
-        "postgres-rds-instance.backupRetentionPeriod",
+        "platform-postgres-rds-instance.backupRetentionPeriod",
       ].sort(),
     );
   }, 240_000);

@@ -15,14 +15,14 @@ import {
   unwrap,
 } from "./helpers/mocks";
 import { MOCK_PRIVATE_IP, SECRET_SIG, SECRET_SIG_VALUE, cloudMocks } from "./helpers/cloud-mocks";
-import type { CloudSqlInstanceArgs } from "../components/cloudsql-instance";
+import type { CloudSqlInstanceArgs } from "../components/server/cloudsql-instance";
 
-type Module = typeof import("../components/cloudsql-instance");
+type Module = typeof import("../components/server/cloudsql-instance");
 let mod: Module;
 
 beforeAll(async () => {
   await installMocks({}, "platform-databases", "prod", cloudMocks());
-  mod = await import("../components/cloudsql-instance");
+  mod = await import("../components/server/cloudsql-instance");
 });
 
 beforeEach(() => resetRecorded());

@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CONFIG_KEYS, ConfigError, parseStackConfig, SECRET_CONFIG_KEYS } from "../components/config";
+import {
+  CONFIG_KEYS,
+  ConfigError,
+  parseStackConfig,
+  SECRET_CONFIG_KEYS,
+} from "../components/config/stack-config";
 
 function errorOf(fn: () => unknown): ConfigError {
   try {

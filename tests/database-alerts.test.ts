@@ -14,7 +14,7 @@ import {
   PrometheusRuleDoc,
   readPrometheusRule,
   stackPrometheusRule,
-} from "../components/database-alerts";
+} from "../components/cluster/database-alerts";
 import { databaseName } from "../components/naming";
 import { parents } from "./helpers/mocks";
 import { resource, runProgram } from "./helpers/run-program";
@@ -127,12 +127,14 @@ describe("DatabaseAlerts in the program", () => {
   it("with a cluster and the monitoring role: one PrometheusRule, test names, the Secrets' cluster", async () => {
     const run = await runProgram({ environment: "test", ...cluster }, "test");
     const rule = resource(run, RULE_TYPE);
-    // The kubernetes provider DatabaseSecrets made for the stack's cluster (the only one).
+    // The kubernetes provider the platform made for the stack's cluster (the only one).
     const provider = resource(run, "pulumi:providers:kubernetes");
     expect(rule.provider).toMatch(
       new RegExp(`\\$pulumi:providers:kubernetes::${provider.name}::${provider.name}-id$`),
     );
-    expect(parents.get(rule.name)).toMatch(/platform-databases:index:DatabaseAlerts::database-alerts$/);
+    expect(parents.get(rule.name)).toMatch(
+      /platform-databases:index:DatabaseAlerts::platform-cluster-alerts$/,
+    );
     const inputs = rule.inputs as unknown as PrometheusRuleDoc;
     expect(inputs.metadata.namespace).toBe("platform");
     expect(Object.keys(budgets(inputs)).sort()).toEqual(["gdpr_test", "keycloak_test", "openfga_test"]);

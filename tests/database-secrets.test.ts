@@ -6,8 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { secretStringData } from "../components/database-secrets";
-import { ConfigError, parseStackConfig } from "../components/config";
+import { GENERIC_SECRET_KEYS, secretStringData } from "../components/cluster/database-secrets";
+import { ConfigError, parseStackConfig } from "../components/config/stack-config";
 import { SECRET_KEYS } from "../components/naming";
 import { envVars } from "../scripts/env";
 import {
@@ -117,7 +117,9 @@ describe("DatabaseSecrets in the program", () => {
     for (const s of secrets) {
       expect((s.inputs.metadata as { namespace: string }).namespace).toBe("platform");
       expect(s.inputs.type).toBe("Opaque");
-      expect(parents.get(s.name)).toMatch(/platform-databases:index:DatabaseSecrets::database-secrets$/);
+      expect(parents.get(s.name)).toMatch(
+        /platform-databases:index:DatabaseSecrets::platform-cluster-secrets$/,
+      );
     }
     // Registered as a secret: the engine receives the data wrapped in Pulumi's secret signature.
     const data = secrets.map((s) => {
@@ -154,7 +156,7 @@ describe("DatabaseSecrets in the program", () => {
 
   it("marks the Secrets' data secret", async () => {
     await program({ environment: "dev" });
-    const { DatabaseSecrets } = await import("../components/database-secrets");
+    const { DatabaseSecrets } = await import("../components/cluster/database-secrets");
     const component = new DatabaseSecrets("secrets", {
       namespace: "apps",
       services: [
@@ -183,20 +185,54 @@ describe("DatabaseSecrets in the program", () => {
     expect(ofType(K8S_PROVIDER)).toEqual([]);
   });
 
-  it("gives no Secret to a service the chart does not consume", async () => {
-    await program({
+  it("gives a service the chart does not consume a Secret with the conventional keys, and a values entry", async () => {
+    const p = await program({
       environment: "dev",
       services: '["gdpr","openfga","keycloak","billing"]',
+      managedSchemaServices: '["gdpr"]',
       kubernetes: "true",
       namespace: "apps",
     });
     expect(ofType("postgresql:index/database:Database")).toHaveLength(4);
-    expect(secretNames()).toEqual(["gdpr-database", "keycloak-database", "openfga-database"]);
+    expect(secretNames()).toEqual([
+      "billing-database",
+      "gdpr-database",
+      "keycloak-database",
+      "openfga-database",
+    ]);
+    const billing = ofType(SECRET).find(
+      (s) => (s.inputs.metadata as { name: string }).name === "billing-database",
+    );
+    const data = (billing?.inputs.stringData as { value: Record<string, string> }).value;
+    expect(Object.keys(data).sort()).toEqual([...GENERIC_SECRET_KEYS].sort());
+    const uris = await unwrap(p.connectionUris);
+    expect(data).toMatchObject({
+      host: "127.0.0.1",
+      port: "5432",
+      database: "billing",
+      username: "billing_app",
+      password: decodeURIComponent(new URL(uris.billing).password),
+      uri: uris.billing,
+    });
+    expect(data["jdbc-uri"]).toMatch(
+      /^jdbc:postgresql:\/\/127\.0\.0\.1:5432\/billing\?user=billing_app&password=[^&]+%40%3A%2F%3F%23%25$/,
+    );
+    const values = await unwrap(p.helmValues);
+    expect(values.platformDatabases).toEqual({
+      billing: {
+        host: "127.0.0.1",
+        port: 5432,
+        database: "billing",
+        username: "billing_app",
+        sslMode: "disable",
+        existingSecret: "billing-database",
+      },
+    });
   });
 
-  it("refuses a service without a consumer and a bad namespace, by name", async () => {
+  it("refuses a bad namespace and a Secret name used twice, by name", async () => {
     await program({ environment: "dev" });
-    const { DatabaseSecrets } = await import("../components/database-secrets");
+    const { DatabaseSecrets } = await import("../components/cluster/database-secrets");
     const svc = {
       service: "billing",
       secretName: "billing-database",
@@ -205,8 +241,8 @@ describe("DatabaseSecrets in the program", () => {
       password: "x",
       endpoint: { host: "db", port: 5432, sslmode: "require" },
     };
-    expect(() => new DatabaseSecrets("a", { namespace: "apps", services: [svc] })).toThrow(
-      'DatabaseSecrets a: service "billing" has no consumer in the chart (gdpr, openfga, keycloak)',
+    expect(() => new DatabaseSecrets("a", { namespace: "apps", services: [svc, svc] })).toThrow(
+      'DatabaseSecrets a: Secret name "billing-database" is used twice',
     );
     expect(() => new DatabaseSecrets("b", { namespace: "Apps", services: [] })).toThrow(
       'DatabaseSecrets b: namespace "Apps" is not a Kubernetes namespace name',

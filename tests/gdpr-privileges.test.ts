@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseMigrationFiles, readMigrationsDir, runMigrations } from "../components/migration-runner";
+import { parseMigrationFiles, readMigrationsDir, runMigrations } from "../components/schema/migration-runner";
 import { startTestServer, TestServer } from "./helpers/pg-server";
 import { createGdprDatabase, GdprDatabase } from "./helpers/gdpr-database";
 

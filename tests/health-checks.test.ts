@@ -1,40 +1,47 @@
 /**
  * The health checks: pure evaluation and rendering, then against a throwaway
- * real server provisioned as the program does (tests/helpers/provision.ts),
- * read as the monitoring role. Everything passes (openfga and keycloak
- * pending until they migrate); then one thing at a time is broken, the
- * matching check fails with its reason and `check.ts` exits non-zero, and it
- * is put back.
+ * real server provisioned by the program itself (tests/helpers/program-stack.ts:
+ * `pulumi up` of a scratch stack with the test stack's config), read as the
+ * monitoring role from the stack's outputs. Everything passes (openfga and
+ * keycloak pending until they migrate); then one thing at a time is broken,
+ * the matching check fails with its reason and `check.ts` exits non-zero, and
+ * it is put back (billing: added to the stack's config, then taken out).
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allPassed, evaluate } from "../components/observability/health-evaluate";
+import { formatTable } from "../components/observability/health-format";
 import {
-  allPassed,
   CheckResult,
-  evaluate,
-  formatTable,
   healthSpec,
   HealthSpec,
   leakedName,
   Snapshot,
-} from "../components/health-checks";
-import { parseStackConfig } from "../components/config";
-import { parseMigrationFiles } from "../components/migration-runner";
-import { monitoringRoleName } from "../components/naming";
+} from "../components/observability/health-spec";
+import {
+  REQUIRED_TABLES,
+  requiredTables,
+  tablesCreatedBy,
+} from "../components/observability/required-tables";
+import { parseStackConfig } from "../components/config/stack-config";
+import { parseMigrationFiles } from "../components/schema/migration-runner";
+import { databaseName, monitoringRoleName, roleNames } from "../components/naming";
 import {
   clientConfigFromUri,
   CheckTarget,
   defaultServices,
   environmentFromEnv,
+  migrationsFor,
   parseArgs,
+  retentionRolesOf,
   runChecks,
   targetFromEnv,
   targetFromStack,
 } from "../scripts/check";
-import { startTestServer, TestServer } from "./helpers/pg-server";
-import { MIGRATIONS, provisionStack, ProvisionedStack, sql } from "./helpers/provision";
+import { MIGRATIONS, ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
 
 const ROOT = join(__dirname, "..");
 const TSX = join(ROOT, "node_modules/.bin/tsx");
@@ -43,9 +50,7 @@ function byName(results: readonly CheckResult[]): Record<string, CheckResult> {
   return Object.fromEntries(results.map((r) => [r.name, r]));
 }
 
-// ---------------------------------------------------------------------------
 // Pure: evaluate() on hand-made snapshots
-// ---------------------------------------------------------------------------
 
 const FILES = parseMigrationFiles([
   { name: "001_a.sql", content: "SELECT 1;" },
@@ -342,6 +347,254 @@ describe("evaluate (pure)", () => {
   });
 });
 
+// A fourth managed-schema service, billing, with its own migrations
+
+/**
+ * billing's migrations (migrations/billing/ in a project that has it): valid
+ * SQL the real-server test applies too. The tables they leave in public:
+ * invoices, payment_events (payments renamed), ledger (created in a DO
+ * block); old_rates is dropped, and the comment, the string literal and the
+ * function body create nothing.
+ */
+const BILLING_FILES = parseMigrationFiles([
+  {
+    name: "001_billing_schema.sql",
+    content: `-- Billing. CREATE TABLE ghost (x int) is only a comment.
+CREATE TABLE invoices (id bigint PRIMARY KEY, amount_cents bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS public.payments (id bigint PRIMARY KEY, invoice_id bigint REFERENCES invoices (id));
+COMMENT ON TABLE invoices IS 'Not a CREATE TABLE fake (x int); only text.';
+CREATE TABLE old_rates (rate numeric);
+`,
+  },
+  {
+    name: "002_billing_ledger.sql",
+    content: `ALTER TABLE payments RENAME TO payment_events;
+DROP TABLE IF EXISTS old_rates;
+CREATE FUNCTION billing_scratch() RETURNS void LANGUAGE plpgsql AS $body$
+BEGIN
+  CREATE TABLE inside_function (x int);
+END
+$body$;
+DO $$
+BEGIN
+  CREATE TABLE IF NOT EXISTS ledger (id bigint PRIMARY KEY);
+END
+$$;
+`,
+  },
+]);
+const BILLING_TABLES = ["invoices", "payment_events", "ledger"];
+
+const billing = {
+  name: "billing",
+  database: databaseName("billing", "test"),
+  loginRole: roleNames("billing", "test").login,
+  ownerRole: roleNames("billing", "test").owner,
+  profile: "managed-schema" as const,
+};
+
+function billingSpec(opts: { retentionRole?: string; files?: typeof BILLING_FILES } = {}): HealthSpec {
+  return healthSpec("test", [...defaultServices("test"), billing], {
+    monitoringRole: monitoringRoleName("test"),
+    migrations: { gdpr: FILES, billing: opts.files ?? BILLING_FILES },
+    retentionRoles: opts.retentionRole ? { billing: opts.retentionRole } : {},
+  });
+}
+
+/** healthySnapshot with billing's database as its migrations leave it. */
+function billingSnapshot(s: HealthSpec): Snapshot {
+  const snap = healthySnapshot(s);
+  Object.assign(snap.contents.billing_test, {
+    tables: [...BILLING_TABLES, "schema_migrations"].sort(),
+    versionRows: BILLING_FILES.map((f) => ({ version: f.version, name: f.name, checksum: f.checksum })),
+  });
+  return snap;
+}
+
+function billingContents(snap: Snapshot) {
+  return snap.contents.billing_test as {
+    tables: string[];
+    versionRows?: { version: number; name: string; checksum: string }[];
+    retention?: unknown;
+  };
+}
+
+describe("a fourth managed-schema service, billing (pure)", () => {
+  it("the tables its migrations create: CREATE TABLE [IF NOT EXISTS] [public.]name, renames and drops followed", () => {
+    expect(tablesCreatedBy(BILLING_FILES)).toEqual(BILLING_TABLES);
+    expect(
+      tablesCreatedBy([
+        {
+          sql: `CREATE TEMP TABLE scratch (x int); CREATE UNLOGGED TABLE "Cache" (k text);
+                CREATE TABLE audit.events (x int); CREATE TABLE "public"."Mixed" (x int);
+                CREATE TABLE moved (x int); ALTER TABLE moved SET SCHEMA archive;
+                CREATE TABLE a (x int); CREATE TABLE b (x int); DROP TABLE a, public.b;
+                CREATE TABLE s (x text DEFAULT E'it\\'s; CREATE TABLE no (x int)');
+                CREATE TABLE IF NOT EXISTS public.schema_migrations (version int);
+                /* CREATE TABLE nested /* comment */ still comment */`,
+        },
+      ]),
+    ).toEqual(["Cache", "Mixed", "s"]);
+    // gdpr's real migrations create exactly consumers.md's tables: the two rules agree.
+    expect(tablesCreatedBy(MIGRATIONS)).toEqual(REQUIRED_TABLES.gdpr.tables);
+  });
+
+  it("which tables are expected: REQUIRED_TABLES, else a managed-schema service's migrations, else none", () => {
+    expect(requiredTables({ service: "gdpr", profile: "managed-schema", migrations: BILLING_FILES })).toBe(
+      REQUIRED_TABLES.gdpr,
+    );
+    expect(
+      requiredTables({ service: "billing", profile: "managed-schema", migrations: BILLING_FILES }),
+    ).toEqual({
+      tables: BILLING_TABLES,
+      fromMigrations: "migrations/billing/",
+    });
+    expect(requiredTables({ service: "billing", profile: "self-migrating" })).toBeUndefined();
+    expect(requiredTables({ service: "billing", profile: "managed-schema" })).toBeUndefined();
+    expect(
+      requiredTables({
+        service: "billing",
+        profile: "managed-schema",
+        migrations: parseMigrationFiles([
+          { name: "001_fn.sql", content: "CREATE FUNCTION f() RETURNS int AS 'SELECT 1' LANGUAGE sql;" },
+        ]),
+      }),
+    ).toBeUndefined();
+  });
+
+  it("gets every gdpr-like row from its own migrations; no retention-role row without a retention role", () => {
+    const s = billingSpec();
+    const results = evaluate(s, billingSnapshot(s));
+    expect(results.map((r) => `${r.name} ${r.status}`).slice(-7)).toEqual([
+      "database billing_test PASS",
+      "naming billing_test PASS",
+      "tables billing_test PASS",
+      "schema-version billing_test PASS",
+      "privileges billing_test_app PASS",
+      "public-connect billing_test PASS",
+      "monitoring-role db_monitor_test PASS",
+    ]);
+    expect(results.filter((r) => r.check === "retention-role")).toEqual([]);
+    expect(allPassed(results)).toBe(true);
+    const r = byName(results);
+    expect(r["tables billing_test"].reason).toBe(
+      "all 3 tables its migrations (migrations/billing/) create: invoices, payment_events, ledger",
+    );
+    expect(r["schema-version billing_test"].reason).toBe(
+      "version 2 (002_billing_ledger.sql) = latest migration",
+    );
+    expect(r["monitoring-role db_monitor_test"].reason).toBe(
+      "member of pg_monitor only; CONNECT on the 4 service databases only",
+    );
+    // gdpr keeps its own expectations.
+    expect(r["schema-version gdpr_test"].reason).toBe("version 2 (002_b.sql) = latest migration");
+  });
+
+  it("schema version: behind, another service's rows, no migration files; gdpr unaffected", () => {
+    const s = billingSpec();
+    const behind = billingSnapshot(s);
+    billingContents(behind).versionRows = billingContents(behind).versionRows!.slice(0, 1);
+    expect(byName(evaluate(s, behind))["schema-version billing_test"]).toMatchObject({
+      status: "FAIL",
+      reason: "version 1, latest migration 2 (002_billing_ledger.sql): pending 002_billing_ledger.sql",
+    });
+    expect(byName(evaluate(s, behind))["schema-version gdpr_test"].status).toBe("PASS");
+
+    const foreign = billingSnapshot(s);
+    billingContents(foreign).versionRows = FILES.map((f) => ({
+      version: f.version,
+      name: f.name,
+      checksum: f.checksum,
+    }));
+    const r = byName(evaluate(s, foreign))["schema-version billing_test"];
+    expect(r.status).toBe("FAIL");
+    expect(r.reason).toMatch(
+      /^public\.schema_migrations disagrees with migrations\/billing\/: 001_billing_schema\.sql was changed after it was applied/,
+    );
+
+    const none = billingSpec({ files: [] });
+    const empty = billingSnapshot(none);
+    billingContents(empty).versionRows = [];
+    const results = byName(evaluate(none, empty));
+    expect(results["schema-version billing_test"]).toMatchObject({
+      status: "FAIL",
+      reason: "no migration files in migrations/billing/: a managed-schema service needs at least one",
+    });
+    // No migrations, so no tables are expected.
+    expect(results["tables billing_test"]).toBeUndefined();
+  });
+
+  it("tables: one its migrations create is missing", () => {
+    const s = billingSpec();
+    const snap = billingSnapshot(s);
+    billingContents(snap).tables = billingContents(snap).tables.filter((t) => t !== "ledger");
+    expect(byName(evaluate(s, snap))["tables billing_test"]).toMatchObject({
+      status: "FAIL",
+      reason:
+        "missing table ledger in schema public (2 of the 3 its migrations (migrations/billing/) create present)",
+    });
+  });
+
+  it("a retention role given for billing gets its row, checked like gdpr's", () => {
+    const s = billingSpec({ retentionRole: "billing_test_retention" });
+    const healthy = (): Snapshot => {
+      const snap = billingSnapshot(s);
+      const login = snap.roles.find((r) => r.name === "billing_test_app")!;
+      snap.roles.push({ ...login, name: "billing_test_retention", connectionLimit: 2 });
+      billingContents(snap).retention = { canExecutePurge: true, hasUsage: true, tablePrivileges: [] };
+      return snap;
+    };
+    const results = evaluate(s, healthy());
+    expect(results.map((r) => `${r.name} ${r.status}`).slice(-4)).toEqual([
+      "privileges billing_test_app PASS",
+      "retention-role billing_test_retention PASS",
+      "public-connect billing_test PASS",
+      "monitoring-role db_monitor_test PASS",
+    ]);
+    expect(byName(results)["retention-role billing_test_retention"].reason).toBe(
+      "LOGIN without SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS; CONNECT on billing_test only; EXECUTE on public.purge_expired_data(); no table privileges",
+    );
+    expect(results.filter((r) => r.check === "retention-role")).toHaveLength(1);
+
+    const broken = healthy();
+    billingContents(broken).retention = {
+      canExecutePurge: undefined,
+      hasUsage: true,
+      tablePrivileges: ["invoices"],
+    };
+    expect(byName(evaluate(s, broken))["retention-role billing_test_retention"]).toMatchObject({
+      status: "FAIL",
+      reason:
+        "public.purge_expired_data() does not exist in billing_test; holds privileges on invoices (it needs none: the purge is SECURITY DEFINER)",
+    });
+    const gone = healthy();
+    gone.roles = gone.roles.filter((r) => r.name !== "billing_test_retention");
+    expect(byName(evaluate(s, gone))["retention-role billing_test_retention"].reason).toBe(
+      "retention role billing_test_retention does not exist",
+    );
+  });
+
+  it("self-migrating, billing has no tables or schema-version row", () => {
+    const s = healthSpec(
+      "test",
+      [...defaultServices("test"), { ...billing, ownerRole: undefined, profile: "self-migrating" as const }],
+      {
+        monitoringRole: monitoringRoleName("test"),
+        migrations: { gdpr: FILES },
+      },
+    );
+    const rows = evaluate(s, healthySnapshot(s))
+      .filter((r) => r.subject.startsWith("billing_test"))
+      .map((r) => r.name);
+    expect(rows).toEqual([
+      "database billing_test",
+      "naming billing_test",
+      "privileges billing_test_app",
+      "public-connect billing_test",
+    ]);
+  });
+});
+
 describe("check.ts options (pure)", () => {
   it("parses a stack, --json, --from-env with environment and services; refuses the rest", () => {
     expect(parseArgs(["test", "--json"])).toMatchObject({ stack: "test", json: true, fromEnv: false });
@@ -416,30 +669,112 @@ describe("check.ts options (pure)", () => {
       ["keycloak_test", undefined, undefined],
     ]);
   });
+
+  it("migrations for every managed-schema service from its own directory; none for a self-migrating one", () => {
+    const root = mkdtempSync(join(tmpdir(), "check-migrations-"));
+    try {
+      mkdirSync(join(root, "migrations", "billing"), { recursive: true });
+      writeFileSync(join(root, "migrations", "001_gdpr_schema.sql"), "SELECT 1;");
+      for (const f of BILLING_FILES) writeFileSync(join(root, "migrations", "billing", f.name), f.sql);
+      const services = [
+        { name: "gdpr", profile: "managed-schema" as const },
+        { name: "openfga", profile: "self-migrating" as const },
+        { name: "billing", profile: "managed-schema" as const },
+        { name: "ledger", profile: "managed-schema" as const },
+      ];
+      const found = migrationsFor(services, root);
+      expect(Object.keys(found)).toEqual(["gdpr", "billing", "ledger"]);
+      expect(found.gdpr.map((f) => f.name)).toEqual(["001_gdpr_schema.sql"]);
+      expect(found.billing.map((f) => [f.name, f.checksum])).toEqual(
+        BILLING_FILES.map((f) => [f.name, f.checksum]),
+      );
+      // No migrations/ledger/: none (its schema-version row fails, naming the directory).
+      expect(found.ledger).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    expect(migrationsFor([{ name: "gdpr", profile: "managed-schema" }]).gdpr).toHaveLength(MIGRATIONS.length);
+  });
+
+  it("retention roles from the retentionRoles output, or a legacy retentionRole string as gdpr's", () => {
+    const base = {
+      environment: "test",
+      databaseNames: {},
+      roles: {},
+      connection: { host: "h", port: 1, sslmode: "disable" },
+      connectionUris: {},
+    };
+    const both = { gdpr: "gdpr_test_retention", billing: "billing_test_retention" };
+    expect(retentionRolesOf("test", { ...base, retentionRoles: both })).toEqual(both);
+    expect(retentionRolesOf("test", { ...base, retentionRole: "gdpr_test_retention" })).toEqual({
+      gdpr: "gdpr_test_retention",
+    });
+    expect(
+      retentionRolesOf("test", {
+        ...base,
+        retentionRoles: { billing: "b" },
+        retentionRole: "gdpr_test_retention",
+      }),
+    ).toEqual({ billing: "b" });
+    expect(retentionRolesOf("test", base)).toEqual({});
+    expect(() => retentionRolesOf("test", { ...base, retentionRoles: "gdpr_test_retention" })).toThrow(
+      'stack "test": output retentionRoles is not a map of service to role',
+    );
+    expect(() => retentionRolesOf("test", { ...base, retentionRoles: { billing: 3 } })).toThrow(
+      'stack "test": output retentionRoles.billing is not a role name',
+    );
+  });
+
+  it("from a stack with billing managed-schema: its migrations and retention role follow the profile and outputs", () => {
+    const cfg = parseStackConfig({
+      environment: "test",
+      target: "local",
+      services: '["gdpr","openfga","keycloak","billing"]',
+      managedSchemaServices: '["gdpr","billing"]',
+    });
+    const t = targetFromStack(
+      "test",
+      {
+        environment: "test",
+        databaseNames: {},
+        roles: {},
+        connection: { host: "h", port: 1, sslmode: "disable" },
+        connectionUris: {},
+        monitoringUri: "postgresql://a:b@h:1/gdpr_test",
+        retentionRoles: { gdpr: "gdpr_test_retention", billing: "billing_test_retention" },
+      },
+      cfg,
+    );
+    expect(t.spec.services.map((s) => [s.service, s.profile, s.migrations?.length, s.retentionRole])).toEqual(
+      [
+        ["gdpr", "managed-schema", MIGRATIONS.length, "gdpr_test_retention"],
+        ["openfga", "self-migrating", undefined, undefined],
+        ["keycloak", "self-migrating", undefined, undefined],
+        // This repository has no migrations/billing/.
+        ["billing", "managed-schema", 0, "billing_test_retention"],
+      ],
+    );
+  });
 });
 
-// ---------------------------------------------------------------------------
 // Real server, as the monitoring role
-// ---------------------------------------------------------------------------
 
-describe("on a real server provisioned as the program does (test environment)", () => {
-  let server: TestServer;
-  let stack: ProvisionedStack;
+describe("on a real server provisioned by the program (a scratch stack of the test environment)", () => {
+  let stack: ProgramStack;
   let target: CheckTarget;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    stack = await provisionStack(server, "test");
+    stack = await startProgramStack();
     target = targetFromEnv(
       { json: false, fromEnv: true, environment: "test" },
       { DATABASE_MONITOR_URL: stack.monitoringUri },
     );
-    // As `make check STACK=test` does from the stack's retentionRole output.
+    // As `make check STACK=test` does from the stack's retentionRoles output.
     const gdpr = target.spec.services.find((svc) => svc.service === "gdpr")!;
-    gdpr.retentionRole = stack.services.find((svc) => svc.name === "gdpr")!.retentionRole;
-  }, 180_000);
+    gdpr.retentionRole = stack.outputs.retentionRoles.gdpr;
+  }, 300_000);
 
-  afterAll(() => server?.stop());
+  afterAll(() => stack?.stop());
 
   /** Runs the CLI as `make check` does in --from-env mode; returns exit status and output. */
   function cli(...args: string[]) {
@@ -499,8 +834,13 @@ describe("on a real server provisioned as the program does (test environment)", 
     expect(formatTable((await runChecks(target)).results)).toBe(sample![1]);
   });
 
-  it("a dropped gdpr table fails `tables` with its name; the CLI exits 1", async () => {
-    await sql(stack.superuser("gdpr_test"), "SET ROLE gdpr_test_owner", "DROP TABLE user_preferences");
+  it("a missing gdpr table fails `tables` with its name; the CLI exits 1", async () => {
+    // Renamed away, so that putting it back restores it exactly (data, grants, constraints).
+    await sql(
+      stack.superuser("gdpr_test"),
+      "SET ROLE gdpr_test_owner",
+      "ALTER TABLE user_preferences RENAME TO user_preferences_away",
+    );
     try {
       const r = await check();
       expect(r["tables gdpr_test"]).toMatchObject({
@@ -513,9 +853,11 @@ describe("on a real server provisioned as the program does (test environment)", 
       expect(run.stdout).toMatch(/^tables gdpr_test\s+FAIL\s+missing required table user_preferences/m);
       expect(JSON.parse(cli("--json").stdout).ok).toBe(false);
     } finally {
-      // Put gdpr_test back as the program and the migrations leave it.
-      await sql(stack.superuser(), "DROP DATABASE gdpr_test");
-      await stack.provisionService(stack.services[0]);
+      await sql(
+        stack.superuser("gdpr_test"),
+        "SET ROLE gdpr_test_owner",
+        "ALTER TABLE user_preferences_away RENAME TO user_preferences",
+      );
     }
     expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
   });
@@ -694,6 +1036,70 @@ describe("on a real server provisioned as the program does (test environment)", 
       );
     }
   });
+
+  it("billing, a fourth managed-schema service with its own migrations: its rows pass; a missing table fails", async () => {
+    // Added as a user adds a service: its name in the config, its files in migrations/billing/.
+    await stack.up({
+      config: {
+        services: ["gdpr", "openfga", "keycloak", "billing"],
+        managedSchemaServices: ["gdpr", "billing"],
+      },
+      migrations: { billing: BILLING_FILES },
+    });
+    try {
+      expect(stack.outputs.schemaVersions).toEqual({
+        gdpr: MIGRATIONS[MIGRATIONS.length - 1].version,
+        billing: 2,
+      });
+      const services = stack.config.services;
+      const withBilling: CheckTarget = {
+        label: "with billing",
+        connect: target.connect,
+        spec: healthSpec("test", services, {
+          monitoringRole: stack.monitoringRole,
+          migrations: migrationsFor(services, stack.root),
+          retentionRoles: stack.outputs.retentionRoles,
+        }),
+      };
+      const r = byName((await runChecks(withBilling)).results);
+      expect(Object.values(r).filter((x) => x.status === "FAIL")).toEqual([]);
+      expect(r["tables billing_test"].reason).toBe(
+        "all 3 tables its migrations (migrations/billing/) create: invoices, payment_events, ledger",
+      );
+      expect(r["schema-version billing_test"].reason).toBe(
+        "version 2 (002_billing_ledger.sql) = latest migration",
+      );
+      expect(r["privileges billing_test_app"].reason).toContain(
+        "schema public owned by billing_test_owner, USAGE without CREATE",
+      );
+      expect(Object.keys(r).filter((n) => n.startsWith("retention-role"))).toEqual([
+        "retention-role gdpr_test_retention",
+      ]);
+
+      await sql(stack.superuser("billing_test"), "DROP TABLE ledger");
+      const broken = byName((await runChecks(withBilling)).results);
+      expect(broken["tables billing_test"]).toMatchObject({
+        status: "FAIL",
+        reason:
+          "missing table ledger in schema public (2 of the 3 its migrations (migrations/billing/) create present)",
+      });
+      expectOnlyFailures(broken, ["tables billing_test"]);
+    } finally {
+      // Out of the config again: the program removes what it added for billing.
+      await stack.up();
+    }
+    const su = await stack.superuser();
+    try {
+      const { rows } = await su.query(
+        `SELECT (SELECT count(*)::int FROM pg_database WHERE datname LIKE 'billing%') AS databases,
+                (SELECT count(*)::int FROM pg_roles WHERE rolname LIKE 'billing%') AS roles`,
+      );
+      expect(rows[0]).toEqual({ databases: 0, roles: 0 });
+    } finally {
+      await su.end();
+    }
+    expect(Object.values(await check()).filter((x) => x.status === "FAIL")).toEqual([]);
+  }, 600_000);
 
   it("a wrong password: the CLI exits 2 and says why, without the password", () => {
     const bad = stack.monitoringUri.replace(encodeURIComponent(stack.monitoringPassword), "wrong");

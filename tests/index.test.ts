@@ -40,7 +40,7 @@ describe("index.ts on the test stack", () => {
     const uris = await unwrap(program.connectionUris);
     // The mock password holds @:/?#% and must arrive URL-encoded.
     expect(uris.gdpr).toBe(
-      "postgresql://gdpr_test_app:mock-password-gdpr-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
+      "postgresql://gdpr_test_app:mock-password-platform-gdpr-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
     );
     await settle();
     expect(ofType("postgresql:index/database:Database").map((d) => d.inputs.name)).toEqual([

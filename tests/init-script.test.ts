@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig } from "../components/config";
+import { parseStackConfig } from "../components/config/stack-config";
 import {
   LOGIN_ROLE_SETTING,
   MIGRATION_LOCK_KEY,
@@ -21,7 +21,7 @@ import {
   runMigrations,
   sha256,
   VERSION_TABLE_DDL,
-} from "../components/migration-runner";
+} from "../components/schema/migration-runner";
 import { databaseName, ENVIRONMENTS, RESERVED_NAMES, roleNames } from "../components/naming";
 import { startTestServer, TestServer } from "./helpers/pg-server";
 import { createGdprDatabase } from "./helpers/gdpr-database";
@@ -47,10 +47,8 @@ function runScript(env: Record<string, string>, args: string[] = []): ScriptResu
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
-// ---------------------------------------------------------------------------
 // One definition of the naming rules: the script's --plan against naming.ts
 // and config.ts on the same inputs.
-// ---------------------------------------------------------------------------
 
 interface Inputs {
   environment: string;
@@ -178,9 +176,7 @@ describe("000_init_databases.sh and the TypeScript name things alike", () => {
   });
 });
 
-// ---------------------------------------------------------------------------
 // Against real servers
-// ---------------------------------------------------------------------------
 
 function pgEnv(
   server: TestServer,

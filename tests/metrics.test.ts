@@ -1,9 +1,12 @@
 /**
- * The metrics endpoint on a throwaway real server provisioned as the program
- * does: its text passes `promtool check metrics` (Prometheus's own parser and
- * linter, the pinned build of scripts/ensure-promtool.sh) and carries the
- * right values: sizes > 0, the schema version = the latest migration,
- * connections as opened here, one check gauge per `make check` row.
+ * The metrics endpoint on a throwaway real server provisioned by the program
+ * itself (tests/helpers/program-stack.ts: `pulumi up` of a scratch stack with
+ * the test stack's config): its text passes `promtool check metrics`
+ * (Prometheus's own parser and linter, the pinned build of
+ * scripts/ensure-promtool.sh) and carries the right values: sizes > 0, the
+ * schema version = the latest migration, connections as opened here, one
+ * check gauge per `make check` row. And, on a hand-made snapshot, a fourth
+ * managed-schema service's series.
  */
 import { spawnSync } from "node:child_process";
 import { AddressInfo } from "node:net";
@@ -11,11 +14,13 @@ import { Server } from "node:http";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRegistry, STATUS_VALUE } from "../components/metrics";
+import { buildRegistry, STATUS_VALUE } from "../components/observability/metrics";
+import { evaluate } from "../components/observability/health-evaluate";
+import { healthSpec, Snapshot } from "../components/observability/health-spec";
+import { parseMigrationFiles } from "../components/schema/migration-runner";
 import { CheckTarget, runChecks, targetFromEnv } from "../scripts/check";
 import { serveMetrics } from "../scripts/metrics";
-import { startTestServer, TestServer } from "./helpers/pg-server";
-import { MIGRATIONS, provisionStack, ProvisionedStack, sql } from "./helpers/provision";
+import { MIGRATIONS, ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
 
 const ROOT = join(__dirname, "..");
 let promtool: string;
@@ -61,24 +66,93 @@ beforeAll(() => {
   promtool = res.stdout.trim().split("\n").pop() as string;
 }, 45 * 60_000);
 
+describe("a fourth managed-schema service, billing (pure)", () => {
+  it("gets database_schema_version and a present gauge per table its migrations create; gdpr_schema_version stays gdpr's", async () => {
+    const billingFiles = parseMigrationFiles([
+      { name: "001_billing_schema.sql", content: "CREATE TABLE invoices (id int);" },
+      { name: "002_ledger.sql", content: "CREATE TABLE ledger (id int);" },
+    ]);
+    const rows = (files: typeof billingFiles) =>
+      files.map((f) => ({ version: f.version, name: f.name, checksum: f.checksum }));
+    const services = ["gdpr", "billing"].map((name) => ({
+      name,
+      database: `${name}_test`,
+      loginRole: `${name}_test_app`,
+      ownerRole: `${name}_test_owner`,
+      profile: "managed-schema" as const,
+    }));
+    const spec = healthSpec("test", services, {
+      monitoringRole: "db_monitor_test",
+      migrations: { gdpr: MIGRATIONS, billing: billingFiles },
+    });
+    const contents = (tables: string[], versionRows: ReturnType<typeof rows>) => ({
+      tables: [...tables, "schema_migrations"],
+      loginHasUsage: true,
+      loginHasCreate: false,
+      loginOwns: [],
+      versionRows,
+    });
+    const snapshot: Snapshot = {
+      currentUser: "db_monitor_test",
+      databases: services.map((s) => ({
+        name: s.database,
+        owner: "platform_admin",
+        allowConnections: true,
+        publicConnect: false,
+        publicTemporary: false,
+        sizeBytes: 1000,
+      })),
+      roles: [],
+      contents: {
+        gdpr_test: contents(
+          ["user_profiles", "user_preferences", "consent_records", "conversations", "audit_logs"],
+          rows(MIGRATIONS),
+        ),
+        // ledger is missing, and 002 not applied.
+        billing_test: contents(["invoices"], rows(billingFiles.slice(0, 1))),
+      },
+      connections: [],
+    };
+    const text = await buildRegistry(spec, snapshot, evaluate(spec, snapshot)).metrics();
+    const lint = promtoolCheck(text);
+    expect(lint.out).toBe("");
+    expect(value(text, "database_schema_version", { database: "billing_test" })).toBe(1);
+    expect(value(text, "database_schema_version", { database: "gdpr_test" })).toBe(
+      MIGRATIONS[MIGRATIONS.length - 1].version,
+    );
+    expect(value(text, "gdpr_schema_version", { database: "gdpr_test" })).toBe(
+      MIGRATIONS[MIGRATIONS.length - 1].version,
+    );
+    expect(value(text, "gdpr_schema_version", { database: "billing_test" })).toBeUndefined();
+    expect(
+      value(text, "database_required_table_present", { database: "billing_test", table: "invoices" }),
+    ).toBe(1);
+    expect(
+      value(text, "database_required_table_present", { database: "billing_test", table: "ledger" }),
+    ).toBe(0);
+    expect(value(text, "database_check_status", { check: "tables", subject: "billing_test" })).toBe(0);
+    expect(value(text, "database_check_status", { check: "schema-version", subject: "billing_test" })).toBe(
+      0,
+    );
+  });
+});
+
 describe("metrics of a real test server", () => {
-  let server: TestServer;
-  let stack: ProvisionedStack;
+  let stack: ProgramStack;
   let target: CheckTarget;
   const open: Client[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
-    stack = await provisionStack(server, "test");
+    stack = await startProgramStack();
     target = targetFromEnv(
       { json: false, fromEnv: true, environment: "test" },
       { DATABASE_MONITOR_URL: stack.monitoringUri },
     );
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const c of open) await c.end().catch(() => undefined);
-    server?.stop();
+    stack?.stop();
   });
 
   it("the promtool test is live: it rejects malformed exposition text", () => {
@@ -86,16 +160,9 @@ describe("metrics of a real test server", () => {
   });
 
   it("parses as Prometheus text and carries the stack's values", async () => {
-    // Two sessions of openfga's login role.
-    await sql(stack.admin(), "ALTER ROLE openfga_test_app PASSWORD 'pw-for-this-test'");
+    // Two sessions of openfga's login role, with its URI from the stack's outputs.
     for (let i = 0; i < 2; i++) {
-      const c = new Client({
-        host: server.host,
-        port: server.port,
-        database: "openfga_test",
-        user: "openfga_test_app",
-        password: "pw-for-this-test",
-      });
+      const c = new Client({ connectionString: stack.outputs.connectionUris.openfga });
       await c.connect();
       open.push(c);
     }

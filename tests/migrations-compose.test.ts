@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { databaseName, roleNames } from "../components/naming";
-import { DEFAULT_SERVICES } from "../components/config";
+import { DEFAULT_SERVICES } from "../components/config/stack-config";
 import { startTestServer, TestServer } from "./helpers/pg-server";
 
 const ROOT = join(__dirname, "..");

@@ -11,13 +11,13 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { installMocks, ofType, parents, resetRecorded, settle, unwrap } from "./helpers/mocks";
-import { readMigrationsDir } from "../components/migration-runner";
+import { readMigrationsDir } from "../components/schema/migration-runner";
 import { startTestServer, TestServer } from "./helpers/pg-server";
 import { createGdprDatabase } from "./helpers/gdpr-database";
 
 const ROOT = join(__dirname, "..");
 const MIGRATIONS_DIR = join(ROOT, "migrations");
-const RUN_TYPE = "pulumi-nodejs:dynamic/platform-databases:GdprMigrationRun";
+const RUN_TYPE = "pulumi-nodejs:dynamic/platform-databases:SchemaMigrationRun";
 /** How the Node SDK marks a secret in a registration request. */
 const SECRET_SIG = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" };
 
@@ -95,20 +95,22 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
       loginRole: "gdpr_test_app",
       migrations: files.map((f) => `${f.name} sha256:${f.checksum}`),
       directory: MIGRATIONS_DIR,
-      runner: join(ROOT, "components", "migration-runner.ts"),
+      runner: join(ROOT, "components", "schema", "migration-runner.ts"),
     });
-    expect(parents.get("gdpr-migrations-run")).toMatch(/GdprMigrations::gdpr-migrations$/);
+    expect(parents.get("platform-gdpr-migrations-run")).toMatch(
+      /SchemaMigrations::platform-gdpr-migrations$/,
+    );
 
-    const reg = registrations.get("gdpr-migrations-run")!;
+    const reg = registrations.get("platform-gdpr-migrations-run")!;
     // Registration URNs carry the parent's type: match on `type::name`.
     const dependencyOn = (type: string, name: string) =>
       reg.dependencies.find((u) => u.endsWith(`$${type}::${name}`));
-    const database = dependencyOn("postgresql:index/database:Database", "gdpr-database");
+    const database = dependencyOn("postgresql:index/database:Database", "platform-gdpr-database");
     expect(database).toBeDefined();
-    expect(dependencyOn("postgresql:index/schema:Schema", "gdpr-schema")).toBeDefined();
-    expect(dependencyOn("postgresql:index/grant:Grant", "gdpr-connect")).toBeDefined();
-    expect(dependencyOn("postgresql:index/grant:Grant", "gdpr-schema-usage")).toBeDefined();
-    expect(dependencyOn("postgresql:index/database:Database", "openfga-database")).toBeUndefined();
+    expect(dependencyOn("postgresql:index/schema:Schema", "platform-gdpr-schema")).toBeDefined();
+    expect(dependencyOn("postgresql:index/grant:Grant", "platform-gdpr-connect")).toBeDefined();
+    expect(dependencyOn("postgresql:index/grant:Grant", "platform-gdpr-schema-usage")).toBeDefined();
+    expect(dependencyOn("postgresql:index/database:Database", "platform-openfga-database")).toBeUndefined();
     expect(reg.deletedWith).toBe(database);
     expect(reg.replaceWith).toEqual([database]);
   });
@@ -117,7 +119,7 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
     const p = await program({ environment: "test", adminPassword: "config-admin-pw" });
     await unwrap(p.databaseNames);
     await settle();
-    const reg = registrations.get("gdpr-migrations-run")!;
+    const reg = registrations.get("platform-gdpr-migrations-run")!;
     expect(isSecretValue(reg.object.password)).toBe(true);
     expect((reg.object.password as { value: string }).value).toBe("config-admin-pw");
     const provider = reg.object.__provider;
@@ -135,7 +137,7 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
     const p = await program({ environment: "dev" });
     await unwrap(p.databaseNames);
     await settle();
-    const password = registrations.get("gdpr-migrations-run")!.object.password;
+    const password = registrations.get("platform-gdpr-migrations-run")!.object.password;
     expect(isSecretValue(password)).toBe(true);
     expect((password as { value: string }).value).toBe("env-admin-pw");
     expect(ofType(RUN_TYPE)[0].inputs.database).toBe("gdpr");
@@ -153,12 +155,13 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
         .filter(pulumi.Output.isInstance)
         .map((o) => unwrap(o as pulumi.Output<unknown>)),
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await settle();
     const without = await program({ environment: "test", services: '["openfga","keycloak"]' });
     await unwrap(without.databaseNames);
     await settle();
     expect(ofType(RUN_TYPE)).toEqual([]);
-    expect(without.gdprSchemaVersion).toBeUndefined();
+    expect(await unwrap(without.gdprSchemaVersion)).toBeUndefined();
+    expect(await unwrap(without.schemaVersions)).toEqual({});
   });
 });
 
@@ -171,7 +174,7 @@ describe(
     let providerFile: string;
 
     beforeAll(async () => {
-      const { migrationsProvider } = await import("../components/gdpr-migrations");
+      const { migrationsProvider } = await import("../components/schema/schema-migrations");
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
         serializeFunction(
@@ -227,7 +230,7 @@ describe(
         loginRole: db.loginRole,
         migrations: files.map((f) => `${f.name} sha256:${f.checksum}`),
         directory: MIGRATIONS_DIR,
-        runner: join(ROOT, "components", "migration-runner.ts"),
+        runner: join(ROOT, "components", "schema", "migration-runner.ts"),
       };
       const created = call("create", [inputs]);
       expect(created.error).toBeUndefined();

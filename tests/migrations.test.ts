@@ -14,7 +14,7 @@ import {
   runMigrations,
   sha256,
   VERSION_TABLE,
-} from "../components/migration-runner";
+} from "../components/schema/migration-runner";
 import { startTestServer, TestServer } from "./helpers/pg-server";
 import { createGdprDatabase, GdprDatabase } from "./helpers/gdpr-database";
 

@@ -17,7 +17,7 @@ import {
 } from "./helpers/mocks";
 import { runProgram } from "./helpers/run-program";
 
-type Module = typeof import("../components/monitoring-role");
+type Module = typeof import("../components/observability/monitoring-role");
 
 const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
@@ -25,10 +25,13 @@ const GRANT_ROLE = "postgresql:index/grantRole:GrantRole";
 
 async function load(): Promise<Module> {
   await installMocks();
-  return import("../components/monitoring-role");
+  return import("../components/observability/monitoring-role");
 }
 
-function make(mod: Module, extra: Partial<import("../components/monitoring-role").MonitoringRoleArgs> = {}) {
+function make(
+  mod: Module,
+  extra: Partial<import("../components/observability/monitoring-role").MonitoringRoleArgs> = {},
+) {
   return new mod.MonitoringRole("monitoring", {
     roleName: "db_monitor_test",
     databases: [
@@ -167,16 +170,16 @@ describe("index.ts with monitoring", () => {
     const uri = run.program.monitoringUri as pulumi.Output<string>;
     expect(await isSecret(uri)).toBe(true);
     expect(await unwrap(uri)).toBe(
-      "postgresql://db_monitor_test:mock-password-monitoring-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
+      "postgresql://db_monitor_test:mock-password-platform-monitoring-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
     );
-    const grants = run.resources.filter((r) => r.type === GRANT && r.name.startsWith("monitoring-"));
+    const grants = run.resources.filter((r) => r.type === GRANT && r.name.startsWith("platform-monitoring-"));
     // Registration order follows dependencies: compare sorted.
     expect(grants.map((g) => [g.name, g.inputs.database]).sort()).toEqual([
-      ["monitoring-connect-gdpr", "gdpr_test"],
-      ["monitoring-connect-keycloak", "keycloak_test"],
-      ["monitoring-connect-openfga", "openfga_test"],
-      ["monitoring-gdpr-schema-usage", "gdpr_test"],
-      ["monitoring-gdpr-version-table", "gdpr_test"],
+      ["platform-monitoring-connect-gdpr", "gdpr_test"],
+      ["platform-monitoring-connect-keycloak", "keycloak_test"],
+      ["platform-monitoring-connect-openfga", "openfga_test"],
+      ["platform-monitoring-gdpr-schema-usage", "gdpr_test"],
+      ["platform-monitoring-gdpr-version-table", "gdpr_test"],
     ]);
   });
 
@@ -184,7 +187,7 @@ describe("index.ts with monitoring", () => {
     const run = await runProgram({ environment: "dev", monitoring: "false" }, "dev");
     expect(run.program.monitoringRole).toBeUndefined();
     expect(run.program.monitoringUri).toBeUndefined();
-    expect(run.resources.filter((r) => r.name.startsWith("monitoring"))).toEqual([]);
+    expect(run.resources.filter((r) => r.name.includes("monitoring"))).toEqual([]);
     expect(run.resources.filter((r) => r.type === ROLE).map((r) => r.inputs.name)).not.toContain(
       "db_monitor",
     );

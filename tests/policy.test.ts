@@ -35,7 +35,7 @@ function subject(
 const prodCloudSql = (overrides: Record<string, unknown> = {}, settings: Record<string, unknown> = {}) =>
   subject(
     T.cloudSqlInstance,
-    "postgres-cloudsql-instance",
+    "platform-postgres-cloudsql-instance",
     {
       deletionProtection: true,
       settings: {
@@ -70,7 +70,7 @@ const prodCloudSql = (overrides: Record<string, unknown> = {}, settings: Record<
 const prodRds = (overrides: Record<string, unknown> = {}) =>
   subject(
     T.rdsInstance,
-    "postgres-rds-instance",
+    "platform-postgres-rds-instance",
     {
       storageEncrypted: true,
       publiclyAccessible: false,
@@ -91,7 +91,7 @@ const prodRds = (overrides: Record<string, unknown> = {}) =>
   );
 
 const parameterGroup = (parameters: { name: string; value: string }[]) =>
-  subject(T.rdsParameterGroup, "postgres-rds-params", { name: "pdb-prod-postgres17", parameters });
+  subject(T.rdsParameterGroup, "platform-postgres-rds-params", { name: "pdb-prod-postgres17", parameters });
 
 describe("rules: a passing and a failing case each", () => {
   it("database-naming", () => {
@@ -148,7 +148,7 @@ describe("rules: a passing and a failing case each", () => {
 
   it("provider-connection", () => {
     const provider = (props: Record<string, unknown>) =>
-      subject(T.postgresqlProvider, "postgres-provider", props);
+      subject(T.postgresqlProvider, "platform-postgres-provider", props);
     expect(
       rules.providerConnection(provider({ superuser: "false", sslmode: "require" }), { environment: "prod" }),
     ).toEqual([]);
@@ -158,8 +158,8 @@ describe("rules: a passing and a failing case each", () => {
     expect(
       rules.providerConnection(provider({ superuser: "true", sslmode: "disable" }), { environment: "prod" }),
     ).toEqual([
-      `${T.postgresqlProvider} "postgres-provider": superuser must be false: the admin is CREATEDB CREATEROLE, like Cloud SQL's and RDS's`,
-      `${T.postgresqlProvider} "postgres-provider": sslmode "disable" in prod: connections to a managed server use TLS`,
+      `${T.postgresqlProvider} "platform-postgres-provider": superuser must be false: the admin is CREATEDB CREATEROLE, like Cloud SQL's and RDS's`,
+      `${T.postgresqlProvider} "platform-postgres-provider": sslmode "disable" in prod: connections to a managed server use TLS`,
     ]);
   });
 
@@ -181,14 +181,14 @@ describe("rules: a passing and a failing case each", () => {
       ),
     ).toEqual([]);
     expect(rules.cloudSqlNetwork(ip({ ipv4Enabled: true, privateNetwork: "n" }), {})).toEqual([
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`,
     ]);
     // Unset means the API's default: a public IP.
     expect(rules.cloudSqlNetwork(ip({ privateNetwork: "n" }), {})).toHaveLength(1);
     expect(
       rules.cloudSqlNetwork(ip({ ipv4Enabled: true, authorizedNetworks: [{ value: "0.0.0.0/0" }] }), {}),
     ).toContain(
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": authorizedNetworks admits 0.0.0.0/0, the whole internet`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": authorizedNetworks admits 0.0.0.0/0, the whole internet`,
     );
   });
 
@@ -198,7 +198,7 @@ describe("rules: a passing and a failing case each", () => {
       prodCloudSql({}, { ipConfiguration: { ipv4Enabled: false, privateNetwork: "n", sslMode } });
     expect(rules.cloudSqlRequireSsl(mode("TRUSTED_CLIENT_CERTIFICATE_REQUIRED"), {})).toEqual([]);
     expect(rules.cloudSqlRequireSsl(mode("ALLOW_UNENCRYPTED_AND_ENCRYPTED"), {})).toEqual([
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.ipConfiguration.sslMode is "ALLOW_UNENCRYPTED_AND_ENCRYPTED"; require TLS (ENCRYPTED_ONLY)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": settings.ipConfiguration.sslMode is "ALLOW_UNENCRYPTED_AND_ENCRYPTED"; require TLS (ENCRYPTED_ONLY)`,
     ]);
     expect(rules.cloudSqlRequireSsl(mode(undefined), {})[0]).toContain("sslMode is null");
   });
@@ -211,7 +211,7 @@ describe("rules: a passing and a failing case each", () => {
         {},
       ),
     ).toEqual([
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.backupConfiguration.pointInTimeRecoveryEnabled is not true (gcpPointInTimeRecovery)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": settings.backupConfiguration.pointInTimeRecoveryEnabled is not true (gcpPointInTimeRecovery)`,
     ]);
     expect(rules.cloudSqlBackups(prodCloudSql({}, { backupConfiguration: {} }), {})).toHaveLength(2);
   });
@@ -219,22 +219,22 @@ describe("rules: a passing and a failing case each", () => {
   it("rds-encrypted, rds-not-public", () => {
     expect(rules.rdsEncrypted(prodRds(), {})).toEqual([]);
     expect(rules.rdsEncrypted(prodRds({ storageEncrypted: false }), {})).toEqual([
-      `${T.rdsInstance} "postgres-rds-instance": storageEncrypted is not true`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": storageEncrypted is not true`,
     ]);
     expect(rules.rdsNotPublic(prodRds(), {})).toEqual([]);
     expect(rules.rdsNotPublic(prodRds({ publiclyAccessible: true }), {})).toEqual([
-      `${T.rdsInstance} "postgres-rds-instance": publiclyAccessible is not false`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": publiclyAccessible is not false`,
     ]);
   });
 
   it("security-group-not-open", () => {
     const sg = (cidrBlocks: string[]) =>
-      subject(T.securityGroup, "postgres-rds-sg", {
+      subject(T.securityGroup, "platform-postgres-rds-sg", {
         ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks }],
       });
     expect(rules.securityGroupNotOpen(sg(["10.0.0.0/16"]), {})).toEqual([]);
     expect(rules.securityGroupNotOpen(sg(["0.0.0.0/0"]), {})).toEqual([
-      `${T.securityGroup} "postgres-rds-sg": ingress on 5432-5432 admits the whole internet`,
+      `${T.securityGroup} "platform-postgres-rds-sg": ingress on 5432-5432 admits the whole internet`,
     ]);
   });
 
@@ -243,7 +243,7 @@ describe("rules: a passing and a failing case each", () => {
       [],
     );
     expect(rules.rdsForceSsl(prodRds(), [parameterGroup([{ name: "rds.force_ssl", value: "0" }])])).toEqual([
-      `${T.rdsInstance} "postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`,
     ]);
     expect(rules.rdsForceSsl(prodRds(), [])[0]).toContain(
       'parameter group "pdb-prod-postgres17" is not defined in this stack',
@@ -261,15 +261,15 @@ describe("rules: a passing and a failing case each", () => {
       protect: false,
     };
     expect(rules.prodDeletionProtection(unprotected, { environment: "prod" })).toEqual([
-      `${T.rdsInstance} "postgres-rds-instance": deletionProtection is not true in prod`,
-      `${T.rdsInstance} "postgres-rds-instance": skipFinalSnapshot is not false in prod (finalBackup)`,
-      `${T.rdsInstance} "postgres-rds-instance": Pulumi protect is not set in prod`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": deletionProtection is not true in prod`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": skipFinalSnapshot is not false in prod (finalBackup)`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": Pulumi protect is not set in prod`,
     ]);
     expect(rules.prodDeletionProtection(unprotected, { environment: "staging" })).toEqual([]);
     const cloudSql = prodCloudSql({ deletionProtection: false }, { deletionProtectionEnabled: false });
     expect(rules.prodDeletionProtection(cloudSql, { environment: "prod" })).toEqual([
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": deletionProtection is not true in prod`,
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.deletionProtectionEnabled is not true in prod`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": deletionProtection is not true in prod`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": settings.deletionProtectionEnabled is not true in prod`,
     ]);
   });
 
@@ -278,10 +278,10 @@ describe("rules: a passing and a failing case each", () => {
     expect(
       rules.prodHighAvailability(prodCloudSql({}, { availabilityType: "ZONAL" }), { environment: "prod" }),
     ).toEqual([
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.availabilityType is not REGIONAL in prod (highAvailability)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": settings.availabilityType is not REGIONAL in prod (highAvailability)`,
     ]);
     expect(rules.prodHighAvailability(prodRds({ multiAz: false }), { environment: "prod" })).toEqual([
-      `${T.rdsInstance} "postgres-rds-instance": multiAz is not true in prod (highAvailability)`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": multiAz is not true in prod (highAvailability)`,
     ]);
     expect(rules.prodHighAvailability(prodRds({ multiAz: false }), { environment: "staging" })).toEqual([]);
   });
@@ -311,12 +311,12 @@ describe("rules: a passing and a failing case each", () => {
       },
     );
     expect(rules.loosenedDefaults(loose, {})).toEqual([
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": availabilityType ZONAL (highAvailability: false)`,
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": cloudsql.iam_authentication is not on (databaseFlags)`,
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": log_connections is off (default on)`,
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": log_disconnections is unset (default on)`,
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": log_lock_waits is unset (default on)`,
-      `${T.cloudSqlInstance} "postgres-cloudsql-instance": log_min_duration_statement is unset (slow statements not logged)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": availabilityType ZONAL (highAvailability: false)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": cloudsql.iam_authentication is not on (databaseFlags)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": log_connections is off (default on)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": log_disconnections is unset (default on)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": log_lock_waits is unset (default on)`,
+      `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": log_min_duration_statement is unset (slow statements not logged)`,
     ]);
     expect(
       rules.loosenedDefaults(
@@ -324,8 +324,8 @@ describe("rules: a passing and a failing case each", () => {
         {},
       ),
     ).toEqual([
-      `${T.rdsInstance} "postgres-rds-instance": automatic major upgrades allowed`,
-      `${T.rdsInstance} "postgres-rds-instance": upgrade log not exported to CloudWatch`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": automatic major upgrades allowed`,
+      `${T.rdsInstance} "platform-postgres-rds-instance": upgrade log not exported to CloudWatch`,
     ]);
   });
 });
@@ -346,7 +346,7 @@ describe("resolveEnvironment", () => {
   });
 });
 
-// --- the policies as the engine calls them ----------------------------------
+// The policies as the engine calls them (a resource's inputs, the stack's config).
 
 interface Reported {
   policy: string;
@@ -442,14 +442,14 @@ describe("the policies as the engine calls them", () => {
       {
         policy: "rds-force-ssl",
         level: "mandatory",
-        message: `${T.rdsInstance} "postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`,
+        message: `${T.rdsInstance} "platform-postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`,
         urn: prodRds().urn,
       },
     ]);
   });
 });
 
-// --- the pack over the program's own graphs ---------------------------------
+// The pack over the resources the program itself registers (mocks).
 
 async function analyzeStack(
   stack: "staging" | "prod",
@@ -473,8 +473,8 @@ describe("the pack over the program's mock graphs", () => {
   );
 
   it.each([
-    ["gcp", "postgres-cloudsql-instance", "availabilityType ZONAL (highAvailability: false)"],
-    ["aws", "postgres-rds-instance", "multiAz off (highAvailability: false)"],
+    ["gcp", "platform-postgres-cloudsql-instance", "availabilityType ZONAL (highAvailability: false)"],
+    ["aws", "platform-postgres-rds-instance", "multiAz off (highAvailability: false)"],
   ])(
     "passes staging on %s, reporting (advisory) the defaults its config loosens",
     async (target, name, ha) => {
@@ -546,7 +546,7 @@ describe("the pack over the program's mock graphs", () => {
       const found = mandatory(await analyzeStack(stack as "staging" | "prod", { target, ...overrides }));
       expect(found.length).toBeGreaterThan(0);
       for (const m of found)
-        expect(m).toMatch(new RegExp(`^${policy}: (gcp|aws):[A-Za-z0-9/]+:[A-Za-z]+ "postgres-`));
+        expect(m).toMatch(new RegExp(`^${policy}: (gcp|aws):[A-Za-z0-9/]+:[A-Za-z]+ "platform-postgres-`));
       expect(found.join("\n")).toContain(message);
     },
     120_000,
@@ -582,7 +582,7 @@ describe("the pack over the program's mock graphs", () => {
   );
 });
 
-// --- the pack under the real policy server ----------------------------------
+// The pack as the real policy server runs it.
 
 describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
   it("starts under @pulumi/pulumi's run-policy-pack (ts-node) and answers Analyze and AnalyzeStack", async () => {
@@ -638,12 +638,12 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
         [
           "cloudsql-network",
           "mandatory",
-          `${T.cloudSqlInstance} "postgres-cloudsql-instance": settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`,
+          `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": settings.ipConfiguration.ipv4Enabled gives a public IP without authorizedNetworks`,
         ],
         [
           "loosened-defaults",
           "advisory",
-          `${T.cloudSqlInstance} "postgres-cloudsql-instance": public IP on (gcpPublicIp: true)`,
+          `${T.cloudSqlInstance} "platform-postgres-cloudsql-instance": public IP on (gcpPublicIp: true)`,
         ],
       ]);
 
@@ -680,7 +680,7 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
         [
           "rds-force-ssl",
           "mandatory",
-          `${T.rdsInstance} "postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`,
+          `${T.rdsInstance} "platform-postgres-rds-instance": parameter group "pdb-prod-postgres17" does not set rds.force_ssl=1 (TLS required)`,
         ],
       ]);
       client.close();

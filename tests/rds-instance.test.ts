@@ -15,14 +15,14 @@ import {
   unwrap,
 } from "./helpers/mocks";
 import { MOCK_RDS_MASTER_PASSWORD, cloudMocks } from "./helpers/cloud-mocks";
-import type { RdsInstanceArgs } from "../components/rds-instance";
+import type { RdsInstanceArgs } from "../components/server/rds-instance";
 
-type Module = typeof import("../components/rds-instance");
+type Module = typeof import("../components/server/rds-instance");
 let mod: Module;
 
 beforeAll(async () => {
   await installMocks({}, "platform-databases", "prod", cloudMocks());
-  mod = await import("../components/rds-instance");
+  mod = await import("../components/server/rds-instance");
 });
 
 beforeEach(() => resetRecorded());

@@ -1,18 +1,18 @@
 /**
- * RetentionJob under mocks: a LOGIN role that may only EXECUTE the GDPR purge
+ * RetentionRole under mocks: a LOGIN role that may only EXECUTE the purge
  * (CONNECT, schema USAGE, EXECUTE; no table privilege), its secret password;
- * with a cluster, the Secret and a locked-down CronJob. Its wiring in index.ts
- * (outputs retentionRole and the secret retentionUri), the retentionSchedule
+ * RetentionCronJob: the Secret and a locked-down CronJob. Their wiring in the
+ * platform (outputs retentionRoles and the secret retentionUris), the retentionSchedule
  * config key, and `make purge`'s argument handling. That the role can purge
  * and can do nothing else is proven against the real test stack
  * (tests/e2e/15-retention.test.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { beforeEach, describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../components/config";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigError, parseStackConfig } from "../components/config/stack-config";
 import { retentionJobName, retentionRoleName } from "../components/naming";
-import { retentionCronJob } from "../components/retention-job";
+import { retentionCronJob } from "../components/cluster/retention-cronjob";
 import { parsePurgeArgs, retentionUri } from "../scripts/purge";
 import {
   installMocks,
@@ -26,8 +26,8 @@ import {
 } from "./helpers/mocks";
 import { resource, runProgram } from "./helpers/run-program";
 
-type Module = typeof import("../components/retention-job");
-type Args = import("../components/retention-job").RetentionJobArgs;
+type Module = typeof import("../components/schema/retention-role");
+type Args = import("../components/schema/retention-role").RetentionRoleArgs;
 
 const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
@@ -36,11 +36,11 @@ const CRONJOB = "kubernetes:batch/v1:CronJob";
 
 async function load(): Promise<Module> {
   await installMocks();
-  return import("../components/retention-job");
+  return import("../components/schema/retention-role");
 }
 
 function make(mod: Module, extra: Partial<Args> = {}) {
-  return new mod.RetentionJob("gdpr-retention", {
+  return new mod.RetentionRole("gdpr-retention", {
     service: "gdpr",
     database: "gdpr_test",
     roleName: "gdpr_test_retention",
@@ -49,8 +49,10 @@ function make(mod: Module, extra: Partial<Args> = {}) {
   });
 }
 
-describe("RetentionJob", () => {
+describe("RetentionRole", () => {
   beforeEach(() => resetRecorded());
+  // Each test installs fresh mocks: let the last one's registrations finish first.
+  afterEach(() => settle());
 
   it("creates a LOGIN role with none of the forbidden attributes, and only CONNECT, USAGE and EXECUTE on the purge", async () => {
     const mod = await load();
@@ -87,9 +89,8 @@ describe("RetentionJob", () => {
     const urn = recorded.find((r) => r.type === "platform-databases:index:RetentionJob")?.urn;
     for (const child of ["gdpr-retention-role", "gdpr-retention-execute"])
       expect(parents.get(child)).toBe(urn);
-    // No cluster, no Kubernetes objects.
+    // The role alone: its CronJob is the cluster's (RetentionCronJob).
     expect([...ofType(SECRET), ...ofType(CRONJOB)]).toEqual([]);
-    expect(await unwrap(job.cronJobName)).toBeUndefined();
   });
 
   it("keeps its password a secret", async () => {
@@ -99,19 +100,38 @@ describe("RetentionJob", () => {
     expect(await unwrap(job.password)).toBe("mock-password-gdpr-retention-password-@:/?#%");
   });
 
-  it("with a cluster: a Secret holding the role's URI (secret) and the CronJob reading it", async () => {
+  it("refuses a bad connection limit and a purge function that is not an identifier, naming the value", async () => {
     const mod = await load();
+    expect(() => make(mod, { connectionLimit: 0 })).toThrow(
+      "RetentionRole gdpr-retention: connectionLimit 0 is not a positive integer",
+    );
+    expect(() => make(mod, { purgeFunction: "purge(); DROP TABLE x" })).toThrow(
+      'RetentionRole gdpr-retention: purgeFunction "purge(); DROP TABLE x" is not a lowercase identifier',
+    );
+  });
+});
+
+describe("RetentionCronJob", () => {
+  beforeEach(() => resetRecorded());
+
+  it("a Secret holding the role's URI (secret) and the CronJob reading it, with the cluster's provider", async () => {
+    await installMocks();
+    const { RetentionCronJob } = await import("../components/cluster/retention-cronjob");
     const provider = new k8s.Provider("k8s", {});
-    const job = make(mod, {
-      cluster: {
-        provider,
+    const job = new RetentionCronJob(
+      "gdpr-retention",
+      {
         name: "gdpr-test-retention",
         namespace: "platform",
         schedule: "0 4 * * *",
         postgresVersion: 17,
+        roleName: "gdpr_test_retention",
+        password: pulumi.secret("pw-@:/?#%"),
+        database: "gdpr_test",
         endpoint: { host: "db.internal", port: 5432, sslmode: "require" },
       },
-    });
+      { providers: { kubernetes: provider } },
+    );
     expect(await unwrap(job.cronJobName)).toBe("gdpr-test-retention");
     await settle();
     const [secret] = ofType(SECRET);
@@ -119,7 +139,7 @@ describe("RetentionJob", () => {
     const data = secret.inputs.stringData as Record<string, unknown>;
     expect(data[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
     expect(data.value).toEqual({
-      uri: "postgresql://gdpr_test_retention:mock-password-gdpr-retention-password-%40%3A%2F%3F%23%25@db.internal:5432/gdpr_test?sslmode=require",
+      uri: "postgresql://gdpr_test_retention:pw-%40%3A%2F%3F%23%25@db.internal:5432/gdpr_test?sslmode=require",
     });
     const [cron] = ofType(CRONJOB);
     expect(cron.inputs).toMatchObject({
@@ -128,16 +148,6 @@ describe("RetentionJob", () => {
     });
     expect(cron.provider).toMatch(/::k8s::k8s-id$/);
     expect(secret.provider).toMatch(/::k8s::k8s-id$/);
-  });
-
-  it("refuses a bad connection limit and a purge function that is not an identifier, naming the value", async () => {
-    const mod = await load();
-    expect(() => make(mod, { connectionLimit: 0 })).toThrow(
-      "RetentionJob gdpr-retention: connectionLimit 0 is not a positive integer",
-    );
-    expect(() => make(mod, { purgeFunction: "purge(); DROP TABLE x" })).toThrow(
-      'RetentionJob gdpr-retention: purgeFunction "purge(); DROP TABLE x" is not a lowercase identifier',
-    );
   });
 });
 
@@ -192,13 +202,15 @@ describe("retentionCronJob", () => {
 describe("index.ts with the retention role", () => {
   it("creates gdpr_test_retention after the migrations and exports its name and a secret URI", async () => {
     const run = await runProgram({ environment: "test", port: "55433" }, "test");
-    expect(await unwrap(pulumi.output(run.program.retentionRole))).toBe("gdpr_test_retention");
-    const uri = run.program.retentionUri as pulumi.Output<string>;
-    expect(await isSecret(uri)).toBe(true);
-    expect(await unwrap(uri)).toBe(
-      "postgresql://gdpr_test_retention:mock-password-gdpr-retention-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
+    expect(await unwrap(run.program.retentionRoles)).toEqual({ gdpr: "gdpr_test_retention" });
+    const uris = run.program.retentionUris;
+    expect(await isSecret(uris)).toBe(true);
+    expect(await unwrap(uris)).toEqual({
+      gdpr: "postgresql://gdpr_test_retention:mock-password-platform-gdpr-retention-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
+    });
+    expect(resource(run, ROLE, "platform-gdpr-retention-role").inputs.name).toBe(
+      retentionRoleName("gdpr", "test"),
     );
-    expect(resource(run, ROLE, "gdpr-retention-role").inputs.name).toBe(retentionRoleName("gdpr", "test"));
     expect(run.resources.filter((r) => r.type === CRONJOB)).toEqual([]);
   });
 
@@ -229,11 +241,11 @@ describe("index.ts with the retention role", () => {
     );
   });
 
-  it("none without gdpr (no purge function to run)", async () => {
+  it("none without a service whose migrations define the purge", async () => {
     const run = await runProgram({ environment: "test", port: "55433", services: '["openfga"]' }, "test");
-    expect(run.program.retentionRole).toBeUndefined();
-    expect(run.program.retentionUri).toBeUndefined();
-    expect(run.resources.filter((r) => r.name.startsWith("gdpr-retention"))).toEqual([]);
+    expect(await unwrap(run.program.retentionRoles)).toEqual({});
+    expect(await unwrap(run.program.retentionUris)).toEqual({});
+    expect(run.resources.filter((r) => r.name.includes("retention"))).toEqual([]);
   });
 });
 
@@ -263,8 +275,15 @@ describe("config retentionSchedule", () => {
 });
 
 describe("make purge arguments", () => {
-  it("takes one stack or --from-env, and --json", () => {
+  it("takes one stack or --from-env, --service and --json", () => {
     expect(parsePurgeArgs(["test"])).toEqual({ stack: "test", fromEnv: false, json: false });
+    expect(parsePurgeArgs(["test", "--service", "billing"])).toEqual({
+      stack: "test",
+      service: "billing",
+      fromEnv: false,
+      json: false,
+    });
+    expect(() => parsePurgeArgs(["test", "--service"])).toThrow("--service needs a service name");
     expect(parsePurgeArgs(["--from-env", "--json"])).toEqual({ fromEnv: true, json: true });
     expect(() => parsePurgeArgs([])).toThrow("give a stack (e.g. test) or --from-env");
     expect(() => parsePurgeArgs(["test", "--from-env"])).toThrow("not both");

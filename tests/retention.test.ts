@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readMigrationsDir, runMigrations } from "../components/migration-runner";
+import { readMigrationsDir, runMigrations } from "../components/schema/migration-runner";
 import { startTestServer, TestServer } from "./helpers/pg-server";
 import { createGdprDatabase, GdprDatabase } from "./helpers/gdpr-database";
 

@@ -9,14 +9,14 @@ import {
   settle,
   unwrap,
 } from "./helpers/mocks";
-import { FORBIDDEN_LOGIN_ATTRIBUTES } from "../components/grants";
+import { FORBIDDEN_LOGIN_ATTRIBUTES } from "../components/database/grants";
 
-type Module = typeof import("../components/service-database");
+type Module = typeof import("../components/database/service-database");
 let mod: Module;
 
 beforeAll(async () => {
   await installMocks();
-  mod = await import("../components/service-database");
+  mod = await import("../components/database/service-database");
 });
 
 beforeEach(() => {

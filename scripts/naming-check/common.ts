@@ -28,9 +28,7 @@ export const MAINTENANCE_DATABASES = ["postgres"];
 
 export const DEFAULT_PROJECT = "platform-databases";
 
-// ---------------------------------------------------------------------------
 // Expected names
-// ---------------------------------------------------------------------------
 
 /**
  * What a database name written for `env` should be, or undefined when `found`
@@ -110,9 +108,7 @@ export function isTestish(value: string): boolean | undefined {
   return undefined;
 }
 
-// ---------------------------------------------------------------------------
 // Text helpers
-// ---------------------------------------------------------------------------
 
 export class Lines {
   private readonly starts: number[] = [0];
@@ -193,9 +189,7 @@ export function findDatabaseUrls(text: string): DatabaseUrl[] {
   return found;
 }
 
-// ---------------------------------------------------------------------------
 // YAML helpers
-// ---------------------------------------------------------------------------
 
 export interface ScalarAt {
   path: (string | number)[];
@@ -252,6 +246,5 @@ export function parseYaml(
   return { doc, violations: [] };
 }
 
-// ---------------------------------------------------------------------------
 /** The ADR's init script, by file name. */
 export const INIT_SCRIPT = "000_init_databases.sh";

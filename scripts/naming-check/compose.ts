@@ -18,7 +18,6 @@ import {
   INIT_SCRIPT,
 } from "./common";
 // docker-compose files
-// ---------------------------------------------------------------------------
 
 /** `test` when a part of the file name (split on . - _) is `test`, otherwise `dev`. */
 export function environmentOfComposeFile(file: string): Environment {
@@ -221,5 +220,3 @@ export function checkComposeFile(
   }
   return violations;
 }
-
-// ---------------------------------------------------------------------------

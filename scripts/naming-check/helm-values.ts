@@ -13,7 +13,6 @@ import {
   parseYaml,
 } from "./common";
 // Generated Helm values
-// ---------------------------------------------------------------------------
 
 /** The stack of `values-<stack>.generated.yaml`. */
 export function stackOfHelmValuesFile(file: string): string | undefined {
@@ -73,5 +72,3 @@ export function checkHelmValues(
   }
   return violations;
 }
-
-// ---------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 import { TEST_SUFFIX } from "../../components/naming";
 import { Violation } from "./common";
 // migrations/000_init_databases.sh
-// ---------------------------------------------------------------------------
 
 export interface ServiceList {
   variable: string;
@@ -102,5 +101,3 @@ export function checkInitScript(file: string, text: string, defaultServices: rea
   }
   return violations;
 }
-
-// ---------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import {
   parseYaml,
 } from "./common";
 // Pulumi stack files
-// ---------------------------------------------------------------------------
 
 /** The stack name of `Pulumi.<stack>.yaml`, or undefined for another file. */
 export function stackOfFile(file: string): string | undefined {
@@ -150,5 +149,3 @@ export function checkStackFile(
   }
   return violations;
 }
-
-// ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ let out: StackOutputs;
 const gdpr = config().services.find((s) => s.name === "gdpr")!;
 
 async function asRetention(database?: string): Promise<Client> {
-  const url = new URL(out.retentionUri as string);
+  const url = new URL((out.retentionUris as Record<string, string>).gdpr);
   if (database) url.pathname = `/${database}`;
   const c = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 });
   c.on("error", () => undefined);
@@ -51,8 +51,8 @@ afterAll(async () => {
 
 describe("retention role", () => {
   it("is the ADR-named LOGIN role with no attribute, no membership, connection limit 2", async () => {
-    expect(out.retentionRole).toBe(gdpr.retentionRole);
-    expect(out.retentionRole).toBe("gdpr_test_retention");
+    expect(out.retentionRoles).toEqual({ gdpr: gdpr.retentionRole });
+    expect(gdpr.retentionRole).toBe("gdpr_test_retention");
     const c = await asRetention();
     const attributes = await currentRoleAttributes(c);
     await c.end();
@@ -133,6 +133,8 @@ describe("retention role", () => {
     expect(res.status, res.stderr).toBe(0);
     // Already purged above: nothing is past retention now.
     expect(JSON.parse(res.stdout)).toEqual({ conversations: 0, consent_records: 0, audit_logs: 0 });
-    expect(res.stdout + res.stderr).not.toContain(new URL(out.retentionUri as string).password);
+    expect(res.stdout + res.stderr).not.toContain(
+      new URL((out.retentionUris as Record<string, string>).gdpr).password,
+    );
   });
 });

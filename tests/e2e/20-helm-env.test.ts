@@ -15,7 +15,7 @@ function make(...args: string[]): string {
   // A fresh make: not the variables of a make this suite may run under
   // (`make … ARGS=x` exports ARGS to its recipes and passes it in MAKEFLAGS).
   const env = { ...process.env };
-  for (const v of ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "ARGS", "STACK", "PORT"])
+  for (const v of ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "ARGS", "STACK", "PORT", "SERVICE"])
     delete env[v];
   const res = spawnSync("make", ["--no-print-directory", ...args], { cwd: ROOT, encoding: "utf8", env });
   expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);

@@ -3,6 +3,7 @@
  * resource graph: types, names, inputs, parents.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as sdkState from "@pulumi/pulumi/runtime/state";
 
 export interface Recorded {
   type: string;
@@ -113,7 +114,36 @@ export function ofType(type: string): Recorded[] {
   return recorded.filter((r) => r.type === type);
 }
 
-/** Waits until pending registrations have been recorded. */
+/**
+ * The SDK's own record of work in flight, which its typings leave out
+ * (`@internal`): every registration, invoke and log call takes a keep-alive
+ * (runtime/settings.js rpcKeepAlive) chained onto `settings.rpcDone`, and
+ * `waitForRPCs()` resolves once that chain has drained. It is what the SDK
+ * waits for before it disconnects from the engine at the end of a program.
+ */
+const sdk = {
+  waitForRPCs: (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs,
+  rpcDone: (): Promise<void> =>
+    (sdkState as unknown as { getStore(): { settings: { rpcDone: Promise<void> } } }).getStore().settings
+      .rpcDone,
+};
+
+/**
+ * Waits until every registration the program has started is recorded: those
+ * still waiting for their inputs, and those a finished one sets off (an
+ * `apply`, a component that awaits an output before creating a child). It
+ * returns when the SDK's RPC queue has drained and nothing new was queued
+ * while the continuations of those RPCs ran; it sleeps for no fixed time.
+ * Work a program starts on its own timer, outside any registration, is not
+ * seen (and a program must not create resources that way).
+ */
 export async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 50));
+  for (;;) {
+    const queued = sdk.rpcDone();
+    await sdk.waitForRPCs();
+    // setImmediate runs once every pending promise callback has run: the
+    // continuations of the RPCs just finished, which may register more.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (sdk.rpcDone() === queued) return;
+  }
 }

@@ -24,13 +24,7 @@ export async function runProgram(
   resetRecorded();
   await installMocks(config, "platform-databases", stack, options);
   const program = (await import("../../index")) as Program;
-  // Registrations finish asynchronously; wait until the count stops growing.
-  let count = -1;
-  while (count !== recorded.length) {
-    count = recorded.length;
-    await settle();
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await settle();
   return { program, resources: [...recorded], protect: new Map(protects) };
 }
 

@@ -1,0 +1,272 @@
+/**
+ * Typed stack configuration, validated in one place before any resource is
+ * registered. Pure: it takes the raw values (as Pulumi hands them over: strings,
+ * or JSON text for arrays) and returns a typed config, or throws a ConfigError
+ * that lists every problem at once, each with its key.
+ *
+ * The keys, their types, descriptions and defaults are declared in Pulumi.yaml;
+ * `CONFIG_KEYS` below must match it (a test checks that they agree).
+ */
+import {
+  ENVIRONMENTS,
+  Environment,
+  isEnvironment,
+  validateServiceList,
+  databaseName,
+  roleNames,
+  monitoringRoleName,
+  reservedReason,
+  retentionRoleName,
+} from "../naming";
+import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./connection-budget";
+import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
+import type { CloudConfig } from "./cloud-config";
+import { DEFAULT_RETENTION_SCHEDULE, parseClusterConfig } from "./cluster-config";
+import type { ClusterConfig } from "./cluster-config";
+import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
+import type { RawConfig } from "./parse";
+
+import { TARGETS, SSL_MODES } from "./types";
+import type { Target, SslMode, Profile } from "./types";
+export { TARGETS, SSL_MODES, PROFILES } from "./types";
+export type { Target, SslMode, Profile } from "./types";
+
+export const DEFAULT_SERVICES = ["gdpr", "openfga", "keycloak"];
+export const DEFAULT_MANAGED_SCHEMA_SERVICES = ["gdpr"];
+export const DEFAULT_CONNECTION_LIMIT = 25;
+export const DEFAULT_POSTGRES_VERSION = 17;
+export const SUPPORTED_POSTGRES_VERSIONS = [15, 16, 17, 18];
+export const DEFAULT_ADMIN_USER = "platform_admin";
+export { DEFAULT_RETENTION_SCHEDULE };
+
+export interface ServiceConfig {
+  /** Service name, e.g. `gdpr`. */
+  name: string;
+  profile: Profile;
+  /** Database name for the stack's environment (`gdpr` or `gdpr_test`). */
+  database: string;
+  loginRole: string;
+  /** Only for managed-schema services. */
+  ownerRole?: string;
+  /**
+   * The LOGIN role of the retention purge (naming.ts retentionRoleName): only
+   * for gdpr as a managed-schema service, whose migrations define the purge.
+   */
+  retentionRole?: string;
+  connectionLimit: number;
+}
+
+export interface StackConfig extends ClusterConfig {
+  environment: Environment;
+  target: Target;
+  postgresVersion: number;
+  services: ServiceConfig[];
+  /** Host and port of the server (local target; cloud targets take them from the instance). */
+  host: string;
+  port: number;
+  sslmode: SslMode;
+  /** The stack's admin login: a non-superuser with CREATEDB and CREATEROLE. */
+  adminUser: string;
+  /** Create the read-only monitoring role (member of pg_monitor). */
+  monitoring: boolean;
+  monitoringRole: string;
+  /** The managed instance (targets gcp and aws; see cloud-config.ts); undefined for local. */
+  cloud?: CloudConfig;
+}
+
+/** Every key the program reads, as declared in Pulumi.yaml. */
+export const CONFIG_KEYS = [
+  "environment",
+  "target",
+  "postgresVersion",
+  "services",
+  "managedSchemaServices",
+  "connectionLimit",
+  "host",
+  "port",
+  "sslmode",
+  "adminUser",
+  "monitoring",
+  "kubernetes",
+  "kubeContext",
+  "namespace",
+  "clusterHost",
+  "retentionSchedule",
+  ...CLOUD_CONFIG_KEYS,
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/**
+ * Secret keys the program reads (with getSecret) that Pulumi.yaml cannot
+ * declare: a declared key without a default is required, and a secret key may
+ * not have a plain-text default. Documented in the README instead.
+ * - `adminPassword`: the admin's password for a `local` target (else PGPASSWORD).
+ * - `kubeconfig`: kubeconfig contents for the Kubernetes Secrets (else KUBECONFIG).
+ */
+export const SECRET_CONFIG_KEYS = ["adminPassword", "kubeconfig"] as const;
+
+// The shared parsers live in config-parse.ts (cloud-config.ts uses them too,
+// and must not import this module at runtime); re-exported for callers.
+export { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
+export type { RawConfig } from "./parse";
+
+export class ConfigError extends Error {
+  constructor(
+    readonly project: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${project}:${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Validates the raw stack config. Throws a ConfigError listing every problem
+ * (with its key) when there is at least one.
+ */
+export function parseStackConfig(raw: RawConfig, project = "platform-databases"): StackConfig {
+  const problems = new Problems();
+
+  const environmentRaw = raw.environment;
+  let environment: Environment = "dev";
+  if (environmentRaw === undefined || environmentRaw === "") {
+    problems.add("environment", `is required (one of ${ENVIRONMENTS.join(", ")})`);
+  } else if (!isEnvironment(environmentRaw)) {
+    problems.add("environment", `${JSON.stringify(environmentRaw)} is not one of ${ENVIRONMENTS.join(", ")}`);
+  } else {
+    environment = environmentRaw;
+  }
+
+  const target = parseEnum(problems, "target", raw.target, TARGETS, "local") ?? "local";
+  if (target === "local" && (environment === "staging" || environment === "prod")) {
+    problems.add(
+      "target",
+      `"local" is for dev and test; environment "${environment}" runs on a managed server (gcp or aws)`,
+    );
+  }
+
+  const postgresVersion = parseInteger(
+    problems,
+    "postgresVersion",
+    raw.postgresVersion,
+    DEFAULT_POSTGRES_VERSION,
+    Math.min(...SUPPORTED_POSTGRES_VERSIONS),
+    Math.max(...SUPPORTED_POSTGRES_VERSIONS),
+  );
+
+  const connectionLimit = parseInteger(
+    problems,
+    "connectionLimit",
+    raw.connectionLimit,
+    DEFAULT_CONNECTION_LIMIT,
+    1,
+    10000,
+  );
+
+  let serviceNames: string[] = [];
+  const servicesRaw = parseStringList(problems, "services", raw.services, DEFAULT_SERVICES);
+  if (servicesRaw.length === 0) {
+    problems.add("services", "is empty: list at least one service");
+  }
+  try {
+    serviceNames = validateServiceList(servicesRaw);
+  } catch (err) {
+    problems.list.push((err as Error).message);
+  }
+
+  const managedRaw = parseStringList(
+    problems,
+    "managedSchemaServices",
+    raw.managedSchemaServices,
+    DEFAULT_MANAGED_SCHEMA_SERVICES.filter((s) => raw.services === undefined || serviceNames.includes(s)),
+  );
+  const managed = new Set<string>();
+  managedRaw.forEach((name, index) => {
+    if (typeof name !== "string" || !serviceNames.includes(name)) {
+      if (serviceNames.length > 0) {
+        problems.add(
+          `managedSchemaServices[${index}]`,
+          `${JSON.stringify(name)} is not one of the configured services (${serviceNames.join(", ")})`,
+        );
+      }
+      return;
+    }
+    managed.add(name);
+  });
+
+  const host = raw.host === undefined || raw.host === "" ? "127.0.0.1" : raw.host;
+  if (/\s/.test(host)) problems.add("host", `${JSON.stringify(host)} is not a host name`);
+  const port = parseInteger(problems, "port", raw.port, 5432, 1, 65535);
+  const sslmode =
+    parseEnum(problems, "sslmode", raw.sslmode, SSL_MODES, target === "local" ? "disable" : "require") ??
+    "require";
+  if (target !== "local" && sslmode === "disable") {
+    problems.add("sslmode", `"disable" is refused for target "${target}": managed servers require TLS`);
+  }
+
+  const adminUser = raw.adminUser === undefined || raw.adminUser === "" ? DEFAULT_ADMIN_USER : raw.adminUser;
+  if (!/^[a-z_][a-z0-9_]*$/.test(adminUser)) {
+    problems.add("adminUser", `${JSON.stringify(adminUser)} is not a lowercase PostgreSQL identifier`);
+  } else if (adminUser.startsWith("pg_")) {
+    problems.add("adminUser", `${JSON.stringify(adminUser)}: ${reservedReason(adminUser)}`);
+  }
+
+  const monitoring = parseBoolean(problems, "monitoring", raw.monitoring, true);
+
+  const { kubernetes, namespace, kubeContext, clusterHost, retentionSchedule } = parseClusterConfig(
+    problems,
+    raw,
+  );
+  // OpenFGA's pool (helm-values.ts) must fit its role's limit with headroom.
+  const openfgaMin = openfgaMinConnectionLimit(OPENFGA_DEFAULT_REPLICAS);
+  if (serviceNames.includes("openfga") && connectionLimit < openfgaMin) {
+    problems.add(
+      "connectionLimit",
+      `${connectionLimit} is too small for openfga's ${OPENFGA_DEFAULT_REPLICAS} replicas: ` +
+        openfgaBudgetRule(OPENFGA_DEFAULT_REPLICAS),
+    );
+  }
+
+  const services: ServiceConfig[] = [];
+  for (const name of serviceNames) {
+    try {
+      const roles = roleNames(name, environment);
+      const profile: Profile = managed.has(name) ? "managed-schema" : "self-migrating";
+      services.push({
+        name,
+        profile,
+        database: databaseName(name, environment),
+        loginRole: roles.login,
+        ownerRole: profile === "managed-schema" ? roles.owner : undefined,
+        retentionRole: profile === "managed-schema" ? retentionRoleName(name, environment) : undefined,
+        connectionLimit,
+      });
+    } catch (err) {
+      problems.add(`services`, (err as Error).message);
+    }
+  }
+  const cloud = parseCloudConfig(problems, raw, { target, environment, sslmode, postgresVersion });
+  if (problems.list.length > 0) throw new ConfigError(project, problems.list);
+
+  return {
+    environment,
+    target,
+    postgresVersion,
+    services,
+    host,
+    port,
+    sslmode,
+    adminUser,
+    monitoring,
+    monitoringRole: monitoringRoleName(environment),
+    cloud,
+    kubernetes,
+    namespace,
+    kubeContext,
+    clusterHost,
+    retentionSchedule,
+  };
+}

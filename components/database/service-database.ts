@@ -1,0 +1,202 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as postgresql from "@pulumi/postgresql";
+import type { Profile } from "../config/stack-config";
+import { GeneratedPassword } from "../generated-password";
+import { LOGIN_ROLE_ATTRIBUTES, LOGIN_DATABASE_PRIVILEGES } from "./grants";
+
+export interface ServiceDatabaseArgs {
+  /** Service name, e.g. `gdpr` (used in resource names and descriptions). */
+  service: string;
+  /** Database name for the stack's environment (see naming.ts). */
+  database: string;
+  /** The service's LOGIN role. */
+  loginRole: string;
+  /**
+   * The NOLOGIN role that owns the schema (managed-schema profile only): migrations
+   * run as it (`SET ROLE`), the login role gets only DML.
+   */
+  ownerRole?: string;
+  /** Privilege profile; see config/types.ts. */
+  profile: Profile;
+  /**
+   * Maximum concurrent connections of the login role.
+   * @default 25
+   */
+  connectionLimit?: number;
+  /**
+   * Length of the generated password.
+   * @default 40
+   */
+  passwordLength?: number;
+}
+
+/**
+ * One service's database and its least-privilege login role (ADR-0060).
+ *
+ * Creates: the login role (LOGIN, none of SUPERUSER/CREATEDB/CREATEROLE/
+ * REPLICATION/BYPASSRLS) with a generated password; for managed-schema services
+ * a NOLOGIN schema-owner role; the database (owned by the admin, so that its
+ * REVOKEs take effect); CONNECT/TEMP revoked from PUBLIC and granted to the
+ * login role only; schema `public` owned by the login role (self-migrating) or
+ * by the owner role (managed-schema, login role gets USAGE), with PUBLIC
+ * holding nothing on it.
+ */
+export class ServiceDatabase extends pulumi.ComponentResource {
+  /** Database name. */
+  public readonly databaseName: pulumi.Output<string>;
+  /** Login role name. */
+  public readonly loginRoleName: pulumi.Output<string>;
+  /** Schema-owner role name (managed-schema services), else undefined. */
+  public readonly ownerRoleName: pulumi.Output<string | undefined>;
+  /** The login role's password, a Pulumi secret. */
+  public readonly password: pulumi.Output<string>;
+  /**
+   * The database resource and the schema grants, for resources that must run
+   * after the database is usable (migrations).
+   */
+  public readonly ready: pulumi.Resource[];
+  /** The database itself (what the service's migrations are deleted and replaced with). */
+  public readonly database: postgresql.Database;
+
+  constructor(name: string, args: ServiceDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform-databases:index:ServiceDatabase", name, {}, opts);
+
+    const connectionLimit = args.connectionLimit ?? 25;
+    const passwordLength = args.passwordLength ?? 40;
+    if (args.profile === "managed-schema" && !args.ownerRole) {
+      throw new Error(
+        `ServiceDatabase ${name}: profile "managed-schema" needs ownerRole (the NOLOGIN role that owns the schema)`,
+      );
+    }
+
+    // Letters and digits only (the password goes into URIs, JDBC URLs and
+    // shell variables); 40 alphanumerics carry ~238 bits.
+    const password = new GeneratedPassword(`${name}-password`, { length: passwordLength }, { parent: this });
+
+    const login = new postgresql.Role(
+      `${name}-login`,
+      {
+        name: args.loginRole,
+        password: password.result,
+        connectionLimit,
+        ...LOGIN_ROLE_ATTRIBUTES,
+        // The database (and every object the role owns in it) is dropped
+        // first, so the role owns nothing when it is dropped.
+        skipReassignOwned: true,
+      },
+      { parent: this },
+    );
+
+    let owner: postgresql.Role | undefined;
+    if (args.profile === "managed-schema") {
+      owner = new postgresql.Role(
+        `${name}-owner`,
+        {
+          name: args.ownerRole,
+          login: false,
+          inherit: false,
+          superuser: false,
+          createDatabase: false,
+          createRole: false,
+          replication: false,
+          bypassRowLevelSecurity: false,
+          skipReassignOwned: true,
+        },
+        { parent: this },
+      );
+    }
+
+    // The role that owns schema public: the service itself, or the owner role.
+    const schemaOwner = owner ?? login;
+
+    // The admin is not a superuser. PostgreSQL 16+ gives it ADMIN but not SET
+    // on the roles it creates, so it cannot simply ALTER ... OWNER TO them: the
+    // provider grants itself the role for that statement and takes it back
+    // (and the migration runner does the same for SET ROLE). No standing
+    // membership resource: a GrantRole next to the implicit creator grant is
+    // read back ambiguously by the provider and shows as drift on refresh.
+    // Owned by the admin, not by the service: only the owner's REVOKE counts,
+    // and a service role that owned its database could re-grant CONNECT to PUBLIC.
+    const database = new postgresql.Database(
+      `${name}-database`,
+      {
+        name: args.database,
+        template: "template0",
+        encoding: "UTF8",
+        lcCollate: "C",
+        lcCtype: "C",
+        allowConnections: true,
+      },
+      // Dropped before the roles: DROP DATABASE removes whatever the service
+      // created inside it, so its roles own nothing when they are dropped.
+      { parent: this, dependsOn: [login, ...(owner ? [owner] : [])] },
+    );
+
+    // PUBLIC gets nothing on the database: no CONNECT, no TEMP.
+    const revokePublic = new postgresql.Grant(
+      `${name}-revoke-public`,
+      { database: database.name, role: "public", objectType: "database", privileges: [] },
+      { parent: this },
+    );
+
+    const connect = new postgresql.Grant(
+      `${name}-connect`,
+      {
+        database: database.name,
+        role: login.name,
+        objectType: "database",
+        privileges: [...LOGIN_DATABASE_PRIVILEGES],
+      },
+      { parent: this, dependsOn: [revokePublic] },
+    );
+
+    // Schema public (PostgreSQL 15+: owned by pg_database_owner, PUBLIC has
+    // USAGE only) is handed to the role that creates the tables.
+    const schema = new postgresql.Schema(
+      `${name}-schema`,
+      { name: "public", database: database.name, owner: schemaOwner.name, ifNotExists: true },
+      // The schema goes with the database: never DROP SCHEMA public on destroy.
+      { parent: this, retainOnDelete: true },
+    );
+
+    const revokeSchemaPublic = new postgresql.Grant(
+      `${name}-schema-revoke-public`,
+      { database: database.name, schema: "public", role: "public", objectType: "schema", privileges: [] },
+      { parent: this, dependsOn: [schema] },
+    );
+
+    const ready: pulumi.Resource[] = [database, connect, schema, revokeSchemaPublic];
+    if (args.profile === "managed-schema") {
+      // The application may use the schema, not create in it.
+      ready.push(
+        new postgresql.Grant(
+          `${name}-schema-usage`,
+          {
+            database: database.name,
+            schema: "public",
+            role: login.name,
+            objectType: "schema",
+            privileges: ["USAGE"],
+          },
+          // Grants on one object run one after another: concurrent GRANT and
+          // REVOKE on the same ACL fail with "tuple concurrently updated".
+          { parent: this, dependsOn: [schema, revokeSchemaPublic] },
+        ),
+      );
+    }
+
+    this.databaseName = database.name;
+    this.loginRoleName = login.name;
+    this.ownerRoleName = owner ? owner.name : pulumi.output(undefined);
+    this.password = pulumi.secret(password.result);
+    this.ready = ready;
+    this.database = database;
+
+    this.registerOutputs({
+      databaseName: this.databaseName,
+      loginRoleName: this.loginRoleName,
+      ownerRoleName: this.ownerRoleName,
+      password: this.password,
+    });
+  }
+}

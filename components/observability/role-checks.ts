@@ -1,0 +1,182 @@
+/**
+ * The rows of `make check` about roles (health-evaluate.ts places them). Pure.
+ *
+ *   privileges <login>     LOGIN, none of the forbidden attributes, CONNECT on
+ *                          its database only, no memberships, does not own its
+ *                          database, schema public as its profile says
+ *   retention-role <role>  any service with a retention role (the stack's
+ *                          retentionRoles output: services whose migrations
+ *                          define the purge function): LOGIN, none of the
+ *                          forbidden attributes, no memberships, CONNECT on its
+ *                          database only, EXECUTE on the purge function, no
+ *                          privilege on any table
+ *   monitoring-role <role> member of pg_monitor only, CONNECT on the service
+ *                          databases only
+ */
+import { FORBIDDEN_PG_ROLE_COLUMNS } from "../database/grants";
+import { PURGE_FUNCTION_SIGNATURE } from "../schema/migration-paths";
+import {
+  checkResult,
+  CheckResult,
+  ContentsOrError,
+  DatabaseInfo,
+  HealthSpec,
+  isUnreadable,
+  RoleInfo,
+  ServiceSpec,
+} from "./health-spec";
+
+const ATTRIBUTE_KEYWORDS: Record<(typeof FORBIDDEN_PG_ROLE_COLUMNS)[number], string> = {
+  rolsuper: "SUPERUSER",
+  rolcreatedb: "CREATEDB",
+  rolcreaterole: "CREATEROLE",
+  rolreplication: "REPLICATION",
+  rolbypassrls: "BYPASSRLS",
+};
+
+const NO_ATTRIBUTES = `LOGIN without ${Object.values(ATTRIBUTE_KEYWORDS).join("/")}`;
+
+function list(names: readonly string[]): string {
+  return names.join(", ");
+}
+
+function attributeProblems(role: RoleInfo): string[] {
+  return FORBIDDEN_PG_ROLE_COLUMNS.filter((col) => role[col]).map((col) => `has ${ATTRIBUTE_KEYWORDS[col]}`);
+}
+
+function connectProblems(
+  role: RoleInfo,
+  allowed: readonly string[],
+  dbs: Map<string, DatabaseInfo>,
+): string[] {
+  const problems: string[] = [];
+  const extra = role.connectOn.filter((d) => !allowed.includes(d));
+  if (extra.length > 0) {
+    const how = extra.map((d) => (dbs.get(d)?.publicConnect ? `${d} (via PUBLIC)` : d));
+    problems.push(`CONNECT also on ${list(how)}`);
+  }
+  const lacking = allowed.filter((d) => dbs.has(d) && !role.connectOn.includes(d));
+  if (lacking.length > 0) problems.push(`no CONNECT on ${list(lacking)}`);
+  return problems;
+}
+
+/** `privileges <login>`. */
+export function loginPrivileges(
+  svc: ServiceSpec,
+  role: RoleInfo | undefined,
+  db: DatabaseInfo | undefined,
+  contents: ContentsOrError | undefined,
+  dbs: Map<string, DatabaseInfo>,
+  unreadable: string | undefined,
+): CheckResult {
+  if (!role) {
+    return checkResult("privileges", svc.loginRole, "FAIL", `login role ${svc.loginRole} does not exist`);
+  }
+  const problems = attributeProblems(role);
+  if (!role.canLogin) problems.push("cannot log in (NOLOGIN)");
+  problems.push(...connectProblems(role, [svc.database], dbs));
+  if (role.memberOf.length > 0) problems.push(`member of ${list(role.memberOf)}`);
+  if (db && db.owner === role.name)
+    problems.push(`owns database ${svc.database} (it could grant CONNECT to anyone)`);
+
+  let schemaText = "";
+  if (db) {
+    if (unreadable || !contents || isUnreadable(contents)) {
+      problems.push(unreadable ?? `${svc.database} was not inspected`);
+    } else if (svc.profile === "self-migrating") {
+      if (contents.schemaOwner !== svc.loginRole) {
+        problems.push(
+          `schema public of ${svc.database} is owned by ${contents.schemaOwner ?? "nobody (no schema public)"}, not by ${svc.loginRole} (self-migrating: the service creates its own tables)`,
+        );
+      }
+      schemaText = `; owns schema public (self-migrating)`;
+    } else {
+      if (contents.schemaOwner !== svc.ownerRole) {
+        problems.push(
+          `schema public of ${svc.database} is owned by ${contents.schemaOwner ?? "nobody (no schema public)"}, not by ${svc.ownerRole ?? "its owner role"} (managed-schema)`,
+        );
+      }
+      if (contents.loginHasCreate)
+        problems.push(`has CREATE on schema public of ${svc.database} (managed-schema: DML only)`);
+      if (!contents.loginHasUsage) problems.push(`has no USAGE on schema public of ${svc.database}`);
+      if (contents.loginOwns.length > 0)
+        problems.push(`owns ${list(contents.loginOwns)} in ${svc.database} (the owner role must)`);
+      schemaText = `; schema public owned by ${svc.ownerRole}, USAGE without CREATE (managed-schema)`;
+    }
+  }
+  if (problems.length > 0) return checkResult("privileges", svc.loginRole, "FAIL", problems.join("; "));
+  return checkResult(
+    "privileges",
+    svc.loginRole,
+    "PASS",
+    `${NO_ATTRIBUTES}; CONNECT on ${svc.database} only; no memberships${schemaText}`,
+  );
+}
+
+/** `retention-role <role>`, for a service whose spec names a retention role. */
+export function retentionRoleCheck(
+  svc: ServiceSpec,
+  role: RoleInfo | undefined,
+  contents: ContentsOrError | undefined,
+  dbs: Map<string, DatabaseInfo>,
+  unreadable: string | undefined,
+): CheckResult {
+  const name = svc.retentionRole as string;
+  if (!role) return checkResult("retention-role", name, "FAIL", `retention role ${name} does not exist`);
+  const problems = attributeProblems(role);
+  if (!role.canLogin) problems.push("cannot log in (NOLOGIN)");
+  if (role.memberOf.length > 0) problems.push(`member of ${list(role.memberOf)}`);
+  problems.push(...connectProblems(role, [svc.database], dbs));
+  if (dbs.has(svc.database)) {
+    if (unreadable || !contents || isUnreadable(contents) || !contents.retention) {
+      problems.push(unreadable ?? `${svc.database} was not inspected`);
+    } else {
+      const r = contents.retention;
+      if (r.canExecutePurge === undefined)
+        problems.push(`${PURGE_FUNCTION_SIGNATURE} does not exist in ${svc.database}`);
+      else if (!r.canExecutePurge) problems.push(`no EXECUTE on ${PURGE_FUNCTION_SIGNATURE}`);
+      if (!r.hasUsage) problems.push(`no USAGE on schema public of ${svc.database}`);
+      if (r.tablePrivileges.length > 0) {
+        problems.push(
+          `holds privileges on ${list(r.tablePrivileges)} (it needs none: the purge is SECURITY DEFINER)`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) return checkResult("retention-role", name, "FAIL", problems.join("; "));
+  return checkResult(
+    "retention-role",
+    name,
+    "PASS",
+    `${NO_ATTRIBUTES}; CONNECT on ${svc.database} only; EXECUTE on ${PURGE_FUNCTION_SIGNATURE}; no table privileges`,
+  );
+}
+
+/** `monitoring-role <role>`, when the spec names one. */
+export function monitoringRoleCheck(
+  spec: HealthSpec,
+  role: RoleInfo | undefined,
+  dbs: Map<string, DatabaseInfo>,
+): CheckResult {
+  const name = spec.monitoringRole as string;
+  if (!role) return checkResult("monitoring-role", name, "FAIL", `monitoring role ${name} does not exist`);
+  const problems = attributeProblems(role);
+  if (!role.canLogin) problems.push("cannot log in (NOLOGIN)");
+  if (!role.memberOf.includes("pg_monitor")) problems.push("is not a member of pg_monitor");
+  const extra = role.memberOf.filter((r) => r !== "pg_monitor");
+  if (extra.length > 0) problems.push(`also member of ${list(extra)}`);
+  problems.push(
+    ...connectProblems(
+      role,
+      spec.services.map((s) => s.database),
+      dbs,
+    ),
+  );
+  if (problems.length > 0) return checkResult("monitoring-role", name, "FAIL", problems.join("; "));
+  return checkResult(
+    "monitoring-role",
+    name,
+    "PASS",
+    `member of pg_monitor only; CONNECT on the ${spec.services.length} service databases only`,
+  );
+}

@@ -1,0 +1,317 @@
+/**
+ * ADR-0060's whole platform as one component: the server (local, Cloud SQL or
+ * RDS) and its admin provider; per service a database and least-privilege
+ * roles (ServiceDatabase), the migrations of every managed-schema service and
+ * a retention role where they define the purge; the monitoring role; and,
+ * with a cluster, one Secret per service, the retention CronJobs and the
+ * alerts. Its outputs are what index.ts exports as the stack's outputs.
+ *
+ * Two platforms in one program do not collide: every child is named
+ * `${name}-<role>`.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config/stack-config";
+import { retentionJobName, secretName } from "../naming";
+import { postgresUri } from "../server/connection";
+import { PostgresTarget } from "../server/postgres-target";
+import { ServiceDatabase } from "../database/service-database";
+import { SchemaMigrations } from "../schema/schema-migrations";
+import { RetentionRole } from "../schema/retention-role";
+import { HelmValues, HelmValuesInput, renderHelmValues } from "../cluster/helm-values";
+import { MonitoringRole } from "../observability/monitoring-role";
+import { PlatformCluster } from "./platform-cluster";
+import { planPlatform } from "./platform-plan";
+
+export interface DatabasePlatformArgs {
+  /** The validated stack config (config/read-config.ts readStackConfig, or parseStackConfig). */
+  config: StackConfig;
+  /**
+   * The admin's password for a `local` target (the clouds generate their own).
+   * @default PGPASSWORD from the environment (how the local stacks pass it), made a secret
+   */
+  adminPassword?: pulumi.Input<string>;
+  /**
+   * kubeconfig contents or path, with `config.kubernetes`.
+   * @default the kubernetes provider's own (KUBECONFIG, ~/.kube/config)
+   */
+  kubeconfig?: pulumi.Input<string>;
+  /**
+   * The project root holding `migrations/` and `deployments/prometheus/`.
+   * @default the folder above components/
+   */
+  root?: string;
+  /**
+   * Take over the resources this program created at stack level before
+   * DatabasePlatform existed (children alias their old names), so an `up`
+   * with this version changes nothing on an existing stack. Only one platform
+   * per stack may set it.
+   * @default false
+   */
+  adoptStackLevelResources?: boolean;
+}
+
+/** A role's URI to one database, as a Pulumi secret (it holds the password). */
+function secretUri(
+  server: PostgresTarget,
+  sslmode: string,
+  user: pulumi.Input<string>,
+  password: pulumi.Input<string>,
+  database: pulumi.Input<string>,
+): pulumi.Output<string> {
+  return pulumi.secret(
+    pulumi
+      .all([user, password, server.host, server.port, database])
+      .apply(([u, p, host, port, db]) =>
+        postgresUri({ user: u, password: p, host, port, database: db, sslmode }),
+      ),
+  );
+}
+
+/** One output map keyed by service name from a list of per-service outputs. */
+function byName<T>(entries: [string, pulumi.Input<T>][]): pulumi.Output<Record<string, T>> {
+  return pulumi
+    .all(entries.map(([, value]) => value))
+    .apply((values) => Object.fromEntries(entries.map(([name], i) => [name, values[i] as T])));
+}
+
+export class DatabasePlatform extends pulumi.ComponentResource {
+  /** ADR-0060 environment of the stack. */
+  public readonly environment: string;
+  /** Database name by service. */
+  public readonly databaseNames: pulumi.Output<Record<string, string>>;
+  /** Login role by service. */
+  public readonly roles: pulumi.Output<Record<string, string>>;
+  /** Where clients reach the server (the program's view; pods may use clusterHost). */
+  public readonly connection: { host: pulumi.Output<string>; port: pulumi.Output<number>; sslmode: string };
+  /** Each service's login URI, a secret. */
+  public readonly connectionUris: pulumi.Output<Record<string, string>>;
+  /** The chart's values: names of databases, roles and Secrets, never a password. */
+  public readonly helmValues: pulumi.Output<HelmValues>;
+  /** Highest applied migration by managed-schema service. */
+  public readonly schemaVersions: pulumi.Output<Record<string, number>>;
+  /** Retention role by service (services whose migrations define the purge). */
+  public readonly retentionRoles: pulumi.Output<Record<string, string>>;
+  /** Each retention role's URI to its database, a secret (make purge). */
+  public readonly retentionUris: pulumi.Output<Record<string, string>>;
+  /** The monitoring role (undefined with monitoring off). */
+  public readonly monitoringRole?: pulumi.Output<string>;
+  /** Its URI to the first service database, a secret (make check, make metrics). */
+  public readonly monitoringUri?: pulumi.Output<string>;
+
+  constructor(name: string, args: DatabasePlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Everything read from disk is read and checked before anything is registered.
+    const cfg = args.config;
+    const plan = planPlatform(name, cfg, args.root ?? path.join(__dirname, "..", ".."));
+    super("platform-databases:index:DatabasePlatform", name, {}, opts);
+
+    /** Options of a child: parent, and the stack-level name it had before this component. */
+    const child = (legacyName: string, extra: pulumi.ComponentResourceOptions = {}) => ({
+      parent: this,
+      ...extra,
+      aliases: args.adoptStackLevelResources ? [{ name: legacyName, parent: pulumi.rootStackResource }] : [],
+    });
+
+    const server = new PostgresTarget(
+      `${name}-postgres`,
+      {
+        target: cfg.target,
+        host: cfg.host,
+        port: cfg.port,
+        sslmode: cfg.sslmode,
+        adminUser: cfg.adminUser,
+        adminPassword: args.adminPassword,
+        postgresVersion: cfg.postgresVersion,
+        cloud: cfg.cloud,
+        environment: cfg.environment,
+      },
+      child("postgres"),
+    );
+    const providers = { postgresql: server.provider };
+    const envPassword = process.env.PGPASSWORD ? pulumi.secret(process.env.PGPASSWORD) : undefined;
+    const adminPassword = server.instance?.adminPassword ?? args.adminPassword ?? envPassword;
+
+    const services = plan.services.map((p) => {
+      const svc = p.service;
+      const db = new ServiceDatabase(
+        `${name}-${svc.name}`,
+        {
+          service: svc.name,
+          database: svc.database,
+          loginRole: svc.loginRole,
+          ownerRole: svc.ownerRole,
+          profile: svc.profile,
+          connectionLimit: svc.connectionLimit,
+        },
+        child(svc.name, { providers }),
+      );
+      // The runner connects as the admin and SET ROLEs to the owner role.
+      const migrations = p.migrations
+        ? new SchemaMigrations(
+            `${name}-${svc.name}-migrations`,
+            {
+              host: server.host,
+              port: server.port,
+              sslmode: cfg.sslmode,
+              adminUser: server.adminUser,
+              adminPassword,
+              database: db.databaseName,
+              ownerRole: db.ownerRoleName.apply((role) => role ?? ""),
+              loginRole: db.loginRoleName,
+              migrations: p.migrations.files,
+              migrationsDir: p.migrations.dir,
+              dependsOn: db.ready,
+              databaseResource: db.database,
+              // Only gdpr had migrations before DatabasePlatform.
+              legacyName:
+                args.adoptStackLevelResources && svc.name === "gdpr" ? "gdpr-migrations" : undefined,
+            },
+            { parent: this },
+          )
+        : undefined;
+      return { plan: p, svc, db, migrations };
+    });
+
+    // Read-only: pg_monitor, CONNECT on each database once its own grants are
+    // done, SELECT on each version table once the migrations created it.
+    const monitoring = cfg.monitoring
+      ? new MonitoringRole(
+          `${name}-monitoring`,
+          {
+            roleName: cfg.monitoringRole,
+            databases: services.map((s) => ({
+              service: s.svc.name,
+              database: s.db.databaseName,
+              dependsOn: s.db.ready,
+            })),
+            versionTables: services.flatMap((s) =>
+              s.migrations
+                ? [{ service: s.svc.name, database: s.db.databaseName, dependsOn: [s.migrations] }]
+                : [],
+            ),
+          },
+          child("monitoring", { providers }),
+        )
+      : undefined;
+
+    // EXECUTE on the purge only. Its grants wait for the migrations (which
+    // create the function) and for the monitoring role's CONNECT: two GRANTs
+    // rewriting one ACL at once fail ("tuple concurrently updated").
+    const retention = services.flatMap((s) => {
+      const roleName = s.plan.retentionRole;
+      if (!roleName || !s.migrations) return [];
+      const role = new RetentionRole(
+        `${name}-${s.svc.name}-retention`,
+        {
+          service: s.svc.name,
+          database: s.db.databaseName,
+          roleName,
+          dependsOn: [s.migrations, ...(monitoring ? [monitoring] : [])],
+        },
+        child(`${s.svc.name}-retention`, { providers }),
+      );
+      return [{ service: s.svc, role }];
+    });
+
+    // The chart reaches the server at clusterHost when set, else at the server's host.
+    const helmInput: pulumi.Output<HelmValuesInput> = pulumi
+      .all([server.host, server.port, server.cloudSqlConnectionName])
+      .apply(([host, port, cloudSqlInstanceConnectionName]) => ({
+        environment: cfg.environment,
+        host: cfg.clusterHost ?? host,
+        port,
+        cloudSqlInstanceConnectionName,
+        sslmode: cfg.sslmode,
+        services: Object.fromEntries(
+          cfg.services.map((svc) => [
+            svc.name,
+            {
+              database: svc.database,
+              user: svc.loginRole,
+              secretName: secretName(svc.name, cfg.environment),
+              connectionLimit: svc.connectionLimit,
+            },
+          ]),
+        ),
+      }));
+
+    if (cfg.kubernetes) {
+      new PlatformCluster(
+        `${name}-cluster`,
+        {
+          environment: cfg.environment,
+          namespace: cfg.namespace as string,
+          kubeconfig: args.kubeconfig,
+          kubeContext: cfg.kubeContext,
+          helmInput,
+          services: services.map((s) => ({
+            service: s.svc.name,
+            database: s.svc.database,
+            user: s.db.loginRoleName,
+            password: s.db.password,
+          })),
+          alertRules: plan.alertRules,
+          retention: retention.map((r) => ({
+            service: r.service.name,
+            cronJobName: retentionJobName(r.service.name, cfg.environment),
+            database: r.service.database,
+            roleName: r.role.roleName,
+            password: r.role.password,
+          })),
+          retentionSchedule: cfg.retentionSchedule,
+          postgresVersion: cfg.postgresVersion,
+        },
+        { parent: this },
+      );
+    }
+
+    this.environment = cfg.environment;
+    this.databaseNames = byName(services.map((s) => [s.svc.name, s.db.databaseName]));
+    this.roles = byName(services.map((s) => [s.svc.name, s.db.loginRoleName]));
+    this.connection = { host: server.host, port: server.port, sslmode: cfg.sslmode };
+    this.connectionUris = pulumi.secret(
+      byName(
+        services.map((s) => [
+          s.svc.name,
+          secretUri(server, cfg.sslmode, s.svc.loginRole, s.db.password, s.svc.database),
+        ]),
+      ),
+    );
+    this.helmValues = helmInput.apply(renderHelmValues);
+    this.schemaVersions = byName(
+      services.flatMap((s) =>
+        s.migrations ? [[s.svc.name, s.migrations.version] as [string, pulumi.Output<number>]] : [],
+      ),
+    );
+    this.retentionRoles = byName(retention.map((r) => [r.service.name, r.role.roleName]));
+    this.retentionUris = pulumi.secret(
+      byName(
+        retention.map((r) => [
+          r.service.name,
+          secretUri(server, cfg.sslmode, r.role.roleName, r.role.password, r.service.database),
+        ]),
+      ),
+    );
+    if (monitoring) {
+      this.monitoringRole = monitoring.roleName;
+      this.monitoringUri = secretUri(
+        server,
+        cfg.sslmode,
+        monitoring.roleName,
+        monitoring.password,
+        cfg.services[0].database,
+      );
+    }
+    this.registerOutputs({
+      databaseNames: this.databaseNames,
+      roles: this.roles,
+      connectionUris: this.connectionUris,
+      helmValues: this.helmValues,
+      schemaVersions: this.schemaVersions,
+      retentionRoles: this.retentionRoles,
+      retentionUris: this.retentionUris,
+      monitoringRole: this.monitoringRole,
+      monitoringUri: this.monitoringUri,
+    });
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * A DatabasePlatform's cluster half: one kubernetes provider for the stack's
+ * cluster and context, and with it one Secret per service (DatabaseSecrets),
+ * a retention CronJob per retention role, and the alerts (with monitoring).
+ * Every object gets its endpoint from the same Helm values input, so the
+ * values and the Secrets cannot disagree.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { secretName } from "../naming";
+import { clusterEndpoint, HelmValuesInput } from "../cluster/helm-values";
+import { DatabaseSecrets } from "../cluster/database-secrets";
+import { DatabaseAlerts, PrometheusRuleDoc } from "../cluster/database-alerts";
+import { RetentionCronJob } from "../cluster/retention-cronjob";
+
+export interface PlatformClusterService {
+  service: string;
+  database: string;
+  user: pulumi.Input<string>;
+  /** A Pulumi secret. */
+  password: pulumi.Input<string>;
+}
+
+export interface PlatformClusterRetention {
+  service: string;
+  /** Name of the CronJob and its Secret (naming.ts retentionJobName). */
+  cronJobName: string;
+  database: string;
+  roleName: pulumi.Input<string>;
+  /** A Pulumi secret. */
+  password: pulumi.Input<string>;
+}
+
+export interface PlatformClusterArgs {
+  /** ADR-0060 environment (the Secrets' names follow it). */
+  environment: string;
+  /** Namespace of every object (where the chart is installed). */
+  namespace: string;
+  /**
+   * kubeconfig contents or path.
+   * @default the kubernetes provider's own (KUBECONFIG, ~/.kube/config)
+   */
+  kubeconfig?: pulumi.Input<string>;
+  /**
+   * kubeconfig context.
+   * @default the kubeconfig's current context
+   */
+  kubeContext?: string;
+  /** What the Helm values are rendered from: host, port, sslmode, Cloud SQL name, environment. */
+  helmInput: pulumi.Output<HelmValuesInput>;
+  /** Every service: each gets a Secret. */
+  services: PlatformClusterService[];
+  /** The alert rules; none without monitoring. */
+  alertRules?: PrometheusRuleDoc;
+  /** The retention roles, each run by a CronJob. */
+  retention: PlatformClusterRetention[];
+  /** Cron schedule (UTC) of the retention CronJobs. */
+  retentionSchedule: string;
+  /** Server major version (the CronJobs' psql image). */
+  postgresVersion: number;
+}
+
+export class PlatformCluster extends pulumi.ComponentResource {
+  /** The kubernetes provider every object is created with. */
+  public readonly provider: k8s.Provider;
+
+  constructor(name: string, args: PlatformClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform-databases:index:PlatformCluster", name, {}, opts);
+    this.provider = new k8s.Provider(
+      `${name}-provider`,
+      { kubeconfig: args.kubeconfig, context: args.kubeContext, namespace: args.namespace },
+      { parent: this },
+    );
+    const inCluster = { parent: this, providers: { kubernetes: this.provider } };
+
+    new DatabaseSecrets(
+      `${name}-secrets`,
+      {
+        namespace: args.namespace,
+        services: args.services.map((svc) => ({
+          service: svc.service,
+          secretName: secretName(svc.service, args.environment),
+          database: svc.database,
+          user: svc.user,
+          password: svc.password,
+          endpoint: args.helmInput.apply((input) => clusterEndpoint(input, svc.service)),
+        })),
+      },
+      inCluster,
+    );
+
+    for (const r of args.retention) {
+      // Direct to the server, as OpenFGA and Keycloak (no Cloud SQL proxy sidecar).
+      new RetentionCronJob(
+        `${name}-${r.service}-retention`,
+        {
+          name: r.cronJobName,
+          namespace: args.namespace,
+          schedule: args.retentionSchedule,
+          postgresVersion: args.postgresVersion,
+          roleName: r.roleName,
+          password: r.password,
+          database: r.database,
+          endpoint: args.helmInput.apply(({ host, port, sslmode }) => ({ host, port, sslmode })),
+        },
+        inCluster,
+      );
+    }
+
+    if (args.alertRules) {
+      new DatabaseAlerts(
+        `${name}-alerts`,
+        {
+          rules: args.alertRules,
+          databases: args.services.map((svc) => ({ service: svc.service, database: svc.database })),
+          namespace: args.namespace,
+        },
+        inCluster,
+      );
+    }
+    this.registerOutputs({});
+  }
+}
