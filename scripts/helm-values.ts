@@ -17,7 +17,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { Document } from "yaml";
 import type { HelmValues } from "../components/cluster/helm-values";
 import { applicationEnvPatch } from "../components/cluster/application-env";
@@ -169,8 +169,8 @@ export function writeHelmValues(
   const names = helmFileNames(stack);
   mkdirSync(dir, { recursive: true });
   const paths = {
-    values: join(dir, names.values.split("/").pop() as string),
-    applicationEnv: join(dir, names.applicationEnv.split("/").pop() as string),
+    values: join(dir, basename(names.values)),
+    applicationEnv: join(dir, basename(names.applicationEnv)),
   };
   writeFileSync(paths.values, texts.values);
   writeFileSync(paths.applicationEnv, texts.applicationEnv);

@@ -185,6 +185,22 @@ describe("applyApplicationEnv", () => {
     expect(applyApplicationEnv(out, patch)).toBe(out); // applying twice changes nothing
   });
 
+  it("rewrites the Deployment without changing what any of its YAML 1.1 values mean", () => {
+    const text = deployment("").replace(
+      "spec:\n  template:",
+      'spec:\n  paused: no\n  template:\n    metadata:\n      annotations:\n        mode: 0644\n        quoted: "0644"\n        flag: on',
+    );
+    const out = applyApplicationEnv(stream(text), patch);
+    const read = (t: string) => parseAllDocuments(t, { version: "1.1" }).map((d) => d.toJS())[0];
+    const before = read(text);
+    const after = read(out);
+    expect(after.spec.template.metadata.annotations).toEqual({ mode: 420, quoted: "0644", flag: true });
+    expect(after.spec.paused).toBe(false);
+    after.spec.template.spec.containers[0].env = undefined;
+    before.spec.template.spec.containers[0].env = undefined;
+    expect(after).toEqual(before);
+  });
+
   it("fails when no Deployment has the container, naming it and the variables", () => {
     expect(() => applyApplicationEnv(stream(CONFIGMAP, OTHER), patch)).toThrow(
       'no Deployment in the rendered chart has a container named "mcp-server-langgraph": GDPR_STORAGE_BACKEND and GDPR_POSTGRES_URL were not set',
