@@ -55,8 +55,9 @@ test-unit: deps tools test-tools ## unit and mock tests (two files run the engin
 test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, OpenFGA, Keycloak
+test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, helm, OpenFGA, Keycloak
 	@scripts/ensure-promtool.sh >/dev/null
+	@scripts/ensure-helm.sh >/dev/null
 	@scripts/ensure-openfga.sh >/dev/null
 	@scripts/ensure-keycloak.sh >/dev/null
 

@@ -1,18 +1,27 @@
 /**
- * `make helm-values STACK=<stack>`: writes the stack output `helmValues` to
- * deployments/helm/values-<stack>.generated.yaml, with a header saying it is
- * generated and from which stack. The output holds no secret (the values name
- * the Kubernetes Secrets), so the outputs are read without --show-secrets.
+ * `make helm-values STACK=<stack>`: writes, from the stack output `helmValues`,
+ * - deployments/helm/values-<stack>.generated.yaml: the chart's values;
+ * - deployments/helm/application-env-<stack>.generated.yaml: the env the
+ *   application's container needs and its chart cannot set
+ *   (components/cluster/application-env.ts), for the post-renderer
+ *   scripts/helm-post-render.sh;
+ * each with a header saying it is generated and from which stack. The output
+ * holds no secret (the values name the Kubernetes Secrets), so the outputs are
+ * read without --show-secrets. Values that point pods at 127.0.0.1 (a local
+ * stack without `clusterHost`) get a warning, in the file and on stderr.
  *
- * For tests (and tests/e2e): `helmValuesYaml(stack, outputs)` renders the file
- * from the JSON of `pulumi stack output --json`, `writeHelmValues` writes it,
+ * For tests (and tests/e2e): `helmValuesYaml(stack, outputs)` and
+ * `applicationEnvYaml(stack, outputs)` render the files from the JSON of
+ * `pulumi stack output --json`, `writeHelmValues` writes both,
  * `readStackOutputs(stack)` runs scripts/pulumi.sh to get that JSON.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { Document } from "yaml";
 import type { HelmValues } from "../components/cluster/helm-values";
+import { applicationEnvPatch } from "../components/cluster/application-env";
+import { loopbackHosts } from "../components/cluster/loopback-hosts";
 
 export const ROOT = resolve(__dirname, "..");
 export const DEFAULT_VALUES_DIR = join(ROOT, "deployments", "helm");
@@ -63,8 +72,26 @@ export function readStackOutputs(stack: string, opts: { showSecrets?: boolean } 
   }
 }
 
-/** The values file for `stack`: a generated-file header, then `helmValues` as YAML. */
-export function helmValuesYaml(stack: string, outputs: StackOutputs): string {
+/** The two files' paths, relative to the repository root. */
+export function helmFileNames(stack: string): { values: string; applicationEnv: string } {
+  checkStack(stack);
+  return {
+    values: `deployments/helm/values-${stack}.generated.yaml`,
+    applicationEnv: `deployments/helm/application-env-${stack}.generated.yaml`,
+  };
+}
+
+/** The one command that installs the chart with both files (run from the repository root). */
+export function installCommand(stack: string): string[] {
+  const files = helmFileNames(stack);
+  return [
+    `helm upgrade --install <release> <chart> -f ${files.values} \\`,
+    `  --post-renderer scripts/helm-post-render.sh --post-renderer-args ${files.applicationEnv}`,
+  ];
+}
+
+/** The stack's helmValues, checked: present, a map, and holding no secret. */
+function valuesOf(stack: string, outputs: StackOutputs): HelmValues {
   checkStack(stack);
   const values = outputs.helmValues;
   if (values === undefined) {
@@ -77,25 +104,77 @@ export function helmValuesYaml(stack: string, outputs: StackOutputs): string {
     // A secret reached the values: never write it, even masked.
     throw new Error(`stack "${stack}": helmValues holds a secret; values files must only name Secrets`);
   }
-  const doc = new Document(values);
-  doc.commentBefore = [
+  return values;
+}
+
+/**
+ * Why pods cannot use these values as they are, or undefined: the hosts that
+ * are loopback addresses, which inside a pod are the pod itself.
+ */
+export function loopbackWarning(stack: string, outputs: StackOutputs): string[] | undefined {
+  const hosts = loopbackHosts(valuesOf(stack, outputs));
+  if (hosts.length === 0) return undefined;
+  return [
+    `WARNING: these values point pods at a loopback address (${hosts.join(", ")}),`,
+    "and so do the Secrets' URLs: inside a pod that address is the pod itself, not the server.",
+    `Set clusterHost to where pods reach the server, then \`make up STACK=${stack}\` and`,
+    `\`make helm-values STACK=${stack}\` again (docs/helm.md).`,
+  ];
+}
+
+function header(stack: string, outputs: StackOutputs, what: string[]): string[] {
+  const warning = loopbackWarning(stack, outputs);
+  return [
     ` GENERATED FILE - do not edit. Written by \`make helm-values STACK=${stack}\``,
     ` from the stack output helmValues of Pulumi stack "${stack}" (platform-databases,`,
     ` environment ${outputs.environment}). Change the stack's config and regenerate.`,
-    " No secrets here: the values name the Kubernetes Secrets that hold the credentials",
-    " (created by the stack when it configures a cluster; see docs/helm.md).",
-    ` Use: helm upgrade --install <release> <chart> -f values-${stack}.generated.yaml`,
-  ].join("\n");
+    ...what.map((line) => ` ${line}`),
+    " Use (from the repository root; docs/helm.md):",
+    ...installCommand(stack).map((line) => `   ${line}`),
+    ...(warning ? ["", ...warning.map((line) => ` ${line}`)] : []),
+  ];
+}
+
+/** The values file for `stack`: a generated-file header, then `helmValues` as YAML. */
+export function helmValuesYaml(stack: string, outputs: StackOutputs): string {
+  const doc = new Document(valuesOf(stack, outputs));
+  doc.commentBefore = header(stack, outputs, [
+    "No secrets here: the values name the Kubernetes Secrets that hold the credentials",
+    "(created by the stack when it configures a cluster; see docs/helm.md).",
+  ]).join("\n");
   return doc.toString({ lineWidth: 0 });
 }
 
-/** Writes `<dir>/values-<stack>.generated.yaml`; returns its path. */
-export function writeHelmValues(stack: string, outputs: StackOutputs, dir = DEFAULT_VALUES_DIR): string {
-  const text = helmValuesYaml(stack, outputs);
+/** The application-env file for `stack`: a generated-file header, then the patch as YAML. */
+export function applicationEnvYaml(stack: string, outputs: StackOutputs): string {
+  const doc = new Document(applicationEnvPatch(valuesOf(stack, outputs)));
+  doc.commentBefore = header(stack, outputs, [
+    "The env the application's container needs and its chart cannot set (it reads none of",
+    "postgresql.external.*): applied by the post-renderer scripts/helm-post-render.sh.",
+    "No secrets here: GDPR_POSTGRES_URL comes from the Secret by secretKeyRef.",
+  ]).join("\n");
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** Writes both files into `dir`; returns their paths. */
+export function writeHelmValues(
+  stack: string,
+  outputs: StackOutputs,
+  dir = DEFAULT_VALUES_DIR,
+): { values: string; applicationEnv: string } {
+  const texts = {
+    values: helmValuesYaml(stack, outputs),
+    applicationEnv: applicationEnvYaml(stack, outputs),
+  };
+  const names = helmFileNames(stack);
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `values-${stack}.generated.yaml`);
-  writeFileSync(path, text);
-  return path;
+  const paths = {
+    values: join(dir, basename(names.values)),
+    applicationEnv: join(dir, basename(names.applicationEnv)),
+  };
+  writeFileSync(paths.values, texts.values);
+  writeFileSync(paths.applicationEnv, texts.applicationEnv);
+  return paths;
 }
 
 function main(): void {
@@ -104,8 +183,14 @@ function main(): void {
     console.error("usage: helm-values.ts <stack>");
     process.exit(2);
   }
-  const path = writeHelmValues(stack, readStackOutputs(stack));
-  console.log(`wrote ${relative(ROOT, path)} (from stack ${stack})`);
+  const outputs = readStackOutputs(stack);
+  const paths = writeHelmValues(stack, outputs);
+  console.log(
+    `wrote ${relative(ROOT, paths.values)} and ${relative(ROOT, paths.applicationEnv)} (from stack ${stack})`,
+  );
+  console.log(`install with:\n  ${installCommand(stack).join("\n  ")}`);
+  const warning = loopbackWarning(stack, outputs);
+  if (warning) console.error(warning.join("\n  "));
 }
 
 if (require.main === module) {

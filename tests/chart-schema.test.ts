@@ -13,7 +13,7 @@
  * its defaults (same for the application's postgresql block).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import Ajv, { ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
@@ -25,19 +25,14 @@ import {
   renderHelmValues,
 } from "../components/cluster/helm-values";
 import { databaseName, roleNames, secretName } from "../components/naming";
+import {
+  CHART_DIR,
+  CHART_FILES as FILES,
+  COPY_DIR,
+  SHARED_CHART_DIR,
+  SHARED_PRESENT as shared,
+} from "./helpers/chart-files";
 
-const ROOT = resolve(__dirname, "..");
-const SHARED_CHART_DIR = resolve(ROOT, "../shared/spec/chart");
-const COPY_DIR = join(ROOT, "tests/fixtures/chart");
-const FILES = [
-  "app.values.yaml",
-  "app.values.schema.json",
-  "openfga.values.yaml",
-  "openfga.values.schema.json",
-  "keycloak.values.yaml",
-];
-const shared = FILES.every((f) => existsSync(join(SHARED_CHART_DIR, f)));
-const CHART_DIR = shared ? SHARED_CHART_DIR : COPY_DIR;
 const present = FILES.every((f) => existsSync(join(CHART_DIR, f)));
 
 describe("the chart files", () => {
@@ -178,6 +173,9 @@ describe.skipIf(!present)("generated values against the chart's defaults and sch
         uriSecret: secretName("openfga", i.environment),
         uri: null,
         password: null,
+        // Migrations in each pod's init container: no post-install hook for helm --wait to deadlock on.
+        applyMigrations: true,
+        migrationType: "initContainer",
       },
     });
     expect(get(r.merged, "postgresql.enabled")).toBe(false);
@@ -209,6 +207,21 @@ describe.skipIf(!present)("generated values against the chart's defaults and sch
       openfga: { ...values.openfga, datastore: { ...values.openfga!.datastore, maxOpenConns: "5" } },
     });
     expect(r.openfgaOk).toBe(false);
+  });
+
+  it("the subchart's schema knows migrationType initContainer, and refuses a value it does not know", () => {
+    const values = renderHelmValues(TARGETS[0][1]) as HelmValues & Values;
+    expect(values.openfga?.datastore.migrationType).toBe("initContainer");
+    const r = validate({
+      ...values,
+      openfga: { ...values.openfga, datastore: { ...values.openfga!.datastore, migrationType: "init" } },
+    });
+    expect(r.openfgaOk).toBe(false);
+    expect(r.openfgaErrors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ keyword: "enum", instancePath: "/datastore/migrationType" }),
+      ]),
+    );
   });
 
   it.each(TARGETS)(

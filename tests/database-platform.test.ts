@@ -78,7 +78,10 @@ describe("DatabasePlatform", () => {
         "plain-gdpr-migrations-run",
         "gdpr_test",
         "gdpr_test_owner",
-        [expect.stringMatching(/^001_gdpr_schema\.sql sha256:/)],
+        [
+          expect.stringMatching(/^001_gdpr_schema\.sql sha256:/),
+          expect.stringMatching(/^002_conversations_app_indexes\.sql sha256:/),
+        ],
       ],
       [
         "plain-billing-migrations-run",

@@ -278,13 +278,17 @@ describe("cluster config", () => {
     [{ kubernetes: "true", namespace: "Apps" }, 'namespace: "Apps" is not a Kubernetes namespace name'],
     [{ kubernetes: "maybe" }, 'kubernetes: "maybe" is not true or false'],
     [{ clusterHost: "a b" }, 'clusterHost: "a b" is not a host name'],
-    [{ connectionLimit: "6" }, "connectionLimit: 6 is too small for openfga's 3 replicas"],
+    [
+      { connectionLimit: "5" },
+      "connectionLimit: 5 is too small for openfga's 3 replicas: 2 connections are kept for admin sessions and exiting backends and 4 pods run during a rollout, each migrating before it serves, so it must be at least 6",
+    ],
   ])("refuses %j", (raw, message) => {
     expect(problems(raw).join("\n")).toContain(message);
   });
 
-  it("accepts a small limit when openfga is not a service", () => {
-    expect(problems({ connectionLimit: "6", services: '["gdpr"]' })).toEqual([]);
+  it("accepts 6 (one connection per OpenFGA pod), and a smaller limit when openfga is not a service", () => {
+    expect(problems({ connectionLimit: "6" })).toEqual([]);
+    expect(problems({ connectionLimit: "5", services: '["gdpr"]' })).toEqual([]);
   });
 
   it("a config mistake registers nothing, Secrets included", async () => {

@@ -351,9 +351,10 @@ describe("the append-only audit trail, even for the owner role", () => {
 
 describe("default privileges: a later migration's objects follow the same rules", () => {
   beforeAll(async () => {
+    const next = String(schema[schema.length - 1].version + 1).padStart(3, "0");
     const later = parseMigrationFiles([
       {
-        name: "002_later.sql",
+        name: `${next}_later.sql`,
         content:
           "CREATE TABLE later_things (id bigserial PRIMARY KEY, note text);\nCREATE FUNCTION later_fn() RETURNS int LANGUAGE sql AS 'SELECT 1';\n",
       },

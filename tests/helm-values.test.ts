@@ -17,10 +17,11 @@ import {
   openfgaMaxOpenConns,
   renderHelmValues,
 } from "../components/cluster/helm-values";
+import { OPENFGA_MIGRATE_CONNECTIONS } from "../components/config/connection-budget";
 import { secretStringData } from "../components/cluster/database-secrets";
 import { databaseName, roleNames, secretName } from "../components/naming";
 import { envVars, formatEnv, formatEnvLine, MASK } from "../scripts/env";
-import { helmValuesYaml, StackOutputs, writeHelmValues } from "../scripts/helm-values";
+import { applicationEnvYaml, helmValuesYaml, StackOutputs, writeHelmValues } from "../scripts/helm-values";
 import { installMocks, isSecret, resetRecorded, settle, unwrap } from "./helpers/mocks";
 
 const ROOT = resolve(__dirname, "..");
@@ -77,6 +78,7 @@ describe("renderHelmValues per target", () => {
           engine: "postgres",
           uriSecret: "openfga-test-database",
           applyMigrations: true,
+          migrationType: "initContainer",
           maxOpenConns: 5,
         },
       },
@@ -127,6 +129,7 @@ describe("renderHelmValues per target", () => {
           engine: "postgres",
           uriSecret: "openfga-database",
           applyMigrations: true,
+          migrationType: "initContainer",
           maxOpenConns: 5,
         },
       },
@@ -161,7 +164,7 @@ describe("renderHelmValues per target", () => {
         sslMode: "verify-full",
       },
     });
-    expect(values.openfga?.datastore.maxOpenConns).toBe(9); // (40 - 3) / (3 + 1)
+    expect(values.openfga?.datastore.maxOpenConns).toBe(9); // (40 - 2) / (3 + 1)
     expectSameOrder(values.keycloak?.externalDatabase, {
       host,
       port: 5432,
@@ -264,13 +267,22 @@ describe("openfga maxOpenConns", () => {
       expect((perPod + 1) * rolloutPods + CONNECTION_HEADROOM, `${limit}/${replicas}`).toBeGreaterThan(limit);
     }
     expect(openfgaMaxOpenConns(25, 1)).toBe(11);
+    // The smallest limit the config accepts for 3 replicas: one connection per pod, enough for its migration.
+    expect(openfgaMaxOpenConns(6, 3)).toBe(OPENFGA_MIGRATE_CONNECTIONS);
+  });
+
+  it("keeps no connection for a migration Job: each pod migrates (one connection) before its pool opens", () => {
+    expect(CONNECTION_HEADROOM).toBe(2); // an operator's psql, an exiting backend
+    expect(renderHelmValues(input("test", {})).openfga?.datastore.migrationType).toBe("initContainer");
+    // Default limit 25, 3 replicas: 4 pods of 5 connections, plus the headroom.
+    expect(openfgaMaxOpenConns(25, 3) * 4 + CONNECTION_HEADROOM).toBe(22);
   });
 
   it("refuses a limit that leaves no connection per pod, saying what it must be", () => {
-    expect(() => openfgaMaxOpenConns(6, 3)).toThrow(
-      "services.openfga.connectionLimit 6 is too small for 3 OpenFGA replicas: 3 connections are kept for the migration job and admin sessions and 4 pods run during a rollout, so it must be at least 7",
+    expect(() => openfgaMaxOpenConns(5, 3)).toThrow(
+      "services.openfga.connectionLimit 5 is too small for 3 OpenFGA replicas: 2 connections are kept for admin sessions and exiting backends and 4 pods run during a rollout, each migrating before it serves, so it must be at least 6",
     );
-    expect(() => renderHelmValues(input("test", {}, 6))).toThrow("must be at least 7");
+    expect(() => renderHelmValues(input("test", {}, 5))).toThrow("must be at least 6");
   });
 });
 
@@ -379,9 +391,9 @@ describe("helmValues output and make helm-values", () => {
     const outputs = await stackOutputs(p, false);
     const dir = mkdtempSync(join(tmpdir(), "helm-values-"));
     dirs.push(dir);
-    const path = writeHelmValues("test", outputs, dir);
-    expect(path).toBe(join(dir, "values-test.generated.yaml"));
-    const text = readFileSync(path, "utf8");
+    const paths = writeHelmValues("test", outputs, dir);
+    expect(paths.values).toBe(join(dir, "values-test.generated.yaml"));
+    const text = readFileSync(paths.values, "utf8");
     expect(text.split("\n")[0]).toMatch(
       /^# GENERATED FILE - do not edit\. Written by `make helm-values STACK=test`$/,
     );
@@ -416,15 +428,16 @@ describe("helmValues output and make helm-values", () => {
   });
 });
 
-describe("docs/helm.md's example values", () => {
-  it("are what make helm-values writes for the test stack (Pulumi.test.yaml)", async () => {
+describe("docs/helm.md's example files", () => {
+  it("are what make helm-values writes for the test stack (Pulumi.test.yaml): the values and the application env", async () => {
     const stackFile = parse(readFileSync(join(ROOT, "Pulumi.test.yaml"), "utf8")) as {
       config: Record<string, unknown>;
     };
     const config = Object.fromEntries(
       Object.entries(stackFile.config).map(([k, v]) => [k.replace(/^platform-databases:/, ""), String(v)]),
     );
-    const expected = helmValuesYaml("test", await stackOutputs(await program(config), false));
+    const outputs = await stackOutputs(await program(config), false);
+    const expected = { values: helmValuesYaml("test", outputs), env: applicationEnvYaml("test", outputs) };
     // Every generated block in the docs (docs/helm.md; the README if it shows one).
     const blocks = ["docs/helm.md", "README.md"]
       .filter((f) => existsSync(join(ROOT, f)))
@@ -433,8 +446,9 @@ describe("docs/helm.md's example values", () => {
           (m) => [f, m[1]],
         ),
       );
-    expect(blocks.map(([f]) => f)).toContain("docs/helm.md");
-    for (const [file, block] of blocks) expect(block, file).toBe(expected);
+    const kind = (block: string) => (/^kind: Deployment$/m.test(block) ? "env" : "values");
+    expect(blocks.filter(([f]) => f === "docs/helm.md").map(([, b]) => kind(b))).toEqual(["values", "env"]);
+    for (const [file, block] of blocks) expect(block, file).toBe(expected[kind(block)]);
   });
 });
 

@@ -30,6 +30,18 @@ const ROOT = join(__dirname, "..");
 const SCRIPT = join(ROOT, "migrations", "000_init_databases.sh");
 const SCRIPT_TEXT = readFileSync(SCRIPT, "utf8");
 const SCHEMA_FILE = "001_gdpr_schema.sql";
+/** gdpr's migrations in the repository, in version order. */
+const MIGRATIONS = readMigrationsDir(join(ROOT, "migrations"));
+const LATEST = MIGRATIONS[MIGRATIONS.length - 1];
+/** A migration numbered after the repository's last one. */
+const LATER = (label: string) => `${String(LATEST.version + 1).padStart(3, "0")}_${label}.sql`;
+
+/** A temp copy of the repository's migrations (to edit or add to). */
+function copyOfMigrations(): string {
+  const dir = mkdtempSync(join(tmpdir(), "migrations-"));
+  for (const m of MIGRATIONS) copyFileSync(join(ROOT, "migrations", m.name), join(dir, m.name));
+  return dir;
+}
 
 interface ScriptResult {
   status: number | null;
@@ -281,14 +293,23 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
       "gdpr_test",
       "SELECT version, name, checksum, applied_by FROM public.schema_migrations",
     );
-    expect(versions).toEqual([
-      {
-        version: 1,
-        name: SCHEMA_FILE,
-        checksum: sha256(readFileSync(join(ROOT, "migrations", SCHEMA_FILE))),
+    expect(versions).toEqual(
+      MIGRATIONS.map((m) => ({
+        version: m.version,
+        name: m.name,
+        checksum: sha256(readFileSync(join(ROOT, "migrations", m.name))),
         applied_by: "postgres",
-      },
-    ]);
+      })),
+    );
+    expect(versions.map((v) => v.name)).toEqual([SCHEMA_FILE, "002_conversations_app_indexes.sql"]);
+    // The index names the application's own tests check.
+    expect(
+      await rows(
+        server,
+        "gdpr_test",
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'conversations' AND indexname LIKE 'idx_%' ORDER BY 1",
+      ),
+    ).toEqual([{ indexname: "idx_conversations_created_at" }, { indexname: "idx_conversations_user_id" }]);
   });
 
   it("the login role logs in with its password and has the schema's grants", async () => {
@@ -331,7 +352,7 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
       loginRole: "gdpr_test_app",
       migrations: readMigrationsDir(join(ROOT, "migrations")),
     });
-    expect(result).toMatchObject({ applied: [], version: 1 });
+    expect(result).toMatchObject({ applied: [], version: LATEST.version });
     expect(await rows(server, "gdpr_test", "SELECT * FROM public.schema_migrations")).toEqual(before);
   });
 
@@ -343,20 +364,20 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
       loginRole: pre.loginRole,
       migrations: readMigrationsDir(join(ROOT, "migrations")),
     });
-    expect(migrated.applied).toEqual([SCHEMA_FILE]);
+    expect(migrated.applied).toEqual(MIGRATIONS.map((m) => m.name));
     const res = runScript({ ...pgEnv(server), PLATFORM_ENVIRONMENT: "staging", SERVICES: "gdpr" });
-    expect(res.stderr).toContain(`gdpr: ${SCHEMA_FILE} already applied`);
+    for (const m of MIGRATIONS) expect(res.stderr).toContain(`gdpr: ${m.name} already applied`);
     expect(res.status).toBe(0);
   });
 
   it("refuses an edited applied migration and applies nothing", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "migrations-"));
+    const dir = copyOfMigrations();
     try {
       writeFileSync(
         join(dir, SCHEMA_FILE),
         readFileSync(join(ROOT, "migrations", SCHEMA_FILE), "utf8") + "\n-- edited\n",
       );
-      writeFileSync(join(dir, "002_extra.sql"), "CREATE TABLE extra (id int);\n");
+      writeFileSync(join(dir, LATER("extra")), "CREATE TABLE extra (id int);\n");
       const res = runScript({ ...pgEnv(server), PLATFORM_ENVIRONMENT: "test", MIGRATIONS_DIR: dir });
       expect(res.status).toBe(1);
       expect(res.stderr).toContain(`${SCHEMA_FILE} was changed after it was applied`);
@@ -373,7 +394,7 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
   let server: TestServer;
   let admin: Record<string, string>;
   const DEV_DBS = ["gdpr", "openfga", "keycloak"];
-  /** The repository's migrations plus a 002 that the lock test applies. */
+  /** The repository's migrations plus a later one that the lock test applies. */
   let withLater: string;
 
   beforeAll(async () => {
@@ -385,9 +406,8 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
       await su.end();
     }
     admin = pgEnv(server, "platform_admin", "admin-pw");
-    withLater = mkdtempSync(join(tmpdir(), "migrations-"));
-    copyFileSync(join(ROOT, "migrations", SCHEMA_FILE), join(withLater, SCHEMA_FILE));
-    writeFileSync(join(withLater, "002_after_lock.sql"), "CREATE TABLE after_lock (id int);\n");
+    withLater = copyOfMigrations();
+    writeFileSync(join(withLater, LATER("after_lock")), "CREATE TABLE after_lock (id int);\n");
   }, 120_000);
   afterAll(() => {
     server?.stop();
@@ -496,11 +516,10 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
       ]);
       await holder.query("SELECT pg_advisory_unlock($1::bigint)", [MIGRATION_LOCK_KEY]);
       expect(await exited).toBe(0);
-      expect(stderr).toContain("gdpr: applying 002_after_lock.sql as gdpr_owner");
-      expect((await holder.query("SELECT version FROM public.schema_migrations ORDER BY 1")).rows).toEqual([
-        { version: 1 },
-        { version: 2 },
-      ]);
+      expect(stderr).toContain(`gdpr: applying ${LATER("after_lock")} as gdpr_owner`);
+      expect((await holder.query("SELECT version FROM public.schema_migrations ORDER BY 1")).rows).toEqual(
+        [...MIGRATIONS.map((m) => m.version), LATEST.version + 1].map((version) => ({ version })),
+      );
     } finally {
       await holder.end();
     }

@@ -80,24 +80,28 @@ describe("main against PostgreSQL", { timeout: 300_000 }, () => {
 
   it("dry run lists what would be applied; then it applies it; then there is nothing to apply", async () => {
     expect(await migrate("--dry-run")).toBe(0);
-    expect(out).toEqual(["gdpr_test: at version 000; would apply 001_gdpr_schema.sql"]);
+    const files = "001_gdpr_schema.sql, 002_conversations_app_indexes.sql";
+    expect(out).toEqual([`gdpr_test: at version 000; would apply ${files}`]);
     out.length = 0;
     expect(await migrate()).toBe(0);
-    expect(out).toEqual(["gdpr_test: applied 001_gdpr_schema.sql; now at version 001"]);
+    expect(out).toEqual([`gdpr_test: applied ${files}; now at version 002`]);
     expect(err.join("\n")).toContain("==> gdpr_test: applying 001_gdpr_schema.sql as gdpr_test_owner");
+    expect(err.join("\n")).toContain(
+      "==> gdpr_test: applying 002_conversations_app_indexes.sql as gdpr_test_owner",
+    );
     expect(err.join("\n")).not.toContain(db.adminPassword);
     out.length = 0;
     expect(await migrate()).toBe(0);
-    expect(out).toEqual(["gdpr_test: nothing to apply; at version 001"]);
+    expect(out).toEqual(["gdpr_test: nothing to apply; at version 002"]);
   });
 
   it("an edited applied file is refused", async () => {
     const dir = mkdtempSync(join(tmpdir(), "migrations-"));
     try {
-      writeFileSync(
-        join(dir, "001_gdpr_schema.sql"),
-        readFileSync(join(ROOT, "migrations", "001_gdpr_schema.sql"), "utf8") + "-- x\n",
-      );
+      for (const name of ["001_gdpr_schema.sql", "002_conversations_app_indexes.sql"]) {
+        const text = readFileSync(join(ROOT, "migrations", name), "utf8");
+        writeFileSync(join(dir, name), name.startsWith("001") ? text + "-- x\n" : text);
+      }
       await expect(migrate("--migrations-dir", dir)).rejects.toThrow(
         "001_gdpr_schema.sql was changed after it was applied",
       );

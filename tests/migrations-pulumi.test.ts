@@ -235,7 +235,11 @@ describe(
       const created = call("create", [inputs]);
       expect(created.error).toBeUndefined();
       const outs = (created.result as { id: string; outs: Record<string, unknown> }).outs;
-      expect(outs).toMatchObject({ version: 1, applied: ["001_gdpr_schema.sql"], database: "gdpr_test" });
+      expect(outs).toMatchObject({
+        version: 2,
+        applied: ["001_gdpr_schema.sql", "002_conversations_app_indexes.sql"],
+        database: "gdpr_test",
+      });
       expect(outs).not.toHaveProperty("password");
       expect(JSON.stringify(created.result)).not.toContain(db.adminPassword);
 
@@ -250,7 +254,7 @@ describe(
       }
 
       const updated = call("update", ["id", outs, inputs]);
-      expect((updated.result as { outs: Record<string, unknown> }).outs).toMatchObject({ version: 1 });
+      expect((updated.result as { outs: Record<string, unknown> }).outs).toMatchObject({ version: 2 });
 
       const stale = call("create", [
         { ...inputs, migrations: ["001_gdpr_schema.sql sha256:" + "0".repeat(64)] },

@@ -20,6 +20,7 @@ import { createGdprDatabase, GdprDatabase } from "./helpers/gdpr-database";
 
 const MIGRATIONS_DIR = join(__dirname, "..", "migrations");
 const SCHEMA_FILE = "001_gdpr_schema.sql";
+const INDEX_FILE = "002_conversations_app_indexes.sql";
 const GDPR_TABLES = ["audit_logs", "consent_records", "conversations", "user_preferences", "user_profiles"];
 
 function file(name: string, sql: string): MigrationFile {
@@ -66,10 +67,10 @@ describe("parseMigrationFiles", () => {
     expect(message).toContain("migrations/005_psql.sql:2: psql meta-command");
   });
 
-  it("reads the repository's migrations: 001 first, checksum of the bytes on disk", () => {
+  it("reads the repository's migrations: 001, then 002, checksums of the bytes on disk", () => {
     const files = readMigrationsDir(MIGRATIONS_DIR);
-    expect(files[0].name).toBe(SCHEMA_FILE);
-    expect(files[0].checksum).toBe(sha256(readFileSync(join(MIGRATIONS_DIR, SCHEMA_FILE))));
+    expect(files.map((f) => f.name)).toEqual([SCHEMA_FILE, INDEX_FILE]);
+    for (const f of files) expect(f.checksum).toBe(sha256(readFileSync(join(MIGRATIONS_DIR, f.name))));
   });
 });
 
@@ -109,7 +110,13 @@ describe("planMigrations", () => {
 describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
   let server: TestServer;
   let counter = 0;
+  /** gdpr's migrations, as the program applies them. */
   const schema = readMigrationsDir(MIGRATIONS_DIR);
+  const NAMES = schema.map((f) => f.name);
+  const LATEST = schema[schema.length - 1].version;
+  /** A file numbered after the repository's last one. */
+  const later = (label: string, sql: string) =>
+    file(`${String(LATEST + 1).padStart(3, "0")}_${label}.sql`, sql);
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -153,20 +160,23 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
       )
     ).map((r) => [r.tablename, r.tableowner]);
 
-  it("applies 001 to an empty database as the owner role and records version, name, checksum, time", async () => {
+  it("applies gdpr's migrations to an empty database in order, as the owner role, and records version, name, checksum, time", async () => {
     const db = await fresh();
     const result = await run(db, schema);
-    expect(result.applied).toEqual([SCHEMA_FILE]);
-    expect(result.version).toBe(1);
+    expect(result.applied).toEqual([SCHEMA_FILE, INDEX_FILE]);
+    expect(result.version).toBe(2);
     expect(await tables(db)).toEqual(GDPR_TABLES.map((t) => [t, db.ownerRole]));
     const rows = await versionRows(db);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({
-      version: 1,
-      name: SCHEMA_FILE,
-      checksum: sha256(readFileSync(join(MIGRATIONS_DIR, SCHEMA_FILE))),
-      applied_by: "platform_admin",
-    });
+    expect(rows).toEqual(
+      [SCHEMA_FILE, INDEX_FILE].map((name, i) =>
+        expect.objectContaining({
+          version: i + 1,
+          name,
+          checksum: sha256(readFileSync(join(MIGRATIONS_DIR, name))),
+          applied_by: "platform_admin",
+        }),
+      ),
+    );
     expect(rows[0].applied_at).toBeInstanceOf(Date);
     // The admin acted as the owner without keeping any membership in it.
     expect(
@@ -184,54 +194,57 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
     const before = await versionRows(db);
     const again = await run(db, schema);
     expect(again.applied).toEqual([]);
-    expect(again.version).toBe(1);
+    expect(again.version).toBe(LATEST);
     expect(await versionRows(db)).toEqual(before);
   });
 
   it("dry run lists what would be applied and changes nothing", async () => {
     const db = await fresh();
-    const extra = file("002_extra.sql", "CREATE TABLE extra (id int);");
+    const extra = later("extra", "CREATE TABLE extra (id int);");
     const dry = await run(db, [...schema, extra], true);
     expect(dry).toMatchObject({
       dryRun: true,
       version: 0,
       applied: [],
-      pending: [SCHEMA_FILE, "002_extra.sql"],
+      pending: [...NAMES, extra.name],
     });
     expect(await query(db, "SELECT to_regclass('public.schema_migrations') AS t")).toEqual([{ t: null }]);
     expect(await tables(db)).toEqual([]);
     await run(db, schema);
-    expect((await run(db, [...schema, extra], true)).pending).toEqual(["002_extra.sql"]);
+    expect((await run(db, [...schema, extra], true)).pending).toEqual([extra.name]);
   });
 
   it("refuses a tampered applied file and applies nothing, not even a new one", async () => {
     const db = await fresh();
     await run(db, schema);
     const tampered = parseMigrationFiles([{ name: SCHEMA_FILE, content: schema[0].sql + "\n-- edited\n" }]);
-    const extra = file("002_extra.sql", "CREATE TABLE extra (id int);");
-    await expect(run(db, [...tampered, extra])).rejects.toThrow(
+    const extra = later("extra", "CREATE TABLE extra (id int);");
+    await expect(run(db, [...tampered, ...schema.slice(1), extra])).rejects.toThrow(
       /nothing was applied:\n {2}- 001_gdpr_schema.sql was changed after it was applied/,
     );
     expect(await query(db, "SELECT to_regclass('public.extra') AS t")).toEqual([{ t: null }]);
-    expect((await versionRows(db)).map((r) => r.name)).toEqual([SCHEMA_FILE]);
+    expect((await versionRows(db)).map((r) => r.name)).toEqual(NAMES);
   });
 
   it("refuses a database with an applied version this checkout does not have", async () => {
     const db = await fresh();
-    await run(db, [...schema, file("002_extra.sql", "CREATE TABLE extra (id int);")]);
-    await expect(run(db, schema)).rejects.toThrow("applied version 002 (002_extra.sql) has no file");
+    const extra = later("extra", "CREATE TABLE extra (id int);");
+    await run(db, [...schema, extra]);
+    await expect(run(db, schema)).rejects.toThrow(
+      `applied version ${extra.name.slice(0, 3)} (${extra.name}) has no file`,
+    );
   });
 
   it("a failing migration rolls back completely and leaves the version table as it was", async () => {
     const db = await fresh();
     await run(db, schema);
     const before = await versionRows(db);
-    const broken = file(
-      "002_broken.sql",
+    const broken = later(
+      "broken",
       "CREATE TABLE half_done (id int);\nINSERT INTO half_done VALUES (1);\nSELECT no_such_column FROM half_done;\n",
     );
     await expect(run(db, [...schema, broken])).rejects.toThrow(
-      /002_broken.sql failed and was rolled back \(nothing of it remains\): column "no_such_column" does not exist, line 3/,
+      /\d{3}_broken.sql failed and was rolled back \(nothing of it remains\): column "no_such_column" does not exist, line 3/,
     );
     expect(await query(db, "SELECT to_regclass('public.half_done') AS t")).toEqual([{ t: null }]);
     expect(await versionRows(db)).toEqual(before);
@@ -250,16 +263,18 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
   it("four concurrent runners apply each file exactly once", async () => {
     const db = await fresh();
     // 002 counts its own executions in a table that survives only if committed.
-    const counting = file(
-      "002_counting.sql",
+    const counting = later(
+      "counting",
       "CREATE TABLE IF NOT EXISTS apply_count (n int);\nINSERT INTO apply_count VALUES (1);\nSELECT pg_sleep(0.2);\n",
     );
     const results = await Promise.all([1, 2, 3, 4].map(() => run(db, [...schema, counting])));
     const appliedBy = results.map((r) => r.applied);
-    expect(appliedBy.flat().sort()).toEqual([SCHEMA_FILE, "002_counting.sql"]);
-    expect(results.every((r) => r.version === 2)).toBe(true);
+    expect(appliedBy.flat().sort()).toEqual([...NAMES, counting.name]);
+    expect(results.every((r) => r.version === counting.version)).toBe(true);
     expect(await query(db, "SELECT count(*)::int AS n FROM apply_count")).toEqual([{ n: 1 }]);
-    expect((await versionRows(db)).map((r) => r.version)).toEqual([1, 2]);
+    expect((await versionRows(db)).map((r) => r.version)).toEqual(
+      [...schema, counting].map((f) => f.version),
+    );
   });
 
   it("names the owner role when the connecting role cannot SET ROLE to it", async () => {
@@ -280,6 +295,49 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
       }),
     ).rejects.toThrow(`cannot act as the schema-owner role "${db.ownerRole}" (SET ROLE)`);
     expect(await tables(db)).toEqual([]);
+  });
+
+  it("002 gives conversations the index names the application checks, owned by the owner role, duplicating none", async () => {
+    const db = await fresh();
+    await run(db, schema.slice(0, 1));
+    const named = `SELECT indexname, indexdef FROM pg_indexes
+                    WHERE schemaname = 'public' AND indexname IN ('idx_conversations_user_id', 'idx_conversations_created_at')
+                    ORDER BY 1`;
+    expect(await query(db, named)).toEqual([]); // 001 alone does not have them
+    await run(db, schema);
+    expect(await query(db, named)).toEqual([
+      {
+        indexname: "idx_conversations_created_at",
+        indexdef:
+          "CREATE INDEX idx_conversations_created_at ON public.conversations USING btree (created_at)",
+      },
+      {
+        indexname: "idx_conversations_user_id",
+        indexdef: "CREATE INDEX idx_conversations_user_id ON public.conversations USING btree (user_id)",
+      },
+    ]);
+    expect(
+      await query(
+        db,
+        "SELECT DISTINCT pg_get_userbyid(c.relowner) AS owner FROM pg_class c WHERE c.relname LIKE 'idx_conversations_%'",
+      ),
+    ).toEqual([{ owner: db.ownerRole }]);
+    // No index is an exact duplicate of another (same table, columns, order, expressions,
+    // predicate): the rule 002 was written by (rename, rather than add, a duplicate).
+    const duplicates = () =>
+      query(
+        db,
+        `SELECT string_agg(i.indexrelid::regclass::text, ', ' ORDER BY i.indexrelid::regclass::text) AS same
+         FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+        WHERE t.relnamespace = 'public'::regnamespace
+        GROUP BY i.indrelid, i.indkey::text, i.indclass::text, i.indoption::text,
+                 pg_get_expr(i.indexprs, i.indrelid), pg_get_expr(i.indpred, i.indrelid)
+       HAVING count(*) > 1`,
+      );
+    expect(await duplicates()).toEqual([]);
+    // The check finds one when there is one.
+    await query(db, "CREATE INDEX duplicate_probe ON conversations (user_id)");
+    expect(await duplicates()).toEqual([{ same: "duplicate_probe, idx_conversations_user_id" }]);
   });
 
   it("001 refuses to run as anyone but the schema owner, or without the login role setting", async () => {

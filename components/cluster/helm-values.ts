@@ -130,6 +130,13 @@ export interface OpenfgaValues {
     engine: "postgres";
     uriSecret: string;
     applyMigrations: true;
+    /**
+     * `initContainer`: each pod runs `openfga migrate` before its server
+     * starts. The subchart's default, `job`, is a post-install/post-upgrade
+     * hook that the server pods wait for, which deadlocks `helm --wait`,
+     * `--atomic` and Argo CD (the hook runs only once the release is ready).
+     */
+    migrationType: "initContainer";
     maxOpenConns: number;
   };
 }
@@ -178,8 +185,9 @@ const CLOUD_SQL_CONNECTION_NAME = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*:[a-z0-9-]+:
  * Largest `datastore.maxOpenConns` per OpenFGA pod that keeps every pod of a
  * rolling update inside the role's connection limit, less CONNECTION_HEADROOM.
  * During a rollout Kubernetes runs `replicas + ceil(25% × replicas)` pods (the
- * default maxSurge), each with its own pool. Throws when that leaves less than
- * one connection per pod.
+ * default maxSurge), each with its own pool; each new pod first migrates
+ * (one connection, before its pool opens: connection-budget.ts). Throws when
+ * that leaves less than one connection per pod.
  */
 export function openfgaMaxOpenConns(connectionLimit: number, replicas: number): number {
   const min = openfgaMinConnectionLimit(replicas);
@@ -311,6 +319,7 @@ export function renderHelmValues(input: HelmValuesInput): HelmValues {
         engine: "postgres",
         uriSecret: openfga.secretName,
         applyMigrations: true,
+        migrationType: "initContainer",
         maxOpenConns: openfgaMaxOpenConns(
           openfga.connectionLimit,
           input.openfgaReplicas ?? OPENFGA_DEFAULT_REPLICAS,
@@ -334,7 +343,8 @@ export function renderHelmValues(input: HelmValuesInput): HelmValues {
         existingSecretPasswordKey: SECRET_KEYS.keycloak.password,
       },
     };
-    // The Bitnami image appends extraParams to KC_DB_URL (KEYCLOAK_JDBC_PARAMS).
+    // The chart builds KC_DB_URL as jdbc:postgresql://host:port/database?currentSchema=public
+    // and appends `&<extraParams>` itself, so this is one bare parameter.
     if (ep.sslmode !== "disable") values.keycloak.externalDatabase.extraParams = `sslmode=${ep.sslmode}`;
   }
 

@@ -33,7 +33,7 @@ async function whoAmI(connectionString: string): Promise<{ u: string; d: string 
 }
 
 describe("make helm-values / make env on the test stack", () => {
-  it("`make helm-values STACK=test` writes the _test names and no password", () => {
+  it("`make helm-values STACK=test` writes the _test names, the application's env, and no password", () => {
     make("helm-values", "STACK=test");
     const file = join(ROOT, "deployments/helm/values-test.generated.yaml");
     const text = readFileSync(file, "utf8");
@@ -45,9 +45,22 @@ describe("make helm-values / make env on the test stack", () => {
       user: "keycloak_test_app",
     });
     expect(values.openfga.datastore.uriSecret).toBe("openfga-test-database");
+    // Beside it, the application's env for the post-renderer: the URL by reference to the gdpr Secret.
+    const envText = readFileSync(join(ROOT, "deployments/helm/application-env-test.generated.yaml"), "utf8");
+    expect(parse(envText).spec.template.spec.containers[0]).toEqual({
+      name: "mcp-server-langgraph",
+      env: [
+        { name: "GDPR_STORAGE_BACKEND", value: "postgres" },
+        {
+          name: "GDPR_POSTGRES_URL",
+          valueFrom: { secretKeyRef: { name: "gdpr-test-database", key: "GDPR_POSTGRES_URL" } },
+        },
+      ],
+    });
     for (const uri of Object.values(outputs().connectionUris)) {
       const password = decodeURIComponent(new URL(uri).password);
       expect(text).not.toContain(password);
+      expect(envText).not.toContain(password);
     }
   });
 
