@@ -311,6 +311,15 @@ describe("RdsInstance observability", () => {
     expect(() => new mod.RdsInstance("odd", { ...BASE, monitoringInterval: 45 })).toThrow(
       "RdsInstance odd: monitoringInterval 45 is not one of 0, 1, 5, 10, 15, 30, 60 seconds",
     );
+    const long = `platform-${"x".repeat(45)}`;
+    await settle();
+    resetRecorded();
+    expect(() => new mod.RdsInstance("long", { ...BASE, identifier: long })).toThrow(
+      `RDS: identifier "${long}" is too long for the enhanced-monitoring role "${long}-monitoring" (IAM role names hold 64 characters)`,
+    );
+    await settle();
+    // Refused before any child: only the component itself was registered.
+    expect(recorded.map((r) => r.type)).toEqual(["platform-databases:index:RdsInstance"]);
   });
 
   it("subscribes a topic it creates to instance, parameter group and security group events (RDS.20-22)", async () => {

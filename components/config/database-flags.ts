@@ -1,8 +1,10 @@
 /**
  * The logging baseline both clouds get, as pure data: CIS Google Cloud
  * Foundations v3.0.0 section 6.2 (Cloud SQL for PostgreSQL), applied alike to
- * RDS parameter groups, with pgaudit auditing DDL and role changes. Nothing
- * in it logs statement text with values, so the logs hold no personal data.
+ * RDS parameter groups, with pgaudit auditing DDL and role changes. No
+ * statement is logged for its own sake (no slow-statement log, no
+ * log_statement class), and no bind value is logged at all: a statement's text
+ * appears only beside an error, lock wait or temporary file it caused.
  *
  * The instance components (server/) set it, the config parser checks values a
  * stack overrides (a value PostgreSQL would refuse is refused here, before

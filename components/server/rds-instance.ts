@@ -9,7 +9,7 @@ import {
   rdsParameterFamily,
   rdsParameters,
 } from "./rds-settings";
-import { enhancedMonitoringRole, rdsEventSubscriptions } from "./rds-observability";
+import { enhancedMonitoringRole, monitoringRoleName, rdsEventSubscriptions } from "./rds-observability";
 
 export {
   DEFAULT_RDS_PARAMETERS,
@@ -188,6 +188,8 @@ export class RdsInstance extends pulumi.ComponentResource {
         `RdsInstance ${name}: monitoringInterval ${monitoringInterval} is not one of ${AWS_MONITORING_INTERVALS.join(", ")} seconds`,
       );
     }
+    // Refused before any child is registered: the role's name must fit IAM's limit.
+    if (monitoringInterval > 0) monitoringRoleName(args.identifier);
     if (backupRetentionDays < 1 || backupRetentionDays > 35) {
       throw new Error(
         `RdsInstance ${name}: backupRetentionDays ${backupRetentionDays} is not 1-35 (0 would turn backups off)`,

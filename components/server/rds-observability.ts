@@ -60,8 +60,11 @@ export function eventTopicPolicy(topicArn: string): string {
 }
 
 export interface MonitoringRoleArgs {
+  /** The instance's region (its partition names the managed policy). */
   region: string;
+  /** The instance identifier; the role is `{identifier}-monitoring`. */
   identifier: string;
+  /** Tags of the role. */
   tags: Record<string, string>;
 }
 
@@ -97,7 +100,9 @@ export function enhancedMonitoringRole(
 }
 
 export interface EventSubscriptionsArgs {
+  /** Region of the topic and the subscriptions (the instance's). */
   region: string;
+  /** The instance identifier the topic and subscriptions are named after. */
   identifier: string;
   /** The instance's identifier, once it exists. */
   instanceIdentifier: pulumi.Input<string>;
@@ -107,6 +112,7 @@ export interface EventSubscriptionsArgs {
   topicArn?: string;
   /** KMS key of a created topic (its key policy must let events.rds.amazonaws.com use it); unencrypted when unset. */
   kmsKeyId?: string;
+  /** Tags of the topic and the subscriptions. */
   tags: Record<string, string>;
 }
 
