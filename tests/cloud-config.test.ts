@@ -89,6 +89,8 @@ describe("cloud config: defaults are the hardened ones", () => {
       allowedSecurityGroupIds: ["sg-0a11c0ffee0000011"],
       allowedCidrs: [],
       kmsKeyId: undefined,
+      monitoringInterval: 60,
+      eventTopicArn: undefined,
     });
     expect(parseStackConfig(AWS).sslmode).toBe("require");
   });
@@ -330,6 +332,51 @@ describe("cloud config: refusals, each with its key", () => {
       'gcpKmsKey: "my-key" is not a Cloud KMS key',
     ],
     [
+      "an enhanced monitoring interval RDS does not offer",
+      { ...AWS, awsMonitoringInterval: "45" },
+      "awsMonitoringInterval: 45 is not an enhanced monitoring interval (0, 1, 5, 10, 15, 30, 60 seconds; 0 turns it off)",
+    ],
+    [
+      "an enhanced monitoring interval over a minute",
+      { ...AWS, awsMonitoringInterval: "120" },
+      "awsMonitoringInterval: 120 is out of range (0..60)",
+    ],
+    [
+      "an instance name too long for the monitoring role",
+      { ...AWS, instanceName: `platform-${"x".repeat(45)}` },
+      `instanceName: "platform-${"x".repeat(45)}" is too long for target aws with enhanced monitoring`,
+    ],
+    [
+      "an event topic that is not an SNS ARN",
+      { ...AWS, awsEventTopicArn: "ops-alerts" },
+      'awsEventTopicArn: "ops-alerts" is not an SNS topic ARN',
+    ],
+    [
+      "a log level PostgreSQL does not know",
+      { ...GCP, databaseFlags: '["log_min_messages=loud"]' },
+      'databaseFlags[0]: log_min_messages "loud" is not one of debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic',
+    ],
+    [
+      "a slow-statement threshold that is not a number",
+      { ...AWS, databaseFlags: '["log_min_duration_statement=1s"]' },
+      'databaseFlags[0]: log_min_duration_statement "1s" is not an integer of milliseconds, -1 (off) or more',
+    ],
+    [
+      "a boolean flag that is not one",
+      { ...GCP, databaseFlags: '["cloudsql.enable_pgaudit=yes please"]' },
+      'databaseFlags[0]: cloudsql.enable_pgaudit "yes please" is not a boolean (on or off; 1 or 0)',
+    ],
+    [
+      "a pgaudit class that does not exist",
+      { ...GCP, databaseFlags: '["pgaudit.log=ddl,roles"]' },
+      'databaseFlags[0]: pgaudit.log "ddl,roles": "roles" is not a pgaudit class',
+    ],
+    [
+      "a log_statement value that does not exist",
+      { ...AWS, databaseFlags: '["log_statement=some"]' },
+      'databaseFlags[0]: log_statement "some" is not one of none, ddl, mod, all',
+    ],
+    [
       "an admin password in config (gcp)",
       { ...GCP, adminPassword: "(secret)" },
       "adminPassword: is set but target gcp generates the admin's password",
@@ -341,6 +388,35 @@ describe("cloud config: refusals, each with its key", () => {
     ],
   ])("refuses %s", (_what, raw, message) => {
     expect(problemsOf(raw).join("\n")).toContain(message);
+  });
+});
+
+describe("cloud config: the logging baseline's flags", () => {
+  it("accepts a departure from the baseline (the policy pack reports it), and the enhanced monitoring keys", () => {
+    const cloud = parseStackConfig({
+      ...AWS,
+      databaseFlags: '["log_min_duration_statement=1000","log_statement=ddl","pgaudit.log=all,-misc"]',
+      awsMonitoringInterval: "0",
+      awsEventTopicArn: "arn:aws:sns:eu-central-1:123456789012:ops-alerts",
+      instanceName: `platform-${"x".repeat(45)}`,
+    }).cloud as AwsConfig;
+    expect(cloud).toMatchObject({
+      databaseFlags: { log_min_duration_statement: "1000", log_statement: "ddl", "pgaudit.log": "all,-misc" },
+      monitoringInterval: 0,
+      eventTopicArn: "arn:aws:sns:eu-central-1:123456789012:ops-alerts",
+    });
+  });
+
+  it("reports every bad flag value at once, with its index", () => {
+    expect(
+      problemsOf({
+        ...GCP,
+        databaseFlags: '["log_temp_files=-2","log_connections=on","log_min_error_statement=errors"]',
+      }),
+    ).toEqual([
+      'databaseFlags[0]: log_temp_files "-2" is not an integer of kB, -1 (off) or more',
+      'databaseFlags[2]: log_min_error_statement "errors" is not one of debug5, debug4, debug3, debug2, debug1, info, notice, warning, error, log, fatal, panic',
+    ]);
   });
 });
 

@@ -102,26 +102,42 @@ describe("CloudSqlInstance defaults", () => {
     });
   });
 
-  it("sets IAM authentication and the logging flags, each overridable", async () => {
-    const { settings } = await make();
+  it("sets IAM authentication and the logging baseline: no statement text, pgaudit on DDL and role changes", async () => {
+    const { settings, component } = await make();
     expect(settings.databaseFlags).toEqual([
+      { name: "cloudsql.enable_pgaudit", value: "on" },
       { name: "cloudsql.iam_authentication", value: "on" },
+      { name: "log_checkpoints", value: "on" },
       { name: "log_connections", value: "on" },
       { name: "log_disconnections", value: "on" },
       { name: "log_lock_waits", value: "on" },
-      { name: "log_min_duration_statement", value: "1000" },
+      { name: "log_min_duration_statement", value: "-1" },
+      { name: "log_min_error_statement", value: "error" },
+      { name: "log_min_messages", value: "warning" },
+      { name: "log_statement", value: "none" },
+      { name: "log_temp_files", value: "0" },
+      { name: "pgaudit.log", value: "ddl,role" },
     ]);
-    resetRecorded();
-    const overridden = await make(
-      { databaseFlags: { log_min_duration_statement: "250", log_temp_files: "0" } },
-      "pg2",
+    // Slow statements are not logged with their text: Query Insights records them normalised.
+    expect(settings.databaseFlags).not.toContainEqual(
+      expect.objectContaining({ name: "log_min_duration_statement", value: "1000" }),
     );
-    expect(overridden.settings.databaseFlags).toContainEqual({
-      name: "log_min_duration_statement",
-      value: "250",
+    expect(component.pgaudit).toBe(true);
+  });
+
+  it("takes each flag's override, and knows pgaudit is off when a stack turns it off", async () => {
+    const { settings, component } = await make({
+      databaseFlags: {
+        log_min_duration_statement: "250",
+        log_error_verbosity: "terse",
+        "cloudsql.enable_pgaudit": "off",
+      },
     });
-    expect(overridden.settings.databaseFlags).toContainEqual({ name: "log_temp_files", value: "0" });
-    expect(overridden.settings.databaseFlags).toHaveLength(6);
+    expect(settings.databaseFlags).toContainEqual({ name: "log_min_duration_statement", value: "250" });
+    expect(settings.databaseFlags).toContainEqual({ name: "log_error_verbosity", value: "terse" });
+    expect(settings.databaseFlags).toContainEqual({ name: "cloudsql.enable_pgaudit", value: "off" });
+    expect(settings.databaseFlags).toHaveLength(13);
+    expect(component.pgaudit).toBe(false);
   });
 
   it("turns Query Insights on without recording client addresses, and enforces a password policy", async () => {
@@ -232,7 +248,7 @@ describe("Cloud SQL pure helpers", () => {
   });
 
   it("merges flag overrides over the defaults, sorted", () => {
-    expect(mod.cloudSqlDatabaseFlags({ "cloudsql.iam_authentication": "off" })[0]).toEqual({
+    expect(mod.cloudSqlDatabaseFlags({ "cloudsql.iam_authentication": "off" })).toContainEqual({
       name: "cloudsql.iam_authentication",
       value: "off",
     });

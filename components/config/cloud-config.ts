@@ -32,6 +32,7 @@ export {
   GCP_CONNECTIONS,
   CLOUD_CONFIG_KEYS,
   CLOUD_DEFAULTS,
+  AWS_MONITORING_INTERVALS,
   defaultInstanceName,
 } from "./cloud-types";
 export type {

@@ -6,6 +6,7 @@
  */
 import { Problems, parseStringList } from "./parse";
 import type { Cloud } from "./cloud-types";
+import { flagValueProblem } from "./database-flags";
 
 const FLAG_NAME = /^[a-z][a-z0-9_.]*$/;
 const IPV4_CIDR =
@@ -89,7 +90,11 @@ export function cidrList(problems: Problems, key: string, raw: string | undefine
   return list.filter((cidr) => !WORLD.includes(cidr));
 }
 
-/** Parses `["name=value", …]` into flags; names are lowercase GUC/flag names. */
+/**
+ * Parses `["name=value", …]` into flags; names are lowercase GUC/flag names,
+ * and a value the logging baseline's flags cannot take (database-flags.ts) is
+ * refused here, before the cloud would refuse it.
+ */
 export function parseDatabaseFlags(
   problems: Problems,
   key: string,
@@ -110,6 +115,8 @@ export function parseDatabaseFlags(
       problems.add(at, `flag "${name}" has an empty value`);
     } else if (name in flags) {
       problems.add(at, `flag "${name}" is set twice`);
+    } else if (flagValueProblem(name, value) !== undefined) {
+      problems.add(at, flagValueProblem(name, value) as string);
     } else {
       flags[name] = value;
     }

@@ -60,6 +60,8 @@ export const CLOUD_CONFIG_KEYS = [
   "awsAllowedSecurityGroupIds",
   "awsAllowedCidrs",
   "awsKmsKeyId",
+  "awsMonitoringInterval",
+  "awsEventTopicArn",
 ] as const;
 
 /** Defaults of the shared instance keys (Pulumi.yaml declares the same). */
@@ -79,7 +81,11 @@ export const CLOUD_DEFAULTS = {
   gcpPublicIp: false,
   gcpPointInTimeRecovery: true,
   gcpTransactionLogRetentionDays: 7,
+  awsMonitoringInterval: 60,
 } as const;
+
+/** RDS enhanced monitoring intervals in seconds (0 turns it off). */
+export const AWS_MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60] as const;
 
 /** The default instance name of an environment: `platform-databases-prod`. */
 export function defaultInstanceName(environment: Environment): string {
@@ -137,8 +143,12 @@ export interface AwsConfig extends InstanceConfig {
   instanceClass: string;
   allowedSecurityGroupIds: string[];
   allowedCidrs: string[];
-  /** KMS key for storage, Performance Insights and the master secret. */
+  /** KMS key for storage, Performance Insights, the master secret and the event topic it creates. */
   kmsKeyId?: string;
+  /** Enhanced monitoring interval in seconds; 0 is off. */
+  monitoringInterval: number;
+  /** SNS topic the RDS event subscriptions publish to; unset: the program creates one. */
+  eventTopicArn?: string;
 }
 
 export type CloudConfig = GcpConfig | AwsConfig;

@@ -28,7 +28,19 @@ export interface ServiceDatabaseArgs {
    * @default 40
    */
   passwordLength?: number;
+  /**
+   * Create the pgaudit extension in the database (in its own schema,
+   * `pgaudit`), so DDL and role changes in it are audited with the objects
+   * they touch. Only where the server loads pgaudit (Cloud SQL's
+   * cloudsql.enable_pgaudit, RDS's shared_preload_libraries): CREATE
+   * EXTENSION fails elsewhere.
+   * @default false
+   */
+  pgaudit?: boolean;
 }
+
+/** The schema the pgaudit extension's event-trigger functions live in (never a service's schema). */
+export const PGAUDIT_SCHEMA = "pgaudit";
 
 /**
  * One service's database and its least-privilege login role (ADR-0060).
@@ -39,7 +51,8 @@ export interface ServiceDatabaseArgs {
  * REVOKEs take effect); CONNECT/TEMP revoked from PUBLIC and granted to the
  * login role only; schema `public` owned by the login role (self-migrating) or
  * by the owner role (managed-schema, login role gets USAGE), with PUBLIC
- * holding nothing on it.
+ * holding nothing on it. With `pgaudit`, the pgaudit extension in a schema of
+ * its own, once every statement above has run.
  */
 export class ServiceDatabase extends pulumi.ComponentResource {
   /** Database name. */
@@ -185,6 +198,8 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       );
     }
 
+    if (args.pgaudit) ready.push(this.auditExtension(name, database.name, [...ready]));
+
     this.databaseName = database.name;
     this.loginRoleName = login.name;
     this.ownerRoleName = owner ? owner.name : pulumi.output(undefined);
@@ -198,5 +213,31 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       ownerRoleName: this.ownerRoleName,
       password: this.password,
     });
+  }
+
+  /**
+   * The pgaudit extension, created by the admin (the clouds let
+   * cloudsqlsuperuser / rds_superuser create it) in schema `pgaudit`, which
+   * the admin owns and nobody else may use: the extension's functions stay
+   * out of the service's schema, and its creation does not depend on who owns
+   * `public`. It waits for every statement above (`after`), and whatever
+   * waits for `ready` (migrations, the monitoring and retention grants) waits
+   * for it, so no two statements on one database's catalog rows race.
+   */
+  private auditExtension(
+    name: string,
+    database: pulumi.Output<string>,
+    after: pulumi.Resource[],
+  ): postgresql.Extension {
+    const schema = new postgresql.Schema(
+      `${name}-pgaudit-schema`,
+      { name: PGAUDIT_SCHEMA, database, ifNotExists: true },
+      { parent: this, dependsOn: after },
+    );
+    return new postgresql.Extension(
+      `${name}-pgaudit`,
+      { name: "pgaudit", database, schema: schema.name },
+      { parent: this },
+    );
   }
 }

@@ -142,6 +142,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
           ownerRole: svc.ownerRole,
           profile: svc.profile,
           connectionLimit: svc.connectionLimit,
+          // DDL and role changes audited where the server loads pgaudit (the clouds).
+          pgaudit: server.pgaudit,
         },
         child(svc.name, { providers }),
       );

@@ -1,20 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { GeneratedPassword } from "../generated-password";
+import { baselineFlags, pgauditLoaded } from "../config/database-flags";
 
 /**
  * Database flags every instance gets, overridable one by one:
  * - `cloudsql.iam_authentication`: IAM database users may log in (people and
  *   workloads without passwords);
- * - connection, disconnection and lock-wait logging, and statements slower
- *   than a second, in Cloud Logging.
+ * - the logging baseline (config/database-flags.ts, CIS 6.2.x): connections,
+ *   disconnections, lock waits, checkpoints, temporary files, warnings and
+ *   errors in Cloud Logging, no statement text (log_min_duration_statement=-1,
+ *   log_statement=none), and pgaudit (`cloudsql.enable_pgaudit`, which
+ *   restarts the instance when it changes) auditing DDL and role changes.
  */
 export const DEFAULT_CLOUDSQL_FLAGS: Readonly<Record<string, string>> = {
   "cloudsql.iam_authentication": "on",
-  log_connections: "on",
-  log_disconnections: "on",
-  log_lock_waits: "on",
-  log_min_duration_statement: "1000",
+  ...baselineFlags("gcp"),
 };
 
 /** Cloud SQL's maintenance day numbers: Monday is 1, Sunday 7. */
@@ -156,8 +157,8 @@ export interface CloudSqlInstanceArgs {
 /**
  * A Cloud SQL for PostgreSQL instance with hardened defaults (private IP only,
  * TLS only, backups with PITR, HA, deletion protection, IAM authentication,
- * connection and slow-query logging, Query Insights, a password policy) and its
- * admin user with a generated password.
+ * the logging baseline with pgaudit, Query Insights, a password policy) and
+ * its admin user with a generated password.
  *
  * Only the admin is a Cloud SQL user: users created through the Cloud SQL API
  * join cloudsqlsuperuser, so the services' roles are created in SQL by
@@ -174,6 +175,8 @@ export class CloudSqlInstance extends pulumi.ComponentResource {
   public readonly adminUser: pulumi.Output<string>;
   /** The admin user's password, a secret. */
   public readonly adminPassword: pulumi.Output<string>;
+  /** Whether the instance loads pgaudit (`cloudsql.enable_pgaudit`), so each database can create the extension. */
+  public readonly pgaudit: boolean;
 
   constructor(name: string, args: CloudSqlInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:CloudSqlInstance", name, {}, opts);
@@ -211,6 +214,7 @@ export class CloudSqlInstance extends pulumi.ComponentResource {
       );
     }
 
+    const flags = cloudSqlDatabaseFlags(args.databaseFlags);
     this.instance = new gcp.sql.DatabaseInstance(
       `${name}-instance`,
       {
@@ -252,7 +256,7 @@ export class CloudSqlInstance extends pulumi.ComponentResource {
             hour: maintenanceWindow.hour,
             updateTrack: "stable",
           },
-          databaseFlags: cloudSqlDatabaseFlags(args.databaseFlags),
+          databaseFlags: flags,
           insightsConfig: {
             queryInsightsEnabled: true,
             queryStringLength: 1024,
@@ -305,6 +309,7 @@ export class CloudSqlInstance extends pulumi.ComponentResource {
     this.privateIp = this.instance.privateIpAddress;
     this.adminUser = admin.name;
     this.adminPassword = pulumi.secret(password.result);
+    this.pgaudit = pgauditLoaded("gcp", Object.fromEntries(flags.map((f) => [f.name, f.value])));
 
     this.registerOutputs({
       connectionName: this.connectionName,

@@ -50,6 +50,12 @@ export class PostgresTarget extends pulumi.ComponentResource {
   public readonly cloudSqlConnectionName: pulumi.Output<string | undefined>;
   /** The managed instance component (targets gcp and aws). */
   public readonly instance?: CloudSqlInstance | RdsInstance;
+  /**
+   * Whether the server loads pgaudit, so each service database gets the
+   * extension: the clouds, unless a stack's databaseFlags turned it off. The
+   * local target's embedded server ships no pgaudit.
+   */
+  public readonly pgaudit: boolean;
 
   constructor(name: string, args: PostgresTargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:PostgresTarget", name, {}, opts);
@@ -62,10 +68,12 @@ export class PostgresTarget extends pulumi.ComponentResource {
       this.port = managed.port;
       this.adminUser = managed.adminUser;
       this.cloudSqlConnectionName = managed.cloudSqlConnectionName;
+      this.pgaudit = managed.instance.pgaudit;
       this.registerOutputs({ host: this.host, port: this.port, adminUser: this.adminUser });
       return;
     }
     this.cloudSqlConnectionName = pulumi.output(undefined);
+    this.pgaudit = false;
 
     this.provider = new postgresql.Provider(
       `${name}-provider`,
@@ -208,6 +216,8 @@ function connectManaged(parent: PostgresTarget, name: string, args: PostgresTarg
       allocatedStorageGb: cloud.diskSizeGb,
       maxAllocatedStorageGb: cloud.diskAutoresize ? cloud.diskAutoresizeLimitGb : 0,
       parameters: cloud.databaseFlags,
+      monitoringInterval: cloud.monitoringInterval,
+      eventTopicArn: cloud.eventTopicArn,
       adminUser: args.adminUser,
       tags: { environment, "managed-by": "pulumi", project: pulumi.getProject() },
     },

@@ -1,109 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { pgauditLoaded } from "../config/database-flags";
+import { AWS_MONITORING_INTERVALS } from "../config/cloud-types";
+import {
+  parseMasterUserSecret,
+  rdsBackupWindow,
+  rdsMaintenanceWindow,
+  rdsParameterFamily,
+  rdsParameters,
+} from "./rds-settings";
+import { enhancedMonitoringRole, monitoringRoleName, rdsEventSubscriptions } from "./rds-observability";
 
-/**
- * Parameters every instance's parameter group sets, overridable one by one:
- * TLS required for every connection, and connection, disconnection, lock-wait
- * and slow-statement (> 1 s) logging, exported to CloudWatch Logs.
- */
-export const DEFAULT_RDS_PARAMETERS: Readonly<Record<string, string>> = {
-  "rds.force_ssl": "1",
-  log_connections: "1",
-  log_disconnections: "1",
-  log_lock_waits: "1",
-  log_min_duration_statement: "1000",
-};
-
-/**
- * PostgreSQL parameters that take effect only at server start: RDS refuses
- * them with `applyMethod: immediate`, so they are applied at the next reboot.
- */
-export const STATIC_RDS_PARAMETERS: readonly string[] = [
-  "autovacuum_max_workers",
-  "huge_pages",
-  "max_connections",
-  "max_locks_per_transaction",
-  "max_logical_replication_workers",
-  "max_pred_locks_per_transaction",
-  "max_prepared_transactions",
-  "max_replication_slots",
-  "max_wal_senders",
-  "max_worker_processes",
-  "rds.logical_replication",
-  "shared_buffers",
-  "shared_preload_libraries",
-  "track_activity_query_size",
-  "track_commit_timestamp",
-  "wal_buffers",
-];
-
-export interface RdsParameter {
-  name: string;
-  value: string;
-  applyMethod: "immediate" | "pending-reboot";
-}
-
-/** `17` → `postgres17`, the parameter group family. */
-export function rdsParameterFamily(postgresVersion: number): string {
-  if (!Number.isInteger(postgresVersion) || postgresVersion < 10) {
-    throw new Error(`RDS: PostgreSQL version ${JSON.stringify(postgresVersion)} is not a major version`);
-  }
-  return `postgres${postgresVersion}`;
-}
-
-/** The defaults with `overrides` applied, sorted by name; static ones `pending-reboot`. */
-export function rdsParameters(overrides: Readonly<Record<string, string>> = {}): RdsParameter[] {
-  const merged = { ...DEFAULT_RDS_PARAMETERS, ...overrides };
-  return Object.keys(merged)
-    .sort()
-    .map((name) => ({
-      name,
-      value: merged[name],
-      applyMethod: STATIC_RDS_PARAMETERS.includes(name) ? "pending-reboot" : "immediate",
-    }));
-}
-
-const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
-
-function hhmm(minutes: number): string {
-  const m = ((minutes % 1440) + 1440) % 1440;
-  return `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
-}
-
-/** `02:00` → `02:00-02:30`: RDS's daily backup window (30 minutes, the minimum). */
-export function rdsBackupWindow(start: string): string {
-  const match = /^([01][0-9]|2[0-3]):([0-5][0-9])$/.exec(start);
-  if (!match) throw new Error(`RDS: backup start ${JSON.stringify(start)} is not HH:MM`);
-  const minutes = Number(match[1]) * 60 + Number(match[2]);
-  return `${hhmm(minutes)}-${hhmm(minutes + 30)}`;
-}
-
-/** `sun`, `3` → `sun:03:00-sun:04:00` (an hour; wraps to the next day after 23:00). */
-export function rdsMaintenanceWindow(day: (typeof DAYS)[number], hour: number): string {
-  const index = DAYS.indexOf(day);
-  if (index < 0)
-    throw new Error(`RDS: maintenance day ${JSON.stringify(day)} is not one of ${DAYS.join(", ")}`);
-  if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
-    throw new Error(`RDS: maintenance hour ${JSON.stringify(hour)} is not 0-23`);
-  }
-  const endDay = hour === 23 ? DAYS[(index + 1) % 7] : day;
-  return `${day}:${hhmm(hour * 60)}-${endDay}:${hhmm(hour * 60 + 60)}`;
-}
-
-/** The password in the JSON secret RDS keeps in Secrets Manager (`{"username","password"}`). */
-export function parseMasterUserSecret(secretString: string | undefined): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secretString ?? "");
-  } catch {
-    throw new Error('RDS master user secret: not JSON (expected {"username", "password"})');
-  }
-  const password = (parsed as { password?: unknown } | null)?.password;
-  if (typeof password !== "string" || password === "") {
-    throw new Error("RDS master user secret: no password field");
-  }
-  return password;
-}
+export {
+  DEFAULT_RDS_PARAMETERS,
+  STATIC_RDS_PARAMETERS,
+  RDS_EVENT_CATEGORIES,
+  awsPartition,
+  parseMasterUserSecret,
+  rdsBackupWindow,
+  rdsMaintenanceWindow,
+  rdsParameterFamily,
+  rdsParameters,
+} from "./rds-settings";
+export type { RdsParameter } from "./rds-settings";
 
 export interface RdsInstanceArgs {
   /** AWS region, e.g. `eu-central-1`. */
@@ -183,6 +102,18 @@ export interface RdsInstanceArgs {
    */
   port?: number;
   /**
+   * Enhanced monitoring interval in seconds (1, 5, 10, 15, 30, 60), with an
+   * IAM role created for it; 0 turns it off (no role).
+   * @default 60
+   */
+  monitoringInterval?: number;
+  /**
+   * SNS topic the event subscriptions publish to (its policy must let
+   * events.rds.amazonaws.com publish); a topic is created when unset.
+   * @default a created topic `{identifier}-rds-events`
+   */
+  eventTopicArn?: string;
+  /**
    * Tags of every resource.
    * @default {}
    */
@@ -194,8 +125,10 @@ export interface RdsInstanceArgs {
  * group, a security group admitting only the given groups/CIDRs, not publicly
  * accessible), encrypted, TLS forced (`rds.force_ssl=1`), the master password
  * managed by Secrets Manager, IAM database authentication, Multi-AZ, deletion
- * protection and a final snapshot, Performance Insights, logs in CloudWatch,
- * automatic minor upgrades and no automatic major ones.
+ * protection and a final snapshot, Performance Insights, enhanced monitoring,
+ * the logging baseline with pgaudit (logs in CloudWatch), event subscriptions
+ * for instance, parameter group and security group events, automatic minor
+ * upgrades and no automatic major ones.
  *
  * RDS has no user API besides the master user: the services' roles are created
  * in SQL by ServiceDatabase, through the postgresql provider.
@@ -213,6 +146,10 @@ export class RdsInstance extends pulumi.ComponentResource {
   public readonly masterUserSecretArn: pulumi.Output<string>;
   /** The master password, read from that secret; a Pulumi secret. */
   public readonly adminPassword: pulumi.Output<string>;
+  /** Whether the parameter group preloads pgaudit (so each database can create the extension). */
+  public readonly pgaudit: boolean;
+  /** The SNS topic the event subscriptions publish to. */
+  public readonly eventTopicArn: pulumi.Output<string>;
 
   constructor(name: string, args: RdsInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:RdsInstance", name, {}, opts);
@@ -228,6 +165,7 @@ export class RdsInstance extends pulumi.ComponentResource {
     const allocatedStorageGb = args.allocatedStorageGb ?? 20;
     const maxAllocatedStorageGb = args.maxAllocatedStorageGb ?? 500;
     const port = args.port ?? 5432;
+    const monitoringInterval = args.monitoringInterval ?? 60;
     const tags = args.tags ?? {};
 
     if (args.subnetIds.length < 2) {
@@ -245,6 +183,13 @@ export class RdsInstance extends pulumi.ComponentResource {
         throw new Error(`RdsInstance ${name}: allowedCidrs "${cidr}" admits the whole internet`);
       }
     }
+    if (!(AWS_MONITORING_INTERVALS as readonly number[]).includes(monitoringInterval)) {
+      throw new Error(
+        `RdsInstance ${name}: monitoringInterval ${monitoringInterval} is not one of ${AWS_MONITORING_INTERVALS.join(", ")} seconds`,
+      );
+    }
+    // Refused before any child is registered: the role's name must fit IAM's limit.
+    if (monitoringInterval > 0) monitoringRoleName(args.identifier);
     if (backupRetentionDays < 1 || backupRetentionDays > 35) {
       throw new Error(
         `RdsInstance ${name}: backupRetentionDays ${backupRetentionDays} is not 1-35 (0 would turn backups off)`,
@@ -295,18 +240,27 @@ export class RdsInstance extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const parameters = rdsParameters(args.parameters);
     const parameterGroup = new aws.rds.ParameterGroup(
       `${name}-params`,
       {
         region: args.region,
         name: `${args.identifier}-${rdsParameterFamily(args.postgresVersion)}`,
         family: rdsParameterFamily(args.postgresVersion),
+        // The description cannot change without replacing the group (and
+        // with it the instance's reference): kept as first deployed.
         description: `TLS required and connection/slow-query logging for ${args.identifier}`,
-        parameters: rdsParameters(args.parameters),
+        parameters,
         tags,
       },
       { parent: this },
     );
+
+    // Enhanced monitoring (OS metrics every monitoringInterval seconds).
+    const monitoring =
+      monitoringInterval > 0
+        ? enhancedMonitoringRole(this, name, { region: args.region, identifier: args.identifier, tags })
+        : undefined;
 
     this.instance = new aws.rds.Instance(
       `${name}-instance`,
@@ -354,11 +308,28 @@ export class RdsInstance extends pulumi.ComponentResource {
         performanceInsightsEnabled: true,
         performanceInsightsRetentionPeriod: 7,
         performanceInsightsKmsKeyId: args.kmsKeyId,
+        monitoringInterval,
+        monitoringRoleArn: monitoring?.role.arn,
         enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
         tags,
       },
-      { parent: this, protect: deletionProtection },
+      {
+        parent: this,
+        protect: deletionProtection,
+        // RDS checks the role's permissions when monitoring is turned on.
+        dependsOn: monitoring ? [monitoring.attachment] : [],
+      },
     );
+
+    const events = rdsEventSubscriptions(this, name, {
+      region: args.region,
+      identifier: args.identifier,
+      instanceIdentifier: this.instance.identifier,
+      parameterGroupName: parameterGroup.name,
+      topicArn: args.eventTopicArn,
+      kmsKeyId: args.kmsKeyId,
+      tags,
+    });
 
     this.address = this.instance.address;
     this.port = this.instance.port;
@@ -375,6 +346,8 @@ export class RdsInstance extends pulumi.ComponentResource {
       { parent: this },
     );
     this.adminPassword = pulumi.secret(secretVersion.secretString.apply(parseMasterUserSecret));
+    this.pgaudit = pgauditLoaded("aws", Object.fromEntries(parameters.map((p) => [p.name, p.value])));
+    this.eventTopicArn = events.topicArn;
 
     this.registerOutputs({
       address: this.address,
@@ -382,6 +355,7 @@ export class RdsInstance extends pulumi.ComponentResource {
       adminUser: this.adminUser,
       masterUserSecretArn: this.masterUserSecretArn,
       adminPassword: this.adminPassword,
+      eventTopicArn: this.eventTopicArn,
     });
   }
 }

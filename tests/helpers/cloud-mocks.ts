@@ -33,6 +33,12 @@ function cloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unk
       ],
     };
   }
+  if (args.type === "aws:sns/topic:Topic") {
+    return { arn: `arn:aws:sns:${inputs.region}:123456789012:${inputs.name}` };
+  }
+  if (args.type === "aws:iam/role:Role") {
+    return { arn: `arn:aws:iam::123456789012:role/${inputs.name}` };
+  }
   return undefined;
 }
 

@@ -21,6 +21,7 @@ export function resetRecorded(): void {
   recorded.length = 0;
   parents.clear();
   protects.clear();
+  dependencies.clear();
 }
 
 /** Optional behaviour of installMocks (all off by default). */
@@ -83,7 +84,12 @@ export async function installMocks(
   // the registration request itself.
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(
-      req: { getName(): string; getParent(): string; getProtect(): boolean | undefined },
+      req: {
+        getName(): string;
+        getParent(): string;
+        getProtect(): boolean | undefined;
+        getDependenciesList(): string[];
+      },
       cb: unknown,
     ): unknown;
   };
@@ -91,6 +97,7 @@ export async function installMocks(
   monitor.registerResource = (req, cb) => {
     parents.set(req.getName(), req.getParent() || undefined);
     protects.set(req.getName(), req.getProtect() === true);
+    dependencies.set(req.getName(), req.getDependenciesList());
     return register(req, cb);
   };
 }
@@ -100,6 +107,17 @@ export const parents = new Map<string, string | undefined>();
 
 /** Whether each registered resource has Pulumi `protect`, by resource name. */
 export const protects = new Map<string, boolean>();
+
+/**
+ * URNs each registered resource waits for, by resource name: its `dependsOn`
+ * and the resources its inputs come from (the engine orders operations by them).
+ */
+export const dependencies = new Map<string, string[]>();
+
+/** The names of the resources `name` waits for (the last segment of each URN). */
+export function dependencyNames(name: string): string[] {
+  return (dependencies.get(name) ?? []).map((urn) => urn.slice(urn.lastIndexOf("::") + 2));
+}
 
 /** Resolves an Output to its value (and whether it is secret). */
 export function unwrap<T>(output: pulumi.Output<T>): Promise<T> {

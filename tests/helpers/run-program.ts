@@ -4,7 +4,16 @@
  * policy pack) can look at one run.
  */
 import { vi } from "vitest";
-import { MockOptions, Recorded, installMocks, protects, recorded, resetRecorded, settle } from "./mocks";
+import {
+  MockOptions,
+  Recorded,
+  dependencies,
+  installMocks,
+  protects,
+  recorded,
+  resetRecorded,
+  settle,
+} from "./mocks";
 
 export type Program = typeof import("../../index");
 
@@ -13,6 +22,8 @@ export interface Run {
   resources: Recorded[];
   /** Pulumi `protect` by resource name. */
   protect: Map<string, boolean>;
+  /** Names of the resources each resource waits for (dependsOn and inputs), by resource name. */
+  dependsOn: Map<string, string[]>;
 }
 
 export async function runProgram(
@@ -25,7 +36,10 @@ export async function runProgram(
   await installMocks(config, "platform-databases", stack, options);
   const program = (await import("../../index")) as Program;
   await settle();
-  return { program, resources: [...recorded], protect: new Map(protects) };
+  const dependsOn = new Map(
+    [...dependencies].map(([name, urns]) => [name, urns.map((urn) => urn.slice(urn.lastIndexOf("::") + 2))]),
+  );
+  return { program, resources: [...recorded], protect: new Map(protects), dependsOn };
 }
 
 /** The one resource of `type` named `name`, or a failure naming what exists. */
