@@ -71,6 +71,7 @@ describe("renderHelmValues per target", () => {
         },
       },
       config: { gdprStorageBackend: "postgres" },
+      autoscaling: { maxReplicas: 2 },
       openfga: {
         postgresql: { enabled: false },
         datastore: {
@@ -91,6 +92,7 @@ describe("renderHelmValues per target", () => {
           existingSecretUserKey: "db-user",
           existingSecretPasswordKey: "db-password",
         },
+        extraEnvVars: [{ name: "KC_DB_POOL_MAX_SIZE", value: "11" }],
       },
     });
   });
@@ -121,6 +123,7 @@ describe("renderHelmValues per target", () => {
         },
       },
       config: { gdprStorageBackend: "postgres" },
+      autoscaling: { maxReplicas: 2 },
       openfga: {
         postgresql: { enabled: false },
         datastore: {
@@ -142,6 +145,7 @@ describe("renderHelmValues per target", () => {
           existingSecretPasswordKey: "db-password",
           extraParams: "sslmode=require",
         },
+        extraEnvVars: [{ name: "KC_DB_POOL_MAX_SIZE", value: "11" }],
       },
     });
   });
