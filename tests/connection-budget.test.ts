@@ -236,15 +236,17 @@ describe("connection budget on a real server, through the real engine", () => {
     const c = await stack.superuser();
     const max = Number((await c.query("SHOW max_connections")).rows[0].max_connections);
     await c.end();
-    // gdpr 40 + 25 + 25 + retention 2 + monitoring 5 + reserved 10 = 107 > the server's 100.
-    expect(max).toBe(100);
-    await expect(stack.up({ config: { connectionLimits: ["gdpr=40"] } })).rejects.toThrow(
-      `connectionLimit: the roles' limits do not fit the server's max_connections 100 (the server at ` +
-        `127.0.0.1:${stack.server.port}): services 90 (gdpr 40, openfga 25, keycloak 25)`,
+    // As the local stacks' servers (scripts/local-server.ts), pg-server.ts starts it with 200.
+    expect(max).toBe(200);
+    // gdpr 140 + 25 + 25 + retention 2 + monitoring 5 + reserved 10 = 207 > the server's 200.
+    await expect(stack.up({ config: { connectionLimits: ["gdpr=140"] } })).rejects.toThrow(
+      `connectionLimit: the roles' limits do not fit the server's max_connections 200 (the server at ` +
+        `127.0.0.1:${stack.server.port}): services 190 (gdpr 140, openfga 25, keycloak 25) + retention 2 + ` +
+        `monitoring 5 + reservedConnections 10 = 207`,
     );
     expect(await limits()).toEqual(before);
-    // 33 + 25 + 25 + 17 = 100: fits, and the engine applies it.
-    await stack.up({ config: { connectionLimits: ["gdpr=33"] } });
-    expect(await limits()).toEqual({ ...before, gdpr_test_app: 33 });
+    // 133 + 25 + 25 + 17 = 200: fits exactly, and the engine applies it.
+    await stack.up({ config: { connectionLimits: ["gdpr=133"] } });
+    expect(await limits()).toEqual({ ...before, gdpr_test_app: 133 });
   }, 300_000);
 });

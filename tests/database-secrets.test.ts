@@ -283,8 +283,9 @@ describe("cluster config", () => {
     expect(problems(raw).join("\n")).toContain(message);
   });
 
-  it("accepts a small limit when openfga is not a service", () => {
-    expect(problems({ connectionLimit: "6", services: '["gdpr"]' })).toEqual([]);
+  it("accepts a small limit when no chart service (gdpr, openfga, keycloak) needs more", () => {
+    expect(problems({ connectionLimit: "6", services: '["billing"]' })).toEqual([]);
+    expect(problems({ connectionLimit: "6", services: '["keycloak"]' })).toEqual([]);
   });
 
   it("a config mistake registers nothing, Secrets included", async () => {

@@ -115,8 +115,8 @@ export function connectionBudgetProblems(input: BudgetInput): BudgetProblem[] {
         message:
           `${input.appMaxReplicas} does not fit gdpr's connection limit ${gdpr.connectionLimit} (${gdpr.key}): ` +
           `the application's pools need ${input.appMaxReplicas} replicas × ${APP_POOL_SIZE} connections + ` +
-          `${CONNECTION_HEADROOM} held back = ${needed}; raise connectionLimits gdpr=${needed} or lower ` +
-          `appMaxReplicas to ${fits}`,
+          `${CONNECTION_HEADROOM} held back = ${needed}; raise connectionLimits gdpr=${needed}` +
+          (fits >= 1 ? ` or lower appMaxReplicas to ${fits}` : ""),
       });
     }
   }
