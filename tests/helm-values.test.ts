@@ -72,6 +72,7 @@ describe("renderHelmValues per target", () => {
         },
       },
       config: { gdprStorageBackend: "postgres" },
+      autoscaling: { maxReplicas: 2 },
       openfga: {
         postgresql: { enabled: false },
         datastore: {
@@ -93,6 +94,7 @@ describe("renderHelmValues per target", () => {
           existingSecretUserKey: "db-user",
           existingSecretPasswordKey: "db-password",
         },
+        extraEnvVars: [{ name: "KC_DB_POOL_MAX_SIZE", value: "11" }],
       },
     });
   });
@@ -123,6 +125,7 @@ describe("renderHelmValues per target", () => {
         },
       },
       config: { gdprStorageBackend: "postgres" },
+      autoscaling: { maxReplicas: 2 },
       openfga: {
         postgresql: { enabled: false },
         datastore: {
@@ -145,6 +148,7 @@ describe("renderHelmValues per target", () => {
           existingSecretPasswordKey: "db-password",
           extraParams: "sslmode=require",
         },
+        extraEnvVars: [{ name: "KC_DB_POOL_MAX_SIZE", value: "11" }],
       },
     });
   });

@@ -25,7 +25,9 @@ import {
 } from "../naming";
 import {
   CONNECTION_HEADROOM,
+  DEFAULT_APP_MAX_REPLICAS,
   OPENFGA_DEFAULT_REPLICAS,
+  keycloakPoolSize,
   openfgaBudgetRule,
   openfgaMinConnectionLimit,
   rolloutPods,
@@ -105,6 +107,12 @@ export interface HelmValuesInput {
    * @default 3 (the subchart's replicaCount)
    */
   openfgaReplicas?: number;
+  /**
+   * The application's HPA maximum (`autoscaling.maxReplicas`); the config
+   * check (connection-budget.ts) keeps its pools inside gdpr's limit.
+   * @default 2 (DEFAULT_APP_MAX_REPLICAS)
+   */
+  appMaxReplicas?: number;
 }
 
 export interface ApplicationValues {
@@ -153,6 +161,8 @@ export interface KeycloakValues {
     existingSecretPasswordKey: string;
     extraParams?: string;
   };
+  /** `KC_DB_POOL_MAX_SIZE`: Keycloak's pool per pod (its default, 100, would not fit the role's limit). */
+  extraEnvVars: { name: "KC_DB_POOL_MAX_SIZE"; value: string }[];
 }
 
 /** A service the chart does not consume: where it connects and the Secret with its credentials. */
@@ -169,6 +179,8 @@ export interface GenericDatabaseValues {
 export interface HelmValues {
   postgresql?: ApplicationValues["postgresql"];
   config?: ApplicationValues["config"];
+  /** The application's HPA maximum, sized to gdpr's connection limit. */
+  autoscaling?: { maxReplicas: number };
   openfga?: OpenfgaValues;
   keycloak?: KeycloakValues;
   /** Every other service, by name, in the order configured. */
@@ -309,6 +321,7 @@ export function renderHelmValues(input: HelmValuesInput): HelmValues {
       };
     }
     values.config = { gdprStorageBackend: "postgres" };
+    values.autoscaling = { maxReplicas: input.appMaxReplicas ?? DEFAULT_APP_MAX_REPLICAS };
   }
 
   const openfga = input.services.openfga;
@@ -342,6 +355,9 @@ export function renderHelmValues(input: HelmValuesInput): HelmValues {
         existingSecretUserKey: SECRET_KEYS.keycloak.user,
         existingSecretPasswordKey: SECRET_KEYS.keycloak.password,
       },
+      extraEnvVars: [
+        { name: "KC_DB_POOL_MAX_SIZE", value: String(keycloakPoolSize(keycloak.connectionLimit)) },
+      ],
     };
     // The chart builds KC_DB_URL as jdbc:postgresql://host:port/database?currentSchema=public
     // and appends `&<extraParams>` itself, so this is one bare parameter.

@@ -4,7 +4,9 @@
  * problem listed by key.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, parseStackConfig, StackConfig } from "./stack-config";
+import { connectionBudgetProblems } from "./connection-budget";
+import { readServerMaxConnections } from "./read-server-limit";
+import { CONFIG_KEYS, ConfigError, parseStackConfig, StackConfig } from "./stack-config";
 
 export interface ResolvedStackConfig extends StackConfig {
   /** The admin's password when set in config (a secret); else libpq's PGPASSWORD is used. */
@@ -21,9 +23,39 @@ export function readStackConfig(): ResolvedStackConfig {
   // The parser learns only whether the admin password is set (the clouds refuse it), never its value.
   raw.adminPassword = config.getSecret("adminPassword") === undefined ? undefined : "(secret)";
   const parsed = parseStackConfig(raw, project);
+  checkLocalBudget(parsed, project);
   return {
     ...parsed,
     adminPassword: config.getSecret("adminPassword"),
     kubeconfig: config.getSecret("kubeconfig"),
   };
+}
+
+/**
+ * A local target without maxConnections: the budget's server check runs here,
+ * against the server's own max_connections. A server that cannot be reached
+ * now is only warned about: the `up` itself would fail to connect.
+ */
+function checkLocalBudget(cfg: StackConfig, project: string): void {
+  if (cfg.target !== "local" || cfg.connectionBudget.maxConnections !== undefined) return;
+  const where = `${cfg.host}:${cfg.port}`;
+  const n = readServerMaxConnections(
+    { host: cfg.host, port: cfg.port, user: cfg.adminUser, sslmode: cfg.sslmode },
+    process.env.PGPASSWORD,
+  );
+  if (n instanceof Error) {
+    void pulumi.log.warn(
+      `connection budget: max_connections of the server at ${where} not read (${n.message}); ` +
+        `the roles' limits are not checked against it (set maxConnections to check them)`,
+    );
+    return;
+  }
+  cfg.connectionBudget.maxConnections = { value: n, source: `the server at ${where}` };
+  const problems = connectionBudgetProblems(cfg.connectionBudget);
+  if (problems.length > 0) {
+    throw new ConfigError(
+      project,
+      problems.map((p) => `${p.key}: ${p.message}`),
+    );
+  }
 }

@@ -18,7 +18,13 @@ import {
   reservedReason,
   retentionRoleName,
 } from "../naming";
-import { OPENFGA_DEFAULT_REPLICAS, openfgaBudgetRule, openfgaMinConnectionLimit } from "./connection-budget";
+import {
+  DEFAULT_APP_MAX_REPLICAS,
+  DEFAULT_RESERVED_CONNECTIONS,
+  connectionBudgetProblems,
+} from "./connection-budget";
+import type { BudgetInput, MaxConnections } from "./connection-budget";
+import { cloudSqlMaxConnections, rdsMaxConnections } from "./server-connections";
 import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
 import type { CloudConfig } from "./cloud-config";
 import { DEFAULT_RETENTION_SCHEDULE, parseClusterConfig } from "./cluster-config";
@@ -72,6 +78,14 @@ export interface StackConfig extends ClusterConfig {
   monitoringRole: string;
   /** The managed instance (targets gcp and aws; see cloud-config.ts); undefined for local. */
   cloud?: CloudConfig;
+  /** The application's HPA maximum, written to the Helm values (`autoscaling.maxReplicas`). */
+  appMaxReplicas: number;
+  /**
+   * The connection budget's inputs (connection-budget.ts). `maxConnections`
+   * is unset for a local target without the key: read-config.ts reads it
+   * from the server and checks the budget again.
+   */
+  connectionBudget: BudgetInput;
 }
 
 /** Every key the program reads, as declared in Pulumi.yaml. */
@@ -82,6 +96,10 @@ export const CONFIG_KEYS = [
   "services",
   "managedSchemaServices",
   "connectionLimit",
+  "connectionLimits",
+  "maxConnections",
+  "reservedConnections",
+  "appMaxReplicas",
   "host",
   "port",
   "sslmode",
@@ -220,15 +238,24 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     problems,
     raw,
   );
-  // OpenFGA's pool (helm-values.ts) must fit its role's limit with headroom.
-  const openfgaMin = openfgaMinConnectionLimit(OPENFGA_DEFAULT_REPLICAS);
-  if (serviceNames.includes("openfga") && connectionLimit < openfgaMin) {
-    problems.add(
-      "connectionLimit",
-      `${connectionLimit} is too small for openfga's ${OPENFGA_DEFAULT_REPLICAS} replicas: ` +
-        openfgaBudgetRule(OPENFGA_DEFAULT_REPLICAS),
-    );
-  }
+  const limits = parseConnectionLimits(problems, raw.connectionLimits, serviceNames);
+  const maxConnectionsKey = parseInteger(problems, "maxConnections", raw.maxConnections, 0, 0, 262143);
+  const reservedConnections = parseInteger(
+    problems,
+    "reservedConnections",
+    raw.reservedConnections,
+    DEFAULT_RESERVED_CONNECTIONS,
+    0,
+    10000,
+  );
+  const appMaxReplicas = parseInteger(
+    problems,
+    "appMaxReplicas",
+    raw.appMaxReplicas,
+    DEFAULT_APP_MAX_REPLICAS,
+    1,
+    1000,
+  );
 
   const services: ServiceConfig[] = [];
   for (const name of serviceNames) {
@@ -242,13 +269,26 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
         loginRole: roles.login,
         ownerRole: profile === "managed-schema" ? roles.owner : undefined,
         retentionRole: profile === "managed-schema" ? retentionRoleName(name, environment) : undefined,
-        connectionLimit,
+        connectionLimit: limits.get(name) ?? connectionLimit,
       });
     } catch (err) {
       problems.add(`services`, (err as Error).message);
     }
   }
   const cloud = parseCloudConfig(problems, raw, { target, environment, sslmode, postgresVersion });
+  const connectionBudget: BudgetInput = {
+    services: services.map((s) => ({
+      name: s.name,
+      connectionLimit: s.connectionLimit,
+      key: limits.has(s.name) ? "connectionLimits" : "connectionLimit",
+    })),
+    retentionRoles: services.filter((s) => s.retentionRole !== undefined).length,
+    monitoring,
+    reservedConnections,
+    appMaxReplicas,
+    maxConnections: serverMaxConnections(problems, maxConnectionsKey, target, cloud),
+  };
+  for (const p of connectionBudgetProblems(connectionBudget)) problems.add(p.key, p.message);
   if (problems.list.length > 0) throw new ConfigError(project, problems.list);
 
   return {
@@ -268,5 +308,73 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     kubeContext,
     clusterHost,
     retentionSchedule,
+    appMaxReplicas,
+    connectionBudget,
   };
+}
+
+/** `connectionLimits`: `service=N` entries overriding connectionLimit for one service each. */
+function parseConnectionLimits(
+  problems: Problems,
+  value: string | undefined,
+  serviceNames: string[],
+): Map<string, number> {
+  const limits = new Map<string, number>();
+  parseStringList(problems, "connectionLimits", value, []).forEach((entry, index) => {
+    const key = `connectionLimits[${index}]`;
+    const m = /^([^=]+)=(\d+)$/.exec(String(entry));
+    if (!m) {
+      problems.add(key, `${JSON.stringify(entry)} is not service=N (e.g. gdpr=60)`);
+    } else if (!serviceNames.includes(m[1])) {
+      problems.add(
+        key,
+        `${JSON.stringify(m[1])} is not one of the configured services (${serviceNames.join(", ")})`,
+      );
+    } else if (limits.has(m[1])) {
+      problems.add(key, `${JSON.stringify(m[1])} is listed twice`);
+    } else if (Number(m[2]) < 1 || Number(m[2]) > 10000) {
+      problems.add(key, `${JSON.stringify(entry)}: ${m[2]} is out of range (1..10000)`);
+    } else {
+      limits.set(m[1], Number(m[2]));
+    }
+  });
+  return limits;
+}
+
+/**
+ * The server's max_connections and where it came from: the key
+ * maxConnections, else a max_connections database flag, else the Cloud SQL
+ * tier's / RDS class's default (server-connections.ts). Undefined for a local
+ * target without the key (read-config.ts reads the server). A cloud instance
+ * whose default is unknown needs the key.
+ */
+function serverMaxConnections(
+  problems: Problems,
+  key: number,
+  target: Target,
+  cloud: CloudConfig | undefined,
+): MaxConnections | undefined {
+  if (key > 0) return { value: key, source: "maxConnections" };
+  if (target === "local" || !cloud) return undefined;
+  const flag = cloud.databaseFlags.max_connections;
+  if (flag !== undefined) {
+    if (/^\d+$/.test(flag)) return { value: Number(flag), source: "databaseFlags max_connections" };
+    problems.add("databaseFlags", `max_connections=${JSON.stringify(flag)} is not a whole number`);
+    return undefined;
+  }
+  // A missing tier or class is reported by the cloud parser already.
+  if ((cloud.cloud === "gcp" ? cloud.tier : cloud.instanceClass) === "") return undefined;
+  const [value, source] =
+    cloud.cloud === "gcp"
+      ? [cloudSqlMaxConnections(cloud.tier), `gcpTier ${JSON.stringify(cloud.tier)}`]
+      : [rdsMaxConnections(cloud.instanceClass), `awsInstanceClass ${JSON.stringify(cloud.instanceClass)}`];
+  if (value === undefined) {
+    problems.add(
+      "maxConnections",
+      `is required with ${source}: its default max_connections is not known here; set maxConnections ` +
+        `(or a max_connections database flag)`,
+    );
+    return undefined;
+  }
+  return { value, source: `the default of ${source}` };
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { MONITORING_CONNECTION_LIMIT } from "../config/connection-budget";
 import * as postgresql from "@pulumi/postgresql";
 import { GeneratedPassword } from "../generated-password";
 import { LOGIN_ROLE_ATTRIBUTES } from "../database/grants";
@@ -83,7 +84,7 @@ export class MonitoringRole extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:MonitoringRole", name, {}, opts);
 
-    const connectionLimit = args.connectionLimit ?? 5;
+    const connectionLimit = args.connectionLimit ?? MONITORING_CONNECTION_LIMIT;
     const passwordLength = args.passwordLength ?? 40;
     const versionTables = args.versionTables ?? [];
     if (args.databases.length === 0) {

@@ -224,6 +224,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
         port,
         cloudSqlInstanceConnectionName,
         sslmode: cfg.sslmode,
+        appMaxReplicas: cfg.appMaxReplicas,
         services: Object.fromEntries(
           cfg.services.map((svc) => [
             svc.name,

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { RETENTION_CONNECTION_LIMIT } from "../config/connection-budget";
 import * as postgresql from "@pulumi/postgresql";
 import { GeneratedPassword } from "../generated-password";
 import { LOGIN_ROLE_ATTRIBUTES } from "../database/grants";
@@ -67,7 +68,7 @@ export class RetentionRole extends pulumi.ComponentResource {
 
     const schema = args.schema ?? "public";
     const fn = args.purgeFunction ?? PURGE_FUNCTION;
-    const connectionLimit = args.connectionLimit ?? 2;
+    const connectionLimit = args.connectionLimit ?? RETENTION_CONNECTION_LIMIT;
     if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
       throw new Error(`RetentionRole ${name}: connectionLimit ${connectionLimit} is not a positive integer`);
     }

@@ -77,7 +77,7 @@ export async function startTestServer(version = 17): Promise<TestServer> {
       "-l",
       join(dir, "postgres.log"),
       "-o",
-      `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off`,
+      `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c max_connections=200`,
     ],
     user,
   );
