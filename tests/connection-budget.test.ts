@@ -87,14 +87,14 @@ describe("connection budget: the rules", () => {
         key: "appMaxReplicas",
         message:
           "20 does not fit gdpr's connection limit 25 (connectionLimit): the application's pools need 20 " +
-          "replicas × 10 connections + 3 held back = 203; raise connectionLimits gdpr=203 or lower " +
+          "replicas × 10 connections + 2 held back = 202; raise connectionLimits gdpr=202 or lower " +
           "appMaxReplicas to 2",
       },
     ]);
     // The boundary: exactly the limit fits.
-    const fits = { ...input, services: input.services.map((s) => ({ ...s, connectionLimit: 203 })) };
+    const fits = { ...input, services: input.services.map((s) => ({ ...s, connectionLimit: 202 })) };
     expect(connectionBudgetProblems(fits)).toEqual([]);
-    expect(20 * APP_POOL_SIZE + CONNECTION_HEADROOM).toBe(203);
+    expect(20 * APP_POOL_SIZE + CONNECTION_HEADROOM).toBe(202);
   });
 
   it("refuses an openfga or keycloak limit that leaves a pod no connection, and sizes Keycloak's pool", () => {
@@ -102,20 +102,20 @@ describe("connection budget: the rules", () => {
       ...defaults(),
       services: [{ name, connectionLimit, key: "connectionLimits" as const }],
     });
-    expect(connectionBudgetProblems(small("openfga", 6))).toEqual([
+    expect(connectionBudgetProblems(small("openfga", 5))).toEqual([
       {
         key: "connectionLimits",
         message:
-          "6 is too small for openfga's 3 replicas: 3 connections are kept for the migration job and admin " +
-          "sessions and 4 pods run during a rollout, so it must be at least 7",
+          "5 is too small for openfga's 3 replicas: 2 connections are kept for admin sessions and exiting " +
+          "backends and 4 pods run during a rollout, each migrating before it serves, so it must be at least 6",
       },
     ]);
-    expect(connectionBudgetProblems(small("openfga", 7))).toEqual([]);
-    expect(connectionBudgetProblems(small("keycloak", 4))[0].message).toBe(
-      "4 is too small for keycloak's 2 replicas: 3 connections are held back and each pod needs at least one, " +
-        "so it must be at least 5",
+    expect(connectionBudgetProblems(small("openfga", 6))).toEqual([]);
+    expect(connectionBudgetProblems(small("keycloak", 3))[0].message).toBe(
+      "3 is too small for keycloak's 2 replicas: 2 connections are held back and each pod needs at least one, " +
+        "so it must be at least 4",
     );
-    expect(connectionBudgetProblems(small("keycloak", 5))).toEqual([]);
+    expect(connectionBudgetProblems(small("keycloak", 4))).toEqual([]);
     expect(keycloakPoolSize(25)).toBe(11);
     expect(keycloakPoolSize(5)).toBe(1);
   });
@@ -186,16 +186,16 @@ describe("connection budget: config keys", () => {
 
   it("connectionLimits overrides one service's limit; bad entries are refused with their index", () => {
     const cfg = parseStackConfig(
-      stackRaw("test", { connectionLimits: '["gdpr=203"]', appMaxReplicas: "20" }),
+      stackRaw("test", { connectionLimits: '["gdpr=202"]', appMaxReplicas: "20" }),
     );
     expect(cfg.services.map((s) => [s.name, s.connectionLimit])).toEqual([
-      ["gdpr", 203],
+      ["gdpr", 202],
       ["openfga", 25],
       ["keycloak", 25],
     ]);
     expect(problemsOf(stackRaw("test", { appMaxReplicas: "20" }))).toEqual([
       "appMaxReplicas: 20 does not fit gdpr's connection limit 25 (connectionLimit): the application's pools " +
-        "need 20 replicas × 10 connections + 3 held back = 203; raise connectionLimits gdpr=203 or lower " +
+        "need 20 replicas × 10 connections + 2 held back = 202; raise connectionLimits gdpr=202 or lower " +
         "appMaxReplicas to 2",
     ]);
     expect(
