@@ -55,9 +55,10 @@ test-unit: deps tools test-tools ## unit and mock tests (two files run the engin
 test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, OpenFGA, Keycloak, pg_dump/pg_restore
+test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, OpenFGA, Keycloak, pg_dump/pg_restore, fake-gcs-server
 	@scripts/ensure-promtool.sh >/dev/null
 	@scripts/ensure-pg-client.sh >/dev/null
+	@scripts/ensure-fake-gcs.sh >/dev/null
 	@scripts/ensure-openfga.sh >/dev/null
 	@scripts/ensure-keycloak.sh >/dev/null
 

@@ -184,8 +184,9 @@ export async function backupService(
       tables,
     };
     writeFileSync(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
-    await store.put(`${svc.database}/${id}/${file}`, join(tmp, file));
-    await store.put(`${svc.database}/${id}/${MANIFEST}`, join(tmp, MANIFEST));
+    const retention = { retainUntil: expires, locked: svc.backup.locked };
+    await store.put(`${svc.database}/${id}/${file}`, join(tmp, file), retention);
+    await store.put(`${svc.database}/${id}/${MANIFEST}`, join(tmp, MANIFEST), retention);
     return manifest;
   } finally {
     await client.end().catch(() => undefined);
