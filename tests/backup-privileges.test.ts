@@ -7,6 +7,8 @@
  * the schema, create a temp table, take another role, or connect to any other
  * database.
  */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
@@ -133,4 +135,25 @@ describe("the backup role, on a real server", () => {
       await expect(connect(uri, db), db).rejects.toThrow(/permission denied for database|not permitted/);
     }
   });
+
+  // Last: the stack is gone afterwards.
+  it("goes with the stack: destroy drops the backup roles and their default privileges", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (/^PG[A-Z]+$/.test(k) || k.startsWith("PULUMI_")) delete env[k];
+    const res = spawnSync(
+      join(stack.root, "scripts", "pulumi.sh"),
+      [stack.name, "destroy", "--yes", "--skip-preview"],
+      { cwd: stack.root, env, encoding: "utf8" },
+    );
+    expect(res.status, res.stderr).toBe(0);
+    const c = await stack.superuser();
+    try {
+      const roles = await c.query("SELECT rolname FROM pg_roles WHERE rolname LIKE '%\\_backup'");
+      expect(roles.rows).toEqual([]);
+      const dbs = await c.query("SELECT datname FROM pg_database WHERE datname LIKE '%\\_test'");
+      expect(dbs.rows).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  }, 300_000);
 });
