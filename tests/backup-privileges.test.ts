@@ -136,6 +136,22 @@ describe("the backup role, on a real server", () => {
     }
   });
 
+  it("adds no drift: refresh and a second preview find nothing to change (tables created since included)", () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (/^PG[A-Z]+$/.test(k) || k.startsWith("PULUMI_")) delete env[k];
+    for (const args of [
+      ["refresh", "--yes", "--skip-preview", "--expect-no-changes"],
+      ["preview", "--expect-no-changes"],
+    ]) {
+      const res = spawnSync(join(stack.root, "scripts", "pulumi.sh"), [stack.name, ...args], {
+        cwd: stack.root,
+        env,
+        encoding: "utf8",
+      });
+      expect(res.status, `${args[0]}: ${res.stdout}${res.stderr}`).toBe(0);
+    }
+  }, 300_000);
+
   // Last: the stack is gone afterwards.
   it("goes with the stack: destroy drops the backup roles and their default privileges", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env };
