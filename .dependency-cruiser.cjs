@@ -7,11 +7,12 @@
 //   1 config         components/config/         (imports naming.ts only)
 //   2 server         components/server/
 //   3 database       components/database/
-//   4 schema         components/schema/
-//   5 cluster        components/cluster/
-//   6 observability  components/observability/
-//   7 platform       components/platform/       (what DatabasePlatform builds, checked first)
-//   8 top            components/database-platform.ts, components/index.ts
+//   4 backup         components/backup/         (the backup buckets)
+//   5 schema         components/schema/
+//   6 cluster        components/cluster/
+//   7 observability  components/observability/
+//   8 platform       components/platform/       (what DatabasePlatform builds, checked first)
+//   9 top            components/database-platform.ts, components/index.ts
 //
 // Nothing in components/ imports the top files, the program (index.ts),
 // scripts/, tests/ or policy/, and there are no import cycles, type-only
@@ -27,7 +28,7 @@ const BASE = "^components/(base/|(?!(database-platform|index)\\.ts$)[^/]+\\.ts$)
 const TOP = "^components/(database-platform|index)\\.ts$";
 
 /** The layered folders, lowest first (base and top are handled apart). */
-const FOLDERS = ["config", "server", "database", "schema", "cluster", "observability", "platform"];
+const FOLDERS = ["config", "server", "database", "backup", "schema", "cluster", "observability", "platform"];
 
 /** A regex matching the files of the given folders. */
 const inFolders = (folders) => `^components/(${folders.join("|")})/`;

@@ -55,9 +55,11 @@ test-unit: deps tools test-tools ## unit and mock tests (two files run the engin
 test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, helm, OpenFGA, Keycloak
+test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, helm, OpenFGA, Keycloak, pg_dump/pg_restore, fake-gcs-server
 	@scripts/ensure-promtool.sh >/dev/null
 	@scripts/ensure-helm.sh >/dev/null
+	@scripts/ensure-pg-client.sh >/dev/null
+	@scripts/ensure-fake-gcs.sh >/dev/null
 	@scripts/ensure-openfga.sh >/dev/null
 	@scripts/ensure-keycloak.sh >/dev/null
 
@@ -81,6 +83,14 @@ migrate: deps ## apply a managed-schema service's migrations on STACK (SERVICE=g
 
 purge: deps ## run a retention purge once on STACK as its retention role (SERVICE=gdpr by default; ARGS=--json)
 	@$(TSX) scripts/purge.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK) $(if $(SERVICE),--service $(SERVICE))) $(ARGS)
+
+# Logical backups per database and verified restores (docs/backup.md).
+.PHONY: backup restore
+backup: deps ## back up STACK's databases as their backup roles (SERVICE=one only), with a manifest, to each service's destination
+	@PG_CLIENT_BIN="$$(scripts/ensure-pg-client.sh | tail -n1)" $(TSX) scripts/backup.ts backup $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(ARGS)
+
+restore: deps ## restore SERVICE's latest backup (BACKUP=<id>) into a fresh database (INTO=<name>) of STACK and verify it against its manifest
+	@PG_CLIENT_BIN="$$(scripts/ensure-pg-client.sh | tail -n1)" $(TSX) scripts/backup.ts restore $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(if $(BACKUP),--backup $(BACKUP)) $(if $(INTO),--into $(INTO)) $(ARGS)
 
 # Health checks and metrics, as the monitoring role (docs/health.md).
 .PHONY: check metrics

@@ -34,6 +34,10 @@ export const gdprSchemaVersion = platform.schemaVersions.apply((v) => v.gdpr);
 export const retentionRoles = platform.retentionRoles;
 /** Each retention role's URI to its database (a secret). */
 export const retentionUris = platform.retentionUris;
+/** Backup role by service: reads its own database only (make backup). */
+export const backupRoles = platform.backupRoles;
+/** Each backup role's URI to its database (a secret). */
+export const backupUris = platform.backupUris;
 /** The monitoring role's name (undefined when config monitoring is false). */
 export const monitoringRole = platform.monitoringRole;
 /** Its URI (a secret) to the first service database: `make check` and `make metrics` connect with it. */

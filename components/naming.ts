@@ -64,6 +64,8 @@ export const LOGIN_ROLE_SUFFIX = "_app";
 export const OWNER_ROLE_SUFFIX = "_owner";
 /** The LOGIN role that may only run a managed schema's retention purge. */
 export const RETENTION_ROLE_SUFFIX = "_retention";
+/** The LOGIN role that may only read its own database, for logical backups. */
+export const BACKUP_ROLE_SUFFIX = "_backup";
 
 export class NamingError extends Error {
   constructor(message: string) {
@@ -164,6 +166,15 @@ export function roleNames(service: string, environment: string): RoleNames {
  */
 export function retentionRoleName(service: string, environment: string): string {
   return checkLength("retention role name", `${databaseName(service, environment)}${RETENTION_ROLE_SUFFIX}`);
+}
+
+/**
+ * The LOGIN role of a database's logical backups (`gdpr_backup`,
+ * `gdpr_test_backup`): CONNECT on its own database and read-only access to
+ * everything in it (components/database/backup-role.ts).
+ */
+export function backupRoleName(service: string, environment: string): string {
+  return checkLength("backup role name", `${databaseName(service, environment)}${BACKUP_ROLE_SUFFIX}`);
 }
 
 /** The Kubernetes CronJob (and its Secret) that runs a service's retention purge. */

@@ -54,6 +54,9 @@ ENVIRONMENTS=(dev test staging prod)
 TEST_SUFFIX=_test
 LOGIN_ROLE_SUFFIX=_app
 OWNER_ROLE_SUFFIX=_owner
+# The backup role the Pulumi program gives every database (naming.ts backupRoleName):
+# not created here, but its name must fit too, so both refuse the same services.
+BACKUP_ROLE_SUFFIX=_backup
 MAX_IDENTIFIER_BYTES=63
 RESERVED_NAMES=(postgres template0 template1 public cloudsqladmin cloudsqlsuperuser cloudsqliamuser
   cloudsqliamserviceaccount cloudsqlreplica cloudsqlagent rdsadmin rds_superuser rds_iam rds_replication
@@ -182,6 +185,7 @@ resolve_config() {
     check_name "database name" "$db"
     check_name "login role name" "$db$LOGIN_ROLE_SUFFIX"
     check_name "owner role name" "$db$OWNER_ROLE_SUFFIX"
+    check_name "backup role name" "$db$BACKUP_ROLE_SUFFIX"
     DB_NAMES+=("$db")
     LOGIN_ROLES+=("$db$LOGIN_ROLE_SUFFIX")
     if ((${#MANAGED_LIST[@]} > 0)) && contains "$svc" "${MANAGED_LIST[@]}"; then

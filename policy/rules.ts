@@ -46,15 +46,16 @@ export const databaseNaming: Rule = (s, { environment }) => {
 
 /**
  * Role names follow ADR-0060 for the environment: `{database}_app` (login),
- * `{database}_owner` (schema owner) for a database named by the convention, or
- * the environment's monitoring role.
+ * `{database}_owner` (schema owner), `{database}_retention` (retention purge) or
+ * `{database}_backup` (logical backups) for a database named by the
+ * convention, or the environment's monitoring role.
  */
 export const roleNaming: Rule = (s, { environment }) => {
   if (s.type !== TYPES.role) return [];
   if (!environment) return [unknownEnvironment(s)];
   const name = String(s.props.name ?? s.name);
   if (name === monitoringRoleName(environment)) return [];
-  const match = /^(.+)_(app|owner|retention)$/.exec(name);
+  const match = /^(.+)_(app|owner|retention|backup)$/.exec(name);
   if (match) {
     const db = match[1];
     try {
@@ -66,7 +67,7 @@ export const roleNaming: Rule = (s, { environment }) => {
   const example = databaseName("gdpr", environment);
   return [
     `${label(s)}: role "${name}" breaks ADR-0060 naming for environment ${environment}: expected {database}_app, ` +
-      `{database}_owner or {database}_retention for a database named by the convention (e.g. ${example}_app), or ${monitoringRoleName(environment)}`,
+      `{database}_owner, {database}_retention or {database}_backup for a database named by the convention (e.g. ${example}_app), or ${monitoringRoleName(environment)}`,
   ];
 };
 

@@ -71,7 +71,16 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
         .map((r) => r.inputs.name)
         .filter((n) => n !== "db_monitor")
         .sort(),
-    ).toEqual(["gdpr_app", "gdpr_owner", "gdpr_retention", "keycloak_app", "openfga_app"]);
+    ).toEqual([
+      "gdpr_app",
+      "gdpr_backup",
+      "gdpr_owner",
+      "gdpr_retention",
+      "keycloak_app",
+      "keycloak_backup",
+      "openfga_app",
+      "openfga_backup",
+    ]);
     for (const role of roles) expect(role.provider, role.name).toContain(`${PROVIDER}::${provider.name}`);
     const databases = prod.resources.filter((r) => r.type === "postgresql:index/database:Database");
     expect(databases.map((d) => d.inputs.name)).toEqual(["gdpr", "openfga", "keycloak"]);
@@ -332,7 +341,16 @@ describe("preview of a new instance", () => {
           .map((x) => x.inputs.name)
           .filter((n) => n !== "db_monitor")
           .sort(),
-      ).toEqual(["gdpr_app", "gdpr_owner", "gdpr_retention", "keycloak_app", "openfga_app"]);
+      ).toEqual([
+        "gdpr_app",
+        "gdpr_backup",
+        "gdpr_owner",
+        "gdpr_retention",
+        "keycloak_app",
+        "keycloak_backup",
+        "openfga_app",
+        "openfga_backup",
+      ]);
     },
     120_000,
   );

@@ -57,11 +57,13 @@ describe("index.ts on the test stack", () => {
     expect(await unwrap(program.databaseNames)).toEqual({ gdpr: "gdpr", billing: "billing" });
     await settle();
     const logins = ofType("postgresql:index/role:Role").filter((r) => r.inputs.login === true);
-    // One login role per service, plus the monitoring role and gdpr's retention role.
+    // One login role and one backup role per service, plus the monitoring role and gdpr's retention role.
     expect(logins.map((r) => r.inputs.name).sort()).toEqual([
       "billing_app",
+      "billing_backup",
       "db_monitor",
       "gdpr_app",
+      "gdpr_backup",
       "gdpr_retention",
     ]);
   });

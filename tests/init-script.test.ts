@@ -118,9 +118,9 @@ describe("000_init_databases.sh and the TypeScript name things alike", () => {
     valid.push({ environment, services: ["gdpr", "openfga"], managed: [] });
     valid.push({ environment, services: ["rds", "template", "a1", "pgx", "test_data"] });
   }
-  // Longest names that still fit 63 bytes: `{svc}_owner` in dev, `{svc}_test_owner` in test.
-  valid.push({ environment: "dev", services: ["x".repeat(57)] });
-  valid.push({ environment: "test", services: ["x".repeat(52)] });
+  // Longest names that still fit 63 bytes: `{svc}_backup` in dev, `{svc}_test_backup` in test.
+  valid.push({ environment: "dev", services: ["x".repeat(56)] });
+  valid.push({ environment: "test", services: ["x".repeat(51)] });
 
   it.each(valid.map((v) => [JSON.stringify(v), v] as const))("same names for %s", (_label, inputs) => {
     const script = scriptPlan(inputs);
@@ -136,8 +136,8 @@ describe("000_init_databases.sh and the TypeScript name things alike", () => {
     ["a leading digit", { environment: "dev", services: ["1gdpr"] }, '"1gdpr"'],
     ["a dash", { environment: "dev", services: ["gdpr-db"] }, '"gdpr-db"'],
     ["a duplicate", { environment: "dev", services: ["gdpr", "openfga", "gdpr"] }, '"gdpr" is listed twice'],
-    ["64 bytes in dev", { environment: "dev", services: ["x".repeat(58)] }, "64 bytes"],
-    ["64 bytes in test", { environment: "test", services: ["x".repeat(53)] }, "64 bytes"],
+    ["64 bytes in dev", { environment: "dev", services: ["x".repeat(57)] }, "64 bytes"],
+    ["64 bytes in test", { environment: "test", services: ["x".repeat(52)] }, "64 bytes"],
     [
       "an unknown managed service",
       { environment: "dev", services: ["openfga"], managed: ["gdpr"] },

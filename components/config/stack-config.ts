@@ -17,6 +17,7 @@ import {
   monitoringRoleName,
   reservedReason,
   retentionRoleName,
+  backupRoleName,
 } from "../naming";
 import {
   DEFAULT_APP_MAX_REPLICAS,
@@ -28,6 +29,8 @@ import { cloudSqlMaxConnections, rdsMaxConnections } from "./server-connections"
 import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
 import type { CloudConfig } from "./cloud-config";
 import { DEFAULT_RETENTION_SCHEDULE, parseClusterConfig } from "./cluster-config";
+import { BACKUP_CONFIG_KEYS, parseBackupConfig } from "./backup-config";
+import type { BackupPolicy } from "./backup-config";
 import type { ClusterConfig } from "./cluster-config";
 import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
 import type { RawConfig } from "./parse";
@@ -44,6 +47,7 @@ export const DEFAULT_POSTGRES_VERSION = 17;
 export const SUPPORTED_POSTGRES_VERSIONS = [15, 16, 17, 18];
 export const DEFAULT_ADMIN_USER = "platform_admin";
 export { DEFAULT_RETENTION_SCHEDULE };
+export type { BackupPolicy, BackupDestination } from "./backup-config";
 
 export interface ServiceConfig {
   /** Service name, e.g. `gdpr`. */
@@ -59,6 +63,10 @@ export interface ServiceConfig {
    * for gdpr as a managed-schema service, whose migrations define the purge.
    */
   retentionRole?: string;
+  /** The LOGIN role that reads the database for its logical backups (naming.ts backupRoleName). */
+  backupRole: string;
+  /** Retention, schedule and destination of its logical backups (backup-config.ts). */
+  backup: BackupPolicy;
   connectionLimit: number;
 }
 
@@ -110,6 +118,7 @@ export const CONFIG_KEYS = [
   "namespace",
   "clusterHost",
   "retentionSchedule",
+  ...BACKUP_CONFIG_KEYS,
   ...CLOUD_CONFIG_KEYS,
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -257,6 +266,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     1000,
   );
 
+  const backups = parseBackupConfig(problems, raw, { services: serviceNames, target, environment });
   const services: ServiceConfig[] = [];
   for (const name of serviceNames) {
     try {
@@ -269,6 +279,8 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
         loginRole: roles.login,
         ownerRole: profile === "managed-schema" ? roles.owner : undefined,
         retentionRole: profile === "managed-schema" ? retentionRoleName(name, environment) : undefined,
+        backupRole: backupRoleName(name, environment),
+        backup: backups[name],
         connectionLimit: limits.get(name) ?? connectionLimit,
       });
     } catch (err) {

@@ -16,6 +16,7 @@ import { retentionJobName, secretName } from "../naming";
 import { postgresUri } from "../server/connection";
 import { PostgresTarget } from "../server/postgres-target";
 import { ServiceDatabase } from "../database/service-database";
+import { BackupRole } from "../database/backup-role";
 import { SchemaMigrations } from "../schema/schema-migrations";
 import { RetentionRole } from "../schema/retention-role";
 import { HelmValues, HelmValuesInput, renderHelmValues } from "../cluster/helm-values";
@@ -94,6 +95,10 @@ export class DatabasePlatform extends pulumi.ComponentResource {
   public readonly retentionRoles: pulumi.Output<Record<string, string>>;
   /** Each retention role's URI to its database, a secret (make purge). */
   public readonly retentionUris: pulumi.Output<Record<string, string>>;
+  /** Backup role by service: reads its own database only (make backup). */
+  public readonly backupRoles: pulumi.Output<Record<string, string>>;
+  /** Each backup role's URI to its database, a secret (make backup, make restore's check). */
+  public readonly backupUris: pulumi.Output<Record<string, string>>;
   /** The monitoring role (undefined with monitoring off). */
   public readonly monitoringRole?: pulumi.Output<string>;
   /** Its URI to the first service database, a secret (make check, make metrics). */
@@ -215,6 +220,30 @@ export class DatabasePlatform extends pulumi.ComponentResource {
       return [{ service: s.svc, role }];
     });
 
+    // Read-only on its own database, for the logical backups. Its grants wait
+    // for the tables the migrations create and for every other grant on the
+    // same database and schema (one ACL, one writer at a time).
+    const backups = services.map((s) => {
+      const retentionRole = retention.find((r) => r.service.name === s.svc.name)?.role;
+      const role = new BackupRole(
+        `${name}-${s.svc.name}-backup`,
+        {
+          service: s.svc.name,
+          database: s.db.databaseName,
+          roleName: s.svc.backupRole,
+          tableCreator: s.db.ownerRoleName.apply((owner) => owner ?? s.svc.loginRole),
+          dependsOn: [
+            ...s.db.ready,
+            ...(s.migrations ? [s.migrations] : []),
+            ...(monitoring ? [monitoring] : []),
+            ...(retentionRole ? [retentionRole] : []),
+          ],
+        },
+        { parent: this, providers },
+      );
+      return { service: s.svc, role };
+    });
+
     // The chart reaches the server at clusterHost when set, else at the server's host.
     const helmInput: pulumi.Output<HelmValuesInput> = pulumi
       .all([server.host, server.port, server.cloudSqlConnectionName])
@@ -295,6 +324,15 @@ export class DatabasePlatform extends pulumi.ComponentResource {
         ]),
       ),
     );
+    this.backupRoles = byName(backups.map((b) => [b.service.name, b.role.roleName]));
+    this.backupUris = pulumi.secret(
+      byName(
+        backups.map((b) => [
+          b.service.name,
+          secretUri(server, cfg.sslmode, b.role.roleName, b.role.password, b.service.database),
+        ]),
+      ),
+    );
     if (monitoring) {
       this.monitoringRole = monitoring.roleName;
       this.monitoringUri = secretUri(
@@ -313,6 +351,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
       schemaVersions: this.schemaVersions,
       retentionRoles: this.retentionRoles,
       retentionUris: this.retentionUris,
+      backupRoles: this.backupRoles,
+      backupUris: this.backupUris,
       monitoringRole: this.monitoringRole,
       monitoringUri: this.monitoringUri,
     });

@@ -78,6 +78,8 @@ export interface ProgramStackOutputs extends StackOutputs {
   connectionUris: Record<string, string>;
   retentionRoles: Record<string, string>;
   retentionUris: Record<string, string>;
+  backupRoles: Record<string, string>;
+  backupUris: Record<string, string>;
   schemaVersions: Record<string, number>;
   monitoringRole: string;
   monitoringUri: string;

@@ -1,0 +1,179 @@
+/**
+ * Where backups are kept, by the service's `backupDestination`: a folder
+ * (`local`: the stack's .local/backups/<stack>/, or `dir:<path>`) or a GCS
+ * bucket (`gs://bucket/prefix`) through the JSON API of the emulator named by
+ * STORAGE_EMULATOR_HOST (each object carries its retention: retainUntilTime
+ * from the service's policy, mode Locked when the policy is locked). Objects
+ * are keyed `<database>/<id>/<file>`; the manifest is written last, so a
+ * backup without one is incomplete and never listed.
+ */
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { BackupDestination } from "../../components/config/stack-config";
+
+/** How long an object must be kept (object storage enforces it; a folder cannot). */
+export interface Retention {
+  retainUntil: Date;
+  locked: boolean;
+}
+
+export interface BackupStore {
+  /** For messages: where the backups are. */
+  readonly where: string;
+  put(key: string, localFile: string, retention?: Retention): Promise<void>;
+  get(key: string, localFile: string): Promise<void>;
+  read(key: string): Promise<string>;
+  /** Ids of the complete backups (with a manifest) of `database`, oldest first. */
+  ids(database: string): Promise<string[]>;
+}
+
+export const MANIFEST = "manifest.json";
+
+class DirStore implements BackupStore {
+  constructor(readonly root: string) {}
+  get where() {
+    return this.root;
+  }
+  async put(key: string, localFile: string) {
+    // A folder keeps no retention: the policy's date is in the manifest.
+    const to = join(this.root, key);
+    mkdirSync(dirname(to), { recursive: true });
+    // Copied beside it, then renamed: a reader never sees half a file.
+    copyFileSync(localFile, `${to}.partial`);
+    renameSync(`${to}.partial`, to);
+  }
+  async get(key: string, localFile: string) {
+    copyFileSync(join(this.root, key), localFile);
+  }
+  async read(key: string) {
+    return readFileSync(join(this.root, key), "utf8");
+  }
+  async ids(database: string) {
+    const dir = join(this.root, database);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((id) => existsSync(join(dir, id, MANIFEST)))
+      .sort();
+  }
+}
+
+/** A GCS bucket through the JSON API at `endpoint` (the emulator; no credentials). */
+export class GcsStore implements BackupStore {
+  constructor(
+    readonly endpoint: string,
+    readonly bucket: string,
+    readonly prefix: string,
+  ) {}
+  get where() {
+    return `gs://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
+  }
+  private name(key: string) {
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+  private async call(path: string, init?: RequestInit): Promise<Response> {
+    const res = await fetch(`${this.endpoint}${path}`, init);
+    if (!res.ok)
+      throw new Error(`${this.where}: ${init?.method ?? "GET"} ${path}: ${res.status} ${await res.text()}`);
+    return res;
+  }
+  async put(key: string, localFile: string, retention?: Retention) {
+    // Multipart upload: the object's metadata (name, retention), then its bytes.
+    const boundary = `backup-${Date.now().toString(36)}`;
+    const metadata = {
+      name: this.name(key),
+      ...(retention
+        ? {
+            retention: {
+              mode: retention.locked ? "Locked" : "Unlocked",
+              retainUntilTime: retention.retainUntil.toISOString(),
+            },
+          }
+        : {}),
+    };
+    const body = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(metadata)}\r\n` +
+          `--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+      readFileSync(localFile),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    await this.call(`/upload/storage/v1/b/${encodeURIComponent(this.bucket)}/o?uploadType=multipart`, {
+      method: "POST",
+      headers: { "Content-Type": `multipart/related; boundary=${boundary}` },
+      body,
+    });
+  }
+  async get(key: string, localFile: string) {
+    const res = await this.call(this.objectPath(key, "?alt=media"));
+    writeFileSync(localFile, Buffer.from(await res.arrayBuffer()));
+  }
+  async read(key: string) {
+    return (await this.call(this.objectPath(key, "?alt=media"))).text();
+  }
+  /** The object's metadata as the API returns it (retention included). */
+  async stat(key: string): Promise<Record<string, unknown>> {
+    return (await (await this.call(this.objectPath(key, ""))).json()) as Record<string, unknown>;
+  }
+  private objectPath(key: string, query: string) {
+    return `/storage/v1/b/${encodeURIComponent(this.bucket)}/o/${encodeURIComponent(this.name(key))}${query}`;
+  }
+  async ids(database: string) {
+    const prefix = this.name(`${database}/`);
+    const names: string[] = [];
+    let token = "";
+    do {
+      const q = `?prefix=${encodeURIComponent(prefix)}${token ? `&pageToken=${encodeURIComponent(token)}` : ""}`;
+      const page = (await (
+        await this.call(`/storage/v1/b/${encodeURIComponent(this.bucket)}/o${q}`)
+      ).json()) as {
+        items?: { name: string }[];
+        nextPageToken?: string;
+      };
+      names.push(...(page.items ?? []).map((i) => i.name));
+      token = page.nextPageToken ?? "";
+    } while (token);
+    return names
+      .filter((n) => n.endsWith(`/${MANIFEST}`))
+      .map((n) => n.slice(prefix.length, -MANIFEST.length - 1))
+      .filter((id) => !id.includes("/"))
+      .sort();
+  }
+}
+
+/** The store of one service's destination; `root` is the project root (for `local`). */
+export function storeFor(
+  destination: BackupDestination,
+  stack: string,
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+): BackupStore {
+  switch (destination.kind) {
+    case "local":
+      return new DirStore(join(root, ".local", "backups", stack));
+    case "dir":
+      return new DirStore(isAbsolute(destination.path) ? destination.path : resolve(root, destination.path));
+    case "gcs": {
+      const host = env.STORAGE_EMULATOR_HOST;
+      if (!host) {
+        throw new Error(
+          `gs://${destination.bucket}: make backup reaches GCS through the emulator (STORAGE_EMULATOR_HOST) so far; ` +
+            "a real bucket is written by the cluster's backup job",
+        );
+      }
+      return new GcsStore(host.replace(/\/+$/, ""), destination.bucket, destination.prefix);
+    }
+    default:
+      throw new Error(
+        `backup destination ${destination.kind} is not supported by make backup yet (local, dir:<path> and gs:// through the emulator are)`,
+      );
+  }
+}
