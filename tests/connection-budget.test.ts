@@ -167,14 +167,14 @@ describe("connection budget: config keys", () => {
   it("refuses a misfit with the numbers and the key, a max_connections flag or maxConnections overriding the tier", () => {
     expect(problemsOf(stackRaw("staging", { connectionLimit: "30" }))).toEqual([
       "connectionLimit: the roles' limits do not fit the server's max_connections 100 (the default of gcpTier " +
-        '"db-custom-1-3840"): services 90 (gdpr 30, openfga 30, keycloak 30) + retention 2 + monitoring 5 + ' +
-        "reservedConnections 10 = 107; lower connectionLimit / connectionLimits or reservedConnections, or raise " +
+        '"db-custom-1-3840"): services 90 (gdpr 30, openfga 30, keycloak 30) + retention 2 + backup 6 + ' +
+        "monitoring 5 + reservedConnections 10 = 113; lower connectionLimit / connectionLimits or reservedConnections, or raise " +
         "max_connections (maxConnections, a max_connections database flag, or a bigger instance)",
     ]);
     expect(
       problemsOf(stackRaw("staging", { connectionLimit: "30", databaseFlags: '["max_connections=200"]' })),
     ).toEqual([]);
-    expect(problemsOf(stackRaw("staging", { connectionLimit: "30", maxConnections: "107" }))).toEqual([]);
+    expect(problemsOf(stackRaw("staging", { connectionLimit: "30", maxConnections: "113" }))).toEqual([]);
     expect(problemsOf(stackRaw("test", { maxConnections: "91" }))[0]).toMatch(
       /^connectionLimit: the roles' limits do not fit the server's max_connections 91 \(maxConnections\)/,
     );
@@ -238,15 +238,15 @@ describe("connection budget on a real server, through the real engine", () => {
     await c.end();
     // As the local stacks' servers (scripts/local-server.ts), pg-server.ts starts it with 200.
     expect(max).toBe(200);
-    // gdpr 140 + 25 + 25 + retention 2 + monitoring 5 + reserved 10 = 207 > the server's 200.
+    // gdpr 140 + 25 + 25 + retention 2 + backup 6 + monitoring 5 + reserved 10 = 213 > the server's 200.
     await expect(stack.up({ config: { connectionLimits: ["gdpr=140"] } })).rejects.toThrow(
       `connectionLimit: the roles' limits do not fit the server's max_connections 200 (the server at ` +
         `127.0.0.1:${stack.server.port}): services 190 (gdpr 140, openfga 25, keycloak 25) + retention 2 + ` +
-        `monitoring 5 + reservedConnections 10 = 207`,
+        `backup 6 + monitoring 5 + reservedConnections 10 = 213`,
     );
     expect(await limits()).toEqual(before);
-    // 133 + 25 + 25 + 17 = 200: fits exactly, and the engine applies it.
-    await stack.up({ config: { connectionLimits: ["gdpr=133"] } });
-    expect(await limits()).toEqual({ ...before, gdpr_test_app: 133 });
+    // 127 + 25 + 25 + 23 = 200: fits exactly, and the engine applies it.
+    await stack.up({ config: { connectionLimits: ["gdpr=127"] } });
+    expect(await limits()).toEqual({ ...before, gdpr_test_app: 127 });
   }, 300_000);
 });

@@ -70,6 +70,8 @@ export const DEFAULT_APP_MAX_REPLICAS = 2;
 export const KEYCLOAK_REPLICAS = 2;
 /** Connection limit of each retention role (components/schema/retention-role.ts). */
 export const RETENTION_CONNECTION_LIMIT = 2;
+/** Connection limit of each backup role (components/database/backup-role.ts). */
+export const BACKUP_CONNECTION_LIMIT = 2;
 /** Connection limit of the monitoring role (components/observability/monitoring-role.ts). */
 export const MONITORING_CONNECTION_LIMIT = 5;
 /**
@@ -102,6 +104,8 @@ export interface BudgetInput {
   services: { name: string; connectionLimit: number; key: "connectionLimit" | "connectionLimits" }[];
   /** Retention roles (one per managed-schema service). */
   retentionRoles: number;
+  /** Backup roles (one per service database). @default 0 */
+  backupRoles?: number;
   monitoring: boolean;
   reservedConnections: number;
   appMaxReplicas: number;
@@ -161,15 +165,16 @@ export function connectionBudgetProblems(input: BudgetInput): BudgetProblem[] {
   if (max) {
     const services = input.services.reduce((sum, s) => sum + s.connectionLimit, 0);
     const retention = input.retentionRoles * RETENTION_CONNECTION_LIMIT;
+    const backup = (input.backupRoles ?? 0) * BACKUP_CONNECTION_LIMIT;
     const monitoring = input.monitoring ? MONITORING_CONNECTION_LIMIT : 0;
-    const total = services + retention + monitoring + input.reservedConnections;
+    const total = services + retention + backup + monitoring + input.reservedConnections;
     if (total > max.value) {
       problems.push({
         key: "connectionLimit",
         message:
           `the roles' limits do not fit the server's max_connections ${max.value} (${max.source}): ` +
           `services ${services} (${input.services.map((s) => `${s.name} ${s.connectionLimit}`).join(", ")})` +
-          ` + retention ${retention} + monitoring ${monitoring} + reservedConnections ${input.reservedConnections}` +
+          ` + retention ${retention}${backup > 0 ? ` + backup ${backup}` : ""} + monitoring ${monitoring} + reservedConnections ${input.reservedConnections}` +
           ` = ${total}; lower connectionLimit / connectionLimits or reservedConnections, or raise max_connections` +
           ` (maxConnections, a max_connections database flag, or a bigger instance)`,
       });

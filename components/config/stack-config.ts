@@ -295,6 +295,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
       key: limits.has(s.name) ? "connectionLimits" : "connectionLimit",
     })),
     retentionRoles: services.filter((s) => s.retentionRole !== undefined).length,
+    backupRoles: services.filter((s) => s.backupRole !== undefined).length,
     monitoring,
     reservedConnections,
     appMaxReplicas,
