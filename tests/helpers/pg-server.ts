@@ -21,6 +21,8 @@ export interface TestServer {
   /** `postgresql://postgres:…@127.0.0.1:port/<db>` */
   url(database?: string, user?: string, password?: string): string;
   client(database?: string, user?: string, password?: string): Promise<Client>;
+  /** Stops the server (`mode`: fast ends sessions cleanly, immediate crashes them) and starts it again on its port. */
+  restart(mode?: "fast" | "immediate"): void;
   stop(): void;
 }
 
@@ -65,20 +67,10 @@ export async function startTestServer(version = 17): Promise<TestServer> {
     user,
   );
   const port = await freePort();
+  const options = `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off`;
   run(
     join(bin, "pg_ctl"),
-    [
-      "start",
-      "-w",
-      "-t",
-      "60",
-      "-D",
-      data,
-      "-l",
-      join(dir, "postgres.log"),
-      "-o",
-      `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off`,
-    ],
+    ["start", "-w", "-t", "60", "-D", data, "-l", join(dir, "postgres.log"), "-o", options],
     user,
   );
   const url = (database = "postgres", u = "postgres", p = password) =>
@@ -93,6 +85,14 @@ export async function startTestServer(version = 17): Promise<TestServer> {
       const c = new Client({ connectionString: url(database, u, p) });
       await c.connect();
       return c;
+    },
+    restart(mode = "fast") {
+      run(join(bin, "pg_ctl"), ["stop", "-w", "-m", mode, "-D", data], user);
+      run(
+        join(bin, "pg_ctl"),
+        ["start", "-w", "-t", "60", "-D", data, "-l", join(dir, "postgres.log"), "-o", options],
+        user,
+      );
     },
     stop() {
       spawnSync(join(bin, "pg_ctl"), ["stop", "-w", "-m", "immediate", "-D", data], { ...(user ?? {}) });
