@@ -28,11 +28,11 @@ deps: node_modules/.stamp ## install node_modules with the lockfile
 tools: ## build or reuse the Pulumi CLI, language host and postgresql provider
 	@scripts/ensure-pulumi.sh >/dev/null
 
-up: deps tools ## start the local server and `pulumi up` the dev stack (STACK=dev)
+up: deps tools ## start the local server and `pulumi up --refresh` the dev stack (STACK=dev): also repairs drift
 	@echo "==> local PostgreSQL for stack $(STACK)"
 	$(TSX) scripts/local-server.ts start $(STACK)
 	@echo "==> pulumi up ($(STACK))"
-	$(PULUMI) $(STACK) up --yes --skip-preview
+	$(PULUMI) $(STACK) up --yes --skip-preview --refresh
 	@echo "==> stack outputs ($(STACK); secrets hidden)"
 	$(PULUMI) $(STACK) stack output
 	@$(TSX) scripts/connect-help.ts $(STACK)
@@ -80,6 +80,14 @@ migrate: deps ## apply a managed-schema service's migrations on STACK (SERVICE=g
 
 purge: deps ## run a retention purge once on STACK as its retention role (SERVICE=gdpr by default; ARGS=--json)
 	@$(TSX) scripts/purge.ts $(if $(findstring --from-env,$(ARGS)),,$(STACK) $(if $(SERVICE),--service $(SERVICE))) $(ARGS)
+
+# Drift and recovery (docs/operations.md).
+.PHONY: drift recover
+drift: deps ## has the server drifted from STACK? refresh preview + make check; exit 0 clean, 1 drift, 2 error (ARGS=--json, --markdown FILE)
+	@$(TSX) scripts/drift.ts $(STACK) $(ARGS)
+
+recover: deps ## after an interrupted update of STACK: release a dead process's lock, settle pending operations (ARGS=--cancel for a cloud backend)
+	@$(TSX) scripts/stack-recover.ts $(STACK) $(ARGS)
 
 # Health checks and metrics, as the monitoring role (docs/health.md).
 .PHONY: check metrics
