@@ -150,5 +150,5 @@ bench-ci: ## time CI's .ci/run on a fresh clone: cold (empty HOME) then cached (
 	scripts/bench-ci.sh $(ARGS)
 
 clean-local: ## stop every local server and delete .local/ (state, passwords, data)
-	-for s in dev test; do $(TSX) scripts/local-server.ts stop $$s 2>/dev/null; done
+	-for s in dev test; do $(TSX) scripts/local-server.ts reset $$s 2>/dev/null; done
 	rm -rf .local

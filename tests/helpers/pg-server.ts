@@ -6,12 +6,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import { binariesFor, systemUser } from "../../scripts/local-server";
+import { reachableBy, RUNTIME_DIR, spawnFailure, SystemUser } from "../../scripts/lib/system-user";
 
 export interface TestServer {
   host: string;
@@ -39,19 +40,27 @@ export function freePort(): Promise<number> {
   });
 }
 
-function run(bin: string, args: string[], user?: { uid: number; gid: number }): void {
+function run(bin: string, args: string[], user?: SystemUser): void {
   const res = spawnSync(bin, args, {
-    ...(user ?? {}),
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
     encoding: "utf8",
     env: { ...process.env, LC_ALL: "C" },
   });
-  if (res.status !== 0) throw new Error(`${bin} ${args.join(" ")}: ${res.stdout}${res.stderr}`);
+  if (res.status !== 0) throw new Error(spawnFailure(bin, args, res));
+}
+
+/** A temp folder the server's system user reaches (the temp dir itself may be private). */
+function serverTempBase(user: SystemUser | undefined): string {
+  if (!user || reachableBy(user, tmpdir()) === undefined) return tmpdir();
+  const base = join(RUNTIME_DIR, "tmp");
+  mkdirSync(base, { recursive: true, mode: 0o755 });
+  return base;
 }
 
 export async function startTestServer(version = 17): Promise<TestServer> {
-  const bin = binariesFor(version);
   const user = systemUser();
-  const dir = mkdtempSync(join(tmpdir(), "pgtest-"));
+  const bin = binariesFor(version, user);
+  const dir = mkdtempSync(join(serverTempBase(user), "pgtest-"));
   chmodSync(dir, 0o755);
   const data = join(dir, "data");
   const password = randomBytes(18).toString("base64url");
@@ -95,7 +104,11 @@ export async function startTestServer(version = 17): Promise<TestServer> {
       );
     },
     stop() {
-      spawnSync(join(bin, "pg_ctl"), ["stop", "-w", "-m", "immediate", "-D", data], { ...(user ?? {}) });
+      spawnSync(
+        join(bin, "pg_ctl"),
+        ["stop", "-w", "-m", "immediate", "-D", data],
+        user ? { uid: user.uid, gid: user.gid } : {},
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };
