@@ -72,9 +72,11 @@ fi
 
 cd "$root"
 # Pulumi writes `encryptionsalt` (and normalised values) into the stack's
-# config file. The committed Pulumi.<stack>.yaml stays untouched: the engine
-# works on a git-ignored copy under .local/<stack>/ (the salt is also kept in
-# the stack's state, from which Pulumi restores it into the copy).
+# config file. The committed Pulumi.<stack>.yaml of a local stack stays
+# untouched: the engine works on a git-ignored copy under .local/<stack>/ (the
+# salt is also kept in the stack's state, from which Pulumi restores it into
+# the copy). A cloud stack uses its committed file as is (its secrets provider
+# settings live there; CI's checkout is thrown away).
 scratch="$root/.local/$stack/Pulumi.$stack.yaml"
 if ! pulumi stack select "$stack_ref" >/dev/null 2>&1; then
   if [ "$external" = true ]; then
@@ -89,7 +91,7 @@ if ! pulumi stack select "$stack_ref" >/dev/null 2>&1; then
   if [ -n "$saved" ]; then printf '%s\n' "$saved" > "$committed"; else rm -f "$committed"; fi
 fi
 config_args=()
-if [ -f "$committed" ]; then
+if [ -f "$committed" ] && [ "$external" = false ]; then
   case " $* " in
     *" --config-file "*|*" --config-file="*) ;;
     *)

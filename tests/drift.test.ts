@@ -7,6 +7,8 @@
  * runs) puts them back and drift is clean again; with the server gone, drift
  * says it could not check (exit 2), naming the cause.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   changedProperties,
@@ -153,35 +155,31 @@ describe("make drift on a real server", () => {
       `DROP ROLE ${db.retentionRole}`,
     );
 
-    const r = await drift("--json");
+    // One run: the text report on stdout, the issue's Markdown beside it.
+    const r = await drift("--markdown", "drift.md");
     expect(r.code, r.output).toBe(1);
-    const report = JSON.parse(r.stdout) as DriftReport;
-    expect(report.status).toBe("drift");
-    const lines = report.differences.map((d) => `${d.resource} ${d.property ?? "-"} ${d.stack} -> ${d.live}`);
-    expect(lines).toEqual(
-      expect.arrayContaining([
-        `platform-gdpr-schema-usage privileges ["USAGE"] -> ["CREATE","USAGE"]`,
-        "platform-openfga-login connectionLimit 25 -> 5",
-        "platform-gdpr-retention-role - (exists) -> (missing)",
-      ]),
-    );
-    // Only what was changed: the other resources read back as recorded.
-    expect(
-      report.differences.every((d) => /gdpr-schema-usage|openfga-login|gdpr-retention/.test(d.resource)),
-    ).toBe(true);
-    expect(report.failedChecks.map((c) => c.name)).toEqual(
-      expect.arrayContaining([`privileges ${db.loginRole}`, `retention-role ${db.retentionRole}`]),
-    );
-    expect(report.repair).toBe(`make up STACK=${stack.name}`);
-
-    // The text report: one line per difference with both values.
-    const text = await drift();
-    expect(text.code).toBe(1);
-    expect(text.stdout).toContain(
+    const lines = r.stdout.split("\n");
+    for (const expected of [
+      `postgresql:Grant platform-gdpr-schema-usage (grant to ${db.loginRole} on schema public in database ${db.database}): privileges: stack ["USAGE"], live ["CREATE","USAGE"]`,
       `postgresql:Role platform-openfga-login (role ${openfga.loginRole}): connectionLimit: stack 25, live 5`,
+      `postgresql:Role platform-gdpr-retention-role (role ${db.retentionRole}): missing on the server`,
+      `privileges ${db.loginRole}: has CREATE on schema public of ${db.database} (managed-schema: DML only)`,
+      `retention-role ${db.retentionRole}: retention role ${db.retentionRole} does not exist`,
+    ]) {
+      expect(lines.map((l) => l.trim())).toContain(expected);
+    }
+    // Only what was changed: every other resource read back as recorded.
+    const differences = lines.filter((l) => /^ {2}(postgresql|dynamic):/.test(l));
+    expect(
+      differences.every((l) => /gdpr-schema-usage|openfga-login|gdpr-retention/.test(l)),
+      differences.join("\n"),
+    ).toBe(true);
+    expect(r.stdout).toContain(`repair: make up STACK=${stack.name}`);
+    const md = readFileSync(join(stack.root, "drift.md"), "utf8");
+    expect(md.split("\n")[0]).toBe(`<!-- drift-status: drift stack=${stack.name} -->`);
+    expect(md).toContain(
+      `| \`platform-openfga-login\` (postgresql:Role) | role ${openfga.loginRole} | connectionLimit | \`25\` | \`5\` |`,
     );
-    expect(text.stdout).toContain(`(role ${db.retentionRole}): missing on the server`);
-    expect(text.stdout).toContain(`repair: make up STACK=${stack.name}`);
 
     const up = await stack.exec("scripts/pulumi.sh", [
       stack.name,
