@@ -1,15 +1,10 @@
 /**
- * `make drift` (scripts/drift.ts): the report's pure pieces, then the real
- * thing on a throwaway server provisioned by the program (program-stack.ts):
- * clean after `up`; hand-made changes (a grant, a connection limit, a dropped
- * role) are each named with the resource, the property and the stack and live
- * values, and `make check` fails on them; `pulumi up --refresh` (what `make up`
- * runs) puts them back and drift is clean again; with the server gone, drift
- * says it could not check (exit 2), naming the cause.
+ * `make drift`'s report (scripts/lib/drift-report.ts): refresh-preview steps
+ * turned into one line per difference, statuses, text and Markdown. The real
+ * thing, on the real test stack with hand-made changes, the repair and the
+ * unreachable server, is tests/e2e/80-drift.test.ts.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   changedProperties,
   describeObject,
@@ -20,7 +15,6 @@ import {
   shortType,
   statusOf,
 } from "../scripts/lib/drift-report";
-import { ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
 
 const ROLE = "postgresql:index/role:Role";
 const GRANT = "postgresql:index/grant:Grant";
@@ -125,97 +119,4 @@ describe("drift report (pure)", () => {
     expect(formatText(report)).toContain("repair: the deploy workflow for prod");
     expect(formatText({ ...report, status: "clean", failedChecks: [] })).toMatch(/stack prod is clean/);
   });
-});
-
-describe("make drift on a real server", () => {
-  let stack: ProgramStack;
-  const drift = (...args: string[]) =>
-    stack.exec("node_modules/.bin/tsx", ["scripts/drift.ts", stack.name, ...args]);
-
-  beforeAll(async () => {
-    stack = await startProgramStack();
-  }, 240_000);
-  afterAll(() => stack?.stop());
-
-  it("is clean right after `pulumi up`", async () => {
-    const r = await drift();
-    expect(r.code, r.output).toBe(0);
-    expect(r.stdout).toContain(`stack ${stack.name} is clean`);
-  }, 120_000);
-
-  it("names a hand-made grant, connection limit and dropped role; `pulumi up --refresh` repairs them", async () => {
-    const db = stack.config.services.find((s) => s.name === "gdpr")!;
-    const openfga = stack.config.services.find((s) => s.name === "openfga")!;
-    await sql(
-      stack.superuser(db.database),
-      `GRANT CREATE ON SCHEMA public TO ${db.loginRole}`,
-      `ALTER ROLE ${openfga.loginRole} CONNECTION LIMIT 5`,
-      // What a person dropping a role does: its privileges first, then the role.
-      `DROP OWNED BY ${db.retentionRole}`,
-      `DROP ROLE ${db.retentionRole}`,
-    );
-
-    // One run: the text report on stdout, the issue's Markdown beside it.
-    const r = await drift("--markdown", "drift.md");
-    expect(r.code, r.output).toBe(1);
-    const lines = r.stdout.split("\n");
-    for (const expected of [
-      `postgresql:Grant platform-gdpr-schema-usage (grant to ${db.loginRole} on schema public in database ${db.database}): privileges: stack ["USAGE"], live ["CREATE","USAGE"]`,
-      `postgresql:Role platform-openfga-login (role ${openfga.loginRole}): connectionLimit: stack 25, live 5`,
-      `postgresql:Role platform-gdpr-retention-role (role ${db.retentionRole}): missing on the server`,
-      `privileges ${db.loginRole}: has CREATE on schema public of ${db.database} (managed-schema: DML only)`,
-      `retention-role ${db.retentionRole}: retention role ${db.retentionRole} does not exist`,
-    ]) {
-      expect(lines.map((l) => l.trim())).toContain(expected);
-    }
-    // Only what was changed: every other resource read back as recorded.
-    const differences = lines.filter((l) => /^ {2}(postgresql|dynamic):/.test(l));
-    expect(
-      differences.every((l) => /gdpr-schema-usage|openfga-login|gdpr-retention/.test(l)),
-      differences.join("\n"),
-    ).toBe(true);
-    expect(r.stdout).toContain(`repair: make up STACK=${stack.name}`);
-    const md = readFileSync(join(stack.root, "drift.md"), "utf8");
-    expect(md.split("\n")[0]).toBe(`<!-- drift-status: drift stack=${stack.name} -->`);
-    expect(md).toContain(
-      `| \`platform-openfga-login\` (postgresql:Role) | role ${openfga.loginRole} | connectionLimit | \`25\` | \`5\` |`,
-    );
-
-    const up = await stack.exec("scripts/pulumi.sh", [
-      stack.name,
-      "up",
-      "--yes",
-      "--skip-preview",
-      "--refresh",
-    ]);
-    expect(up.code, up.output).toBe(0);
-    const clean = await drift();
-    expect(clean.code, clean.output).toBe(0);
-
-    // Repaired for real: the retention role logs in with the stack's password again.
-    const outputs = await stack.readOutputs();
-    const retention = await stack.server.client(
-      db.database,
-      db.retentionRole,
-      decodeURIComponent(new URL(outputs.retentionUris.gdpr).password),
-    );
-    await retention.end();
-    const c = await stack.superuser();
-    try {
-      const { rows } = await c.query("SELECT rolconnlimit FROM pg_roles WHERE rolname = $1", [
-        openfga.loginRole,
-      ]);
-      expect(rows[0].rolconnlimit).toBe(25);
-    } finally {
-      await c.end();
-    }
-  }, 300_000);
-
-  it("exits 2, naming the cause, when it cannot reach the server", async () => {
-    stack.server.stop();
-    const r = await drift();
-    expect(r.code, r.output).toBe(2);
-    expect(r.stdout).toMatch(/could not check stack .*\n.*(connect|refused)/i);
-    expect(r.output).not.toContain("undefined");
-  }, 120_000);
 });
