@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { Document } from "yaml";
 import type { HelmValues } from "../components/cluster/helm-values";
+import { spawnFailure } from "./lib/system-user";
 
 export const ROOT = resolve(__dirname, "..");
 export const DEFAULT_VALUES_DIR = join(ROOT, "deployments", "helm");
@@ -52,10 +53,7 @@ export function readStackOutputs(stack: string, opts: { showSecrets?: boolean } 
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (res.error) throw res.error;
-  if (res.status !== 0) {
-    throw new Error(`scripts/pulumi.sh ${args.join(" ")} exited ${res.status}:\n${res.stderr}`);
-  }
+  if (res.status !== 0) throw new Error(spawnFailure("scripts/pulumi.sh", args, { ...res, stdout: "" }));
   try {
     return JSON.parse(res.stdout) as StackOutputs;
   } catch {

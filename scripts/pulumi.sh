@@ -11,9 +11,10 @@
 #   (git-ignored, never committed);
 # - no update checks, no plugin downloads;
 # - the admin password of a local stack reaches the provider as PGPASSWORD;
-# - before up/refresh/destroy/preview, what an interrupted update left (a lock
-#   held by a dead process, pending operations) is settled by
-#   scripts/stack-recover.ts --auto (PLATFORM_RECOVER=off skips it).
+# - before up/refresh/destroy (not a read-only `refresh --preview-only`), what
+#   an interrupted update left (a lock held by a dead process, pending
+#   operations) is settled by scripts/stack-recover.ts --auto
+#   (PLATFORM_RECOVER=off skips it).
 #
 # Cloud stacks (target gcp or aws) whose backend the caller names
 # (PULUMI_BACKEND_URL, or PULUMI_ACCESS_TOKEN for Pulumi Cloud; CI and the
@@ -108,9 +109,9 @@ fi
 
 # A local stack after a crash: release a dead process's lock and settle
 # pending operations first (fast path: nothing to do, nothing started).
-if [ "$external" = false ] && [ "${PLATFORM_RECOVER:-on}" != off ]; then
+if [ "$external" = false ] && [ "${PLATFORM_RECOVER:-on}" != off ] && [[ " $* " != *" --preview-only "* ]]; then
   case "${1:-}" in
-    up|update|preview|pre|refresh|destroy)
+    up|update|refresh|destroy)
       state_dir="${PULUMI_BACKEND_URL#file://}"
       state_dir="${state_dir%%\?*}"
       checkpoint="$state_dir/.pulumi/stacks/platform-databases/$stack.json"

@@ -2,7 +2,7 @@
  * `make recover STACK=<stack> [ARGS=--cancel]`: brings a stack back after an
  * update that died midway (the engine killed, a runner lost), so the next
  * `up` converges. scripts/pulumi.sh runs it by itself (--auto) before
- * up/refresh/destroy/preview of a local stack when it finds a lock or pending
+ * up/refresh/destroy of a local stack when it finds a lock or pending
  * operations, so `make up` after a crash needs nothing by hand.
  *
  * 1. The lock. File backend (the local stacks): each lock names its owner's
