@@ -28,11 +28,11 @@ deps: node_modules/.stamp ## install node_modules with the lockfile
 tools: ## build or reuse the Pulumi CLI, language host and postgresql provider
 	@scripts/ensure-pulumi.sh >/dev/null
 
-up: deps tools ## start the local server and `pulumi up` the dev stack (STACK=dev)
+up: deps tools ## start the local server and `pulumi up --refresh` the dev stack (STACK=dev): also repairs drift
 	@echo "==> local PostgreSQL for stack $(STACK)"
 	$(TSX) scripts/local-server.ts start $(STACK)
 	@echo "==> pulumi up ($(STACK))"
-	$(PULUMI) $(STACK) up --yes --skip-preview
+	$(PULUMI) $(STACK) up --yes --skip-preview --refresh
 	@echo "==> stack outputs ($(STACK); secrets hidden)"
 	$(PULUMI) $(STACK) stack output
 	@$(TSX) scripts/connect-help.ts $(STACK)
@@ -91,6 +91,14 @@ backup: deps ## back up STACK's databases as their backup roles (SERVICE=one onl
 
 restore: deps ## restore SERVICE's latest backup (BACKUP=<id>) into a fresh database (INTO=<name>) of STACK and verify it against its manifest
 	@PG_CLIENT_BIN="$$(scripts/ensure-pg-client.sh | tail -n1)" $(TSX) scripts/backup.ts restore $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(if $(BACKUP),--backup $(BACKUP)) $(if $(INTO),--into $(INTO)) $(ARGS)
+
+# Drift and recovery (docs/operations.md).
+.PHONY: drift recover
+drift: deps ## has the server drifted from STACK? refresh preview + make check; exit 0 clean, 1 drift, 2 error (ARGS=--json, --markdown FILE)
+	@$(TSX) scripts/drift.ts $(STACK) $(ARGS)
+
+recover: deps ## after an interrupted update of STACK: release a dead process's lock, settle pending operations (ARGS=--cancel for a cloud backend)
+	@$(TSX) scripts/stack-recover.ts $(STACK) $(ARGS)
 
 # Health checks and metrics, as the monitoring role (docs/health.md).
 .PHONY: check metrics
@@ -153,5 +161,5 @@ bench-ci: ## time CI's .ci/run on a fresh clone: cold (empty HOME) then cached (
 	scripts/bench-ci.sh $(ARGS)
 
 clean-local: ## stop every local server and delete .local/ (state, passwords, data)
-	-for s in dev test; do $(TSX) scripts/local-server.ts stop $$s 2>/dev/null; done
+	-for s in dev test; do $(TSX) scripts/local-server.ts reset $$s 2>/dev/null; done
 	rm -rf .local

@@ -19,6 +19,7 @@
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { readMigrationsDir, runMigrations } from "../components/schema/migration-runner";
+import { spawnFailure } from "./lib/system-user";
 import { startTestServer } from "../tests/helpers/pg-server";
 import { createGdprDatabase, GdprDatabase } from "../tests/helpers/gdpr-database";
 
@@ -80,7 +81,7 @@ function psqlFile(db: GdprDatabase, host: string, port: number): void {
       },
     },
   );
-  if (res.status !== 0) throw new Error(`psql -f failed: ${res.stderr}`);
+  if (res.status !== 0) throw new Error(spawnFailure("psql", ["-f", "(migrations)"], res));
 }
 
 async function main(): Promise<void> {

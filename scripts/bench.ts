@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { parseStackConfig, ServiceConfig } from "../components/config/stack-config";
+import { spawnFailure } from "./lib/system-user";
 import { describeServer, start, stop } from "./local-server";
 
 const ROOT = resolve(__dirname, "..");
@@ -53,7 +54,7 @@ function pulumi(args: string[]): void {
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (res.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${res.stdout}${res.stderr}`);
+  if (res.status !== 0) throw new Error(spawnFailure("scripts/pulumi.sh", [STACK, ...args], res));
 }
 
 function timed(fn: () => void): number {
@@ -148,7 +149,7 @@ async function measure(n: number, rows: Row[]): Promise<void> {
             encoding: "utf8",
           },
         );
-        if (res.status !== 0) throw new Error(`psql floor failed: ${res.stderr}`);
+        if (res.status !== 0) throw new Error(spawnFailure("psql", ["(floor)"], res));
       }),
     );
     await freshServer();

@@ -22,6 +22,7 @@ import { Document } from "yaml";
 import type { HelmValues } from "../components/cluster/helm-values";
 import { applicationEnvPatch } from "../components/cluster/application-env";
 import { loopbackHosts } from "../components/cluster/loopback-hosts";
+import { spawnFailure } from "./lib/system-user";
 
 export const ROOT = resolve(__dirname, "..");
 export const DEFAULT_VALUES_DIR = join(ROOT, "deployments", "helm");
@@ -61,10 +62,7 @@ export function readStackOutputs(stack: string, opts: { showSecrets?: boolean } 
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (res.error) throw res.error;
-  if (res.status !== 0) {
-    throw new Error(`scripts/pulumi.sh ${args.join(" ")} exited ${res.status}:\n${res.stderr}`);
-  }
+  if (res.status !== 0) throw new Error(spawnFailure("scripts/pulumi.sh", args, { ...res, stdout: "" }));
   try {
     return JSON.parse(res.stdout) as StackOutputs;
   } catch {

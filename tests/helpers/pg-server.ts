@@ -6,12 +6,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import { binariesFor, systemUser } from "../../scripts/local-server";
+import { reachableBy, RUNTIME_DIR, spawnFailure, SystemUser } from "../../scripts/lib/system-user";
 
 export interface TestServer {
   host: string;
@@ -21,6 +22,8 @@ export interface TestServer {
   /** `postgresql://postgres:…@127.0.0.1:port/<db>` */
   url(database?: string, user?: string, password?: string): string;
   client(database?: string, user?: string, password?: string): Promise<Client>;
+  /** Stops the server (`mode`: fast ends sessions cleanly, immediate crashes them) and starts it again on its port. */
+  restart(mode?: "fast" | "immediate"): void;
   stop(): void;
 }
 
@@ -37,19 +40,27 @@ export function freePort(): Promise<number> {
   });
 }
 
-function run(bin: string, args: string[], user?: { uid: number; gid: number }): void {
+function run(bin: string, args: string[], user?: SystemUser): void {
   const res = spawnSync(bin, args, {
-    ...(user ?? {}),
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
     encoding: "utf8",
     env: { ...process.env, LC_ALL: "C" },
   });
-  if (res.status !== 0) throw new Error(`${bin} ${args.join(" ")}: ${res.stdout}${res.stderr}`);
+  if (res.status !== 0) throw new Error(spawnFailure(bin, args, res));
+}
+
+/** A temp folder the server's system user reaches (the temp dir itself may be private). */
+function serverTempBase(user: SystemUser | undefined): string {
+  if (!user || reachableBy(user, tmpdir()) === undefined) return tmpdir();
+  const base = join(RUNTIME_DIR, "tmp");
+  mkdirSync(base, { recursive: true, mode: 0o755 });
+  return base;
 }
 
 export async function startTestServer(version = 17): Promise<TestServer> {
-  const bin = binariesFor(version);
   const user = systemUser();
-  const dir = mkdtempSync(join(tmpdir(), "pgtest-"));
+  const bin = binariesFor(version, user);
+  const dir = mkdtempSync(join(serverTempBase(user), "pgtest-"));
   chmodSync(dir, 0o755);
   const data = join(dir, "data");
   const password = randomBytes(18).toString("base64url");
@@ -65,20 +76,10 @@ export async function startTestServer(version = 17): Promise<TestServer> {
     user,
   );
   const port = await freePort();
+  const options = `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c max_connections=200`;
   run(
     join(bin, "pg_ctl"),
-    [
-      "start",
-      "-w",
-      "-t",
-      "60",
-      "-D",
-      data,
-      "-l",
-      join(dir, "postgres.log"),
-      "-o",
-      `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c max_connections=200`,
-    ],
+    ["start", "-w", "-t", "60", "-D", data, "-l", join(dir, "postgres.log"), "-o", options],
     user,
   );
   const url = (database = "postgres", u = "postgres", p = password) =>
@@ -94,8 +95,20 @@ export async function startTestServer(version = 17): Promise<TestServer> {
       await c.connect();
       return c;
     },
+    restart(mode = "fast") {
+      run(join(bin, "pg_ctl"), ["stop", "-w", "-m", mode, "-D", data], user);
+      run(
+        join(bin, "pg_ctl"),
+        ["start", "-w", "-t", "60", "-D", data, "-l", join(dir, "postgres.log"), "-o", options],
+        user,
+      );
+    },
     stop() {
-      spawnSync(join(bin, "pg_ctl"), ["stop", "-w", "-m", "immediate", "-D", data], { ...(user ?? {}) });
+      spawnSync(
+        join(bin, "pg_ctl"),
+        ["stop", "-w", "-m", "immediate", "-D", data],
+        user ? { uid: user.uid, gid: user.gid } : {},
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -25,7 +25,7 @@
  * About 9 s on 2 cores, 7 of them the engine's `up`. Needs the engine built
  * (`make tools`; scripts/pulumi.sh would otherwise build it, minutes).
  */
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,6 +51,7 @@ const CHECKOUT = [
   "migrations",
   "deployments",
   "scripts",
+  "policy",
   "tools/versions.env",
   "tools/pulumi",
 ];
@@ -119,8 +120,50 @@ export interface ProgramStack {
    * program removes what a change added.
    */
   up(change?: StackChange): Promise<void>;
+  /** Writes `change` (config, migrations) into the checkout without running anything. */
+  apply(change?: StackChange): void;
+  /** Reads the stack's outputs again (secrets shown). */
+  readOutputs(): Promise<ProgramStackOutputs>;
+  /**
+   * Starts a command of the checkout (e.g. `scripts/pulumi.sh`, `node_modules/.bin/tsx`)
+   * with the checkout's environment; `done` resolves when it ends, whatever its exit.
+   */
+  start(command: string, args: string[], env?: Record<string, string>): Running;
+  /** start(...).done */
+  exec(command: string, args: string[], env?: Record<string, string>): Promise<Finished>;
   /** Stops the server and deletes the checkout. */
   stop(): void;
+}
+
+/** A command that ended: its exit code (null when killed), signal and output. */
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stdout then stderr */
+  output: string;
+}
+
+export interface Running {
+  child: ChildProcess;
+  done: Promise<Finished>;
+}
+
+/** Starts `command` in `root`, collecting its output. */
+function startIn(root: string, command: string, args: string[], env: NodeJS.ProcessEnv): Running {
+  const child = spawn(join(root, command), args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Finished>((ok) => {
+    child.on("error", (err) => {
+      stderr += `${command}: ${err.message}`;
+    });
+    child.on("close", (code, signal) => ok({ code, signal, stdout, stderr, output: stdout + stderr }));
+  });
+  return { child, done };
 }
 
 function seconds(since: bigint): number {
@@ -128,20 +171,11 @@ function seconds(since: bigint): number {
 }
 
 /** Runs a command of the checkout; rejects with its output when it fails. */
-function run(root: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((ok, fail) => {
-    const child = spawn(join(root, command), args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", fail);
-    child.on("close", (code) =>
-      code === 0
-        ? ok(stdout)
-        : fail(new Error(`${command} ${args.join(" ")} exited ${code}:\n${stdout}${stderr}`)),
-    );
-  });
+async function run(root: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const r = await startIn(root, command, args, env).done;
+  if (r.code !== 0)
+    throw new Error(`${command} ${args.join(" ")} exited ${r.code ?? r.signal}:\n${r.output}`);
+  return r.stdout;
 }
 
 /** What would point scripts/pulumi.sh and local-server.ts elsewhere than the checkout's .local/. */
@@ -209,7 +243,7 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
     const env = scrubbedEnv();
     let outputs!: ProgramStackOutputs;
     const added = new Set<string>();
-    const up = async (change: StackChange = {}) => {
+    const apply = (change: StackChange = {}) => {
       for (const service of added) rmSync(migrationsDir(root, service), { recursive: true, force: true });
       added.clear();
       for (const [service, files] of Object.entries(change.migrations ?? {})) {
@@ -219,10 +253,8 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
         added.add(service);
       }
       writeConfig(change.config);
-      let start = process.hrtime.bigint();
-      await run(root, "scripts/pulumi.sh", [name, "up", "--yes", "--skip-preview"], env);
-      timings.up = seconds(start);
-      start = process.hrtime.bigint();
+    };
+    const readOutputs = async () => {
       const json = await run(
         root,
         "scripts/pulumi.sh",
@@ -230,8 +262,19 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
         env,
       );
       outputs = JSON.parse(json) as ProgramStackOutputs;
+      return outputs;
+    };
+    const up = async (change: StackChange = {}) => {
+      apply(change);
+      let start = process.hrtime.bigint();
+      await run(root, "scripts/pulumi.sh", [name, "up", "--yes", "--skip-preview"], env);
+      timings.up = seconds(start);
+      start = process.hrtime.bigint();
+      await readOutputs();
       timings.outputs = seconds(start);
     };
+    const startCommand = (command: string, args: string[], extra: Record<string, string> = {}) =>
+      startIn(root, command, args, { ...env, ...extra });
     await up();
 
     const srv = server;
@@ -260,6 +303,10 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
       admin: (database = "postgres") => srv.client(database, adminUser, adminPassword),
       superuser: (database = "postgres") => srv.client(database),
       up,
+      apply,
+      readOutputs,
+      start: startCommand,
+      exec: (command, args, extra) => startCommand(command, args, extra).done,
       stop() {
         srv.stop();
         rmSync(root, { recursive: true, force: true });
