@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GcsStore } from "../scripts/backup/store";
 import type { Manifest } from "../scripts/backup/manifest";
 import { FakeGcs, startFakeGcs } from "./helpers/fake-gcs";
-import { ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
+import { MIGRATIONS, ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
 
 const BUCKET = "platform-backups-test";
 let gcs: FakeGcs;
@@ -105,7 +105,9 @@ describe("backups to the object-storage emulator", () => {
       return res.stdout;
     });
     expect(lines[0]).toMatch(
-      /^gdpr_test: backup \S+ restored into gdpr_from_gcs; verified: 6 tables, 2 rows,/,
+      new RegExp(
+        `^gdpr_test: backup \\S+ restored into gdpr_from_gcs; verified: 6 tables, ${1 + MIGRATIONS.length} rows,`,
+      ),
     );
     expect(lines[1]).toMatch(
       /^openfga_test: backup \S+ restored into openfga_from_gcs; verified: 1 tables, 3 rows,/,
