@@ -139,7 +139,7 @@ describe("faults on the real engine and server", () => {
     expect(orphanedPlugins(stack.root)).toEqual([]);
     expect(await catalog("kill")).toEqual({
       databases: ["killa_test", "killb_test"],
-      roles: ["killa_test_app", "killb_test_app"],
+      roles: ["killa_test_app", "killa_test_backup", "killb_test_app", "killb_test_backup"],
     });
     const again = await up("--expect-no-changes").done;
     expect(again.code, again.output).toBe(0);
@@ -171,7 +171,10 @@ describe("faults on the real engine and server", () => {
     const done = await first.done;
     expect(done.code, done.output).toBe(0);
     expect(locks()).toEqual([]);
-    expect(await catalog("twice")).toEqual({ databases: ["twice_test"], roles: ["twice_test_app"] });
+    expect(await catalog("twice")).toEqual({
+      databases: ["twice_test"],
+      roles: ["twice_test_app", "twice_test_backup"],
+    });
     const again = await up("--expect-no-changes").done;
     expect(again.code, again.output).toBe(0);
   }, 600_000);
@@ -196,7 +199,7 @@ describe("faults on the real engine and server", () => {
     expect(pendingOperations()).toEqual([]);
     expect(await catalog("restarted")).toEqual({
       databases: ["restarted_test"],
-      roles: ["restarted_test_app"],
+      roles: ["restarted_test_app", "restarted_test_backup"],
     });
     const again = await up("--expect-no-changes").done;
     expect(again.code, again.output).toBe(0);
