@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
-import { GeneratedPassword } from "../generated-password";
-import { LOGIN_ROLE_ATTRIBUTES } from "./grants";
+import { checkConnectionLimit, connectAndSchemaUsage, helperLoginRole } from "./login-role";
 
 export interface BackupRoleArgs {
   /** Service name, used in child resource names (`gdpr`). */
@@ -55,40 +54,19 @@ export class BackupRole extends pulumi.ComponentResource {
     super("platform-databases:index:BackupRole", name, {}, opts);
 
     const connectionLimit = args.connectionLimit ?? 2;
-    if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
-      throw new Error(`BackupRole ${name}: connectionLimit ${connectionLimit} is not a positive integer`);
-    }
+    checkConnectionLimit("BackupRole", name, connectionLimit);
     const schema = "public";
-
-    const password = new GeneratedPassword(
-      `${name}-password`,
-      { length: args.passwordLength ?? 40 },
-      { parent: this },
-    );
-    const role = new postgresql.Role(
-      `${name}-role`,
-      {
-        name: args.roleName,
-        password: password.result,
-        connectionLimit,
-        ...LOGIN_ROLE_ATTRIBUTES,
-        // It owns nothing; its grants are separate resources, removed first.
-        skipReassignOwned: true,
-      },
-      { parent: this },
-    );
-
-    // One after another: each rewrites an ACL another grant may be writing.
-    const connect = new postgresql.Grant(
-      `${name}-connect`,
-      { database: args.database, role: role.name, objectType: "database", privileges: ["CONNECT"] },
-      { parent: this, dependsOn: args.dependsOn },
-    );
-    const usage = new postgresql.Grant(
-      `${name}-schema-usage`,
-      { database: args.database, schema, role: role.name, objectType: "schema", privileges: ["USAGE"] },
-      { parent: this, dependsOn: [connect] },
-    );
+    const { role, password } = helperLoginRole(this, name, {
+      roleName: args.roleName,
+      connectionLimit,
+      passwordLength: args.passwordLength,
+    });
+    const usage = connectAndSchemaUsage(this, name, {
+      database: args.database,
+      schema,
+      role: role.name,
+      dependsOn: args.dependsOn,
+    });
     const tables = new postgresql.Grant(
       `${name}-tables`,
       { database: args.database, schema, role: role.name, objectType: "table", privileges: ["SELECT"] },
@@ -126,7 +104,7 @@ export class BackupRole extends pulumi.ComponentResource {
     );
 
     this.roleName = role.name;
-    this.password = pulumi.secret(password.result);
+    this.password = password;
     this.registerOutputs({ roleName: this.roleName, password: this.password });
   }
 }

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MONITORING_CONNECTION_LIMIT } from "../config/connection-budget";
 import * as postgresql from "@pulumi/postgresql";
-import { GeneratedPassword } from "../generated-password";
-import { LOGIN_ROLE_ATTRIBUTES } from "../database/grants";
+import { checkConnectionLimit, helperLoginRole } from "../database/login-role";
 
 export interface MonitoredDatabase {
   /** Service name, used in child resource names (e.g. `gdpr`). */
@@ -92,9 +91,7 @@ export class MonitoringRole extends pulumi.ComponentResource {
         `MonitoringRole ${name}: databases is empty; the role exists to read the service databases`,
       );
     }
-    if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
-      throw new Error(`MonitoringRole ${name}: connectionLimit ${connectionLimit} is not a positive integer`);
-    }
+    checkConnectionLimit("MonitoringRole", name, connectionLimit);
     const seen = new Set<string>();
     for (const db of args.databases) {
       if (seen.has(db.service))
@@ -102,26 +99,17 @@ export class MonitoringRole extends pulumi.ComponentResource {
       seen.add(db.service);
     }
 
-    const password = new GeneratedPassword(`${name}-password`, { length: passwordLength }, { parent: this });
-
-    const role = new postgresql.Role(
-      `${name}-role`,
-      {
-        name: args.roleName,
-        password: password.result,
-        connectionLimit,
-        // LOGIN, none of the forbidden attributes, INHERIT: pg_monitor's
-        // rights reach the role through inheritance. Membership is set here
-        // rather than by a separate GrantRole: the provider reads a role's
-        // memberships back into `roles`, so a GrantRole beside it shows as
-        // drift on every refresh.
-        ...LOGIN_ROLE_ATTRIBUTES,
-        roles: ["pg_monitor"],
-        // It owns nothing; its grants are separate resources, removed first.
-        skipReassignOwned: true,
-      },
-      { parent: this },
-    );
+    // LOGIN, none of the forbidden attributes, INHERIT: pg_monitor's rights
+    // reach the role through inheritance. Membership is set on the role
+    // rather than by a separate GrantRole: the provider reads a role's
+    // memberships back into `roles`, so a GrantRole beside it shows as drift
+    // on every refresh.
+    const { role, password } = helperLoginRole(this, name, {
+      roleName: args.roleName,
+      connectionLimit,
+      passwordLength,
+      roles: ["pg_monitor"],
+    });
 
     for (const db of args.databases) {
       new postgresql.Grant(
@@ -153,7 +141,7 @@ export class MonitoringRole extends pulumi.ComponentResource {
     }
 
     this.roleName = role.name;
-    this.password = pulumi.secret(password.result);
+    this.password = password;
     this.registerOutputs({ roleName: this.roleName, password: this.password });
   }
 }

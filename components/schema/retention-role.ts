@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RETENTION_CONNECTION_LIMIT } from "../config/connection-budget";
 import * as postgresql from "@pulumi/postgresql";
-import { GeneratedPassword } from "../generated-password";
-import { LOGIN_ROLE_ATTRIBUTES } from "../database/grants";
+import { checkConnectionLimit, connectAndSchemaUsage, helperLoginRole } from "../database/login-role";
 
 import { PURGE_FUNCTION } from "./migration-paths";
 
@@ -69,44 +68,24 @@ export class RetentionRole extends pulumi.ComponentResource {
     const schema = args.schema ?? "public";
     const fn = args.purgeFunction ?? PURGE_FUNCTION;
     const connectionLimit = args.connectionLimit ?? RETENTION_CONNECTION_LIMIT;
-    if (!Number.isInteger(connectionLimit) || connectionLimit < 1) {
-      throw new Error(`RetentionRole ${name}: connectionLimit ${connectionLimit} is not a positive integer`);
-    }
+    checkConnectionLimit("RetentionRole", name, connectionLimit);
     if (!/^[a-z_][a-z0-9_]*$/.test(fn)) {
       throw new Error(
         `RetentionRole ${name}: purgeFunction ${JSON.stringify(fn)} is not a lowercase identifier`,
       );
     }
 
-    const password = new GeneratedPassword(
-      `${name}-password`,
-      { length: args.passwordLength ?? 40 },
-      { parent: this },
-    );
-    const role = new postgresql.Role(
-      `${name}-role`,
-      {
-        name: args.roleName,
-        password: password.result,
-        connectionLimit,
-        ...LOGIN_ROLE_ATTRIBUTES,
-        // It owns nothing; its grants are separate resources, removed first.
-        skipReassignOwned: true,
-      },
-      { parent: this },
-    );
-
-    // One after another: each rewrites an ACL another grant may be writing.
-    const connect = new postgresql.Grant(
-      `${name}-connect`,
-      { database: args.database, role: role.name, objectType: "database", privileges: ["CONNECT"] },
-      { parent: this, dependsOn: args.dependsOn },
-    );
-    const usage = new postgresql.Grant(
-      `${name}-schema-usage`,
-      { database: args.database, schema, role: role.name, objectType: "schema", privileges: ["USAGE"] },
-      { parent: this, dependsOn: [connect] },
-    );
+    const { role, password } = helperLoginRole(this, name, {
+      roleName: args.roleName,
+      connectionLimit,
+      passwordLength: args.passwordLength,
+    });
+    const usage = connectAndSchemaUsage(this, name, {
+      database: args.database,
+      schema,
+      role: role.name,
+      dependsOn: args.dependsOn,
+    });
     // The function belongs to the owner role; the provider takes that role
     // for the GRANT and gives it back (the admin holds no standing membership).
     new postgresql.Grant(
@@ -123,7 +102,7 @@ export class RetentionRole extends pulumi.ComponentResource {
     );
 
     this.roleName = role.name;
-    this.password = pulumi.secret(password.result);
+    this.password = password;
 
     this.registerOutputs({ roleName: this.roleName, password: this.password });
   }
