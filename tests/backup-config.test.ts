@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../components/config/stack-config";
+import { parseStackConfig } from "../components/config/stack-config";
 import type { RawConfig } from "../components/config/stack-config";
 import { parseBackupDestination, retentionDays } from "../components/config/backup-config";
+import { problemsOf } from "./helpers/config-problems";
 
 const GCP_PROD: RawConfig = {
   environment: "prod",
@@ -11,16 +12,6 @@ const GCP_PROD: RawConfig = {
   gcpNetwork: "projects/platform-db-prod/global/networks/platform-vpc",
   gcpTier: "db-custom-1-3840",
 };
-
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    parseStackConfig(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 const policies = (raw: RawConfig) =>
   Object.fromEntries(parseStackConfig(raw).services.map((s) => [s.name, s.backup]));

@@ -6,38 +6,25 @@
  * object carrying its service's retention; then each is restored from the
  * emulator into a fresh database and verified against its manifest.
  */
-import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GcsStore } from "../scripts/backup/store";
 import type { Manifest } from "../scripts/backup/manifest";
+import { backupCli, clientAs, pgClientBin } from "./helpers/backup-cli";
 import { FakeGcs, startFakeGcs } from "./helpers/fake-gcs";
 import { MIGRATIONS, ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
 
 const BUCKET = "platform-backups-test";
 let gcs: FakeGcs;
 let stack: ProgramStack;
-let pgClientBin: string;
+let pgClientBinDir: string;
 
 function cli(...args: string[]) {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PG_CLIENT_BIN: pgClientBin,
-    STORAGE_EMULATOR_HOST: gcs.endpoint,
-  };
-  for (const k of Object.keys(env)) if (/^PG[A-Z]+$/.test(k) || k.startsWith("PULUMI_")) delete env[k];
-  const res = spawnSync(resolve(stack.root, "node_modules/.bin/tsx"), ["scripts/backup.ts", ...args], {
-    cwd: stack.root,
-    env,
-    encoding: "utf8",
-  });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  return backupCli(stack, { PG_CLIENT_BIN: pgClientBinDir, STORAGE_EMULATOR_HOST: gcs.endpoint }, args);
 }
 
 beforeAll(async () => {
-  const tool = spawnSync(resolve(__dirname, "..", "scripts", "ensure-pg-client.sh"), { encoding: "utf8" });
-  if (tool.status !== 0) throw new Error(tool.stderr);
-  pgClientBin = tool.stdout.trim().split("\n").pop() as string;
+  pgClientBinDir = pgClientBin();
   gcs = await startFakeGcs();
   await gcs.createBucket(BUCKET);
   stack = await startProgramStack();
@@ -48,14 +35,7 @@ beforeAll(async () => {
     },
   });
   const uris = stack.outputs.connectionUris;
-  const asUri = (uri: string) => {
-    const u = new URL(uri);
-    return stack.server.client(
-      u.pathname.slice(1),
-      decodeURIComponent(u.username),
-      decodeURIComponent(u.password),
-    );
-  };
+  const asUri = (uri: string) => clientAs(stack, uri);
   await sql(asUri(uris.gdpr), "INSERT INTO user_profiles (user_id, username) VALUES ('u1', 'ada')");
   await sql(
     asUri(uris.openfga),

@@ -7,31 +7,24 @@
  * written since) and is verified against the manifest; a manifest that does
  * not match is reported; the live database is never a restore target.
  */
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../scripts/backup/manifest";
 import { compareTables } from "../scripts/backup/manifest";
 import { parseBackupArgs } from "../scripts/backup";
+import { backupCli, clientAs, pgClientBin } from "./helpers/backup-cli";
 import { MIGRATIONS, ProgramStack, sql, startProgramStack } from "./helpers/program-stack";
 
 /** gdpr's rows: the three written below plus one version-table row per migration file. */
 const GDPR_ROWS = 3 + MIGRATIONS.length;
 
 let stack: ProgramStack;
-let pgClientBin: string;
+let pgClientBinDir: string;
 
 /** scripts/backup.ts in the scratch checkout, as `make backup` / `make restore` run it. */
 function cli(...args: string[]) {
-  const env: NodeJS.ProcessEnv = { ...process.env, PG_CLIENT_BIN: pgClientBin };
-  for (const k of Object.keys(env)) if (/^PG[A-Z]+$/.test(k) || k.startsWith("PULUMI_")) delete env[k];
-  const res = spawnSync(join(stack.root, "node_modules/.bin/tsx"), ["scripts/backup.ts", ...args], {
-    cwd: stack.root,
-    env,
-    encoding: "utf8",
-  });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  return backupCli(stack, { PG_CLIENT_BIN: pgClientBinDir }, args);
 }
 
 function manifests(database: string): Manifest[] {
@@ -51,19 +44,10 @@ async function rows(database: string, query: string): Promise<unknown[]> {
 }
 
 beforeAll(async () => {
-  const tool = spawnSync(resolve(__dirname, "..", "scripts", "ensure-pg-client.sh"), { encoding: "utf8" });
-  if (tool.status !== 0) throw new Error(tool.stderr);
-  pgClientBin = tool.stdout.trim().split("\n").pop() as string;
+  pgClientBinDir = pgClientBin();
   stack = await startProgramStack();
   const uris = stack.outputs.connectionUris;
-  const asUri = (uri: string) => {
-    const u = new URL(uri);
-    return stack.server.client(
-      u.pathname.slice(1),
-      decodeURIComponent(u.username),
-      decodeURIComponent(u.password),
-    );
-  };
+  const asUri = (uri: string) => clientAs(stack, uri);
   await sql(
     asUri(uris.gdpr),
     "INSERT INTO user_profiles (user_id, username, email) VALUES ('u1', 'ada', 'ada@example.org'), ('u2', 'bob', NULL)",

@@ -24,7 +24,7 @@ import {
   OPENFGA_DEFAULT_REPLICAS,
   renderHelmValues,
 } from "../components/cluster/helm-values";
-import { databaseName, roleNames, secretName } from "../components/naming";
+import { secretName } from "../components/naming";
 import {
   CHART_DIR,
   CHART_FILES as FILES,
@@ -32,6 +32,7 @@ import {
   SHARED_CHART_DIR,
   SHARED_PRESENT as shared,
 } from "./helpers/chart-files";
+import { helmInput } from "./helpers/helm-input";
 
 const present = FILES.every((f) => existsSync(join(CHART_DIR, f)));
 
@@ -104,27 +105,7 @@ function compile(file: string): ValidateFunction {
   return ajv.compile(schema);
 }
 
-function input(environment: string, server: Partial<HelmValuesInput>): HelmValuesInput {
-  const services = ["gdpr", "openfga", "keycloak"];
-  return {
-    environment,
-    host: "127.0.0.1",
-    port: 5432,
-    sslmode: "disable",
-    ...server,
-    services: Object.fromEntries(
-      services.map((s) => [
-        s,
-        {
-          database: databaseName(s, environment),
-          user: roleNames(s, environment).login,
-          secretName: secretName(s, environment),
-          connectionLimit: 25,
-        },
-      ]),
-    ),
-  };
-}
+const input = helmInput;
 
 const TARGETS: [string, HelmValuesInput][] = [
   ["local (test)", input("test", { port: 55433 })],

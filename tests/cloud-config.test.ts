@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ConfigError, Problems, RawConfig, parseStackConfig } from "../components/config/stack-config";
+import { Problems, RawConfig, parseStackConfig } from "../components/config/stack-config";
 import {
   AwsConfig,
   CLOUD_CONFIG_KEYS,
@@ -11,6 +11,7 @@ import {
   parseDatabaseFlags,
 } from "../components/config/cloud-config";
 import { stackFileConfig } from "./helpers/cloud-mocks";
+import { problemsOf } from "./helpers/config-problems";
 
 const GCP: RawConfig = {
   environment: "staging",
@@ -30,16 +31,6 @@ const AWS: RawConfig = {
   awsInstanceClass: "db.m7g.large",
   awsAllowedSecurityGroupIds: '["sg-0a11c0ffee0000011"]',
 };
-
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    parseStackConfig(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("cloud config: defaults are the hardened ones", () => {
   it("gcp: HA, deletion protection, final backup, private IP only, PITR, connector", () => {

@@ -17,9 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { clusterEndpoint, HelmValuesInput, renderHelmValues } from "../components/cluster/helm-values";
 import { secretStringData } from "../components/cluster/secret-data";
-import { databaseName, roleNames, SECRET_KEYS, secretName } from "../components/naming";
+import { SECRET_KEYS } from "../components/naming";
 import { StackOutputs, writeHelmValues } from "../scripts/helm-values";
 import { CHART_DIR, ROOT } from "./helpers/chart-files";
+import { helmInput } from "./helpers/helm-input";
 
 const RELEASE = "mcp";
 const POST_RENDERER = join(ROOT, "scripts/helm-post-render.sh");
@@ -55,27 +56,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Renderer input for a target, with the names naming.ts gives. */
-function input(environment: string, server: Partial<HelmValuesInput>): HelmValuesInput {
-  return {
-    environment,
-    host: "127.0.0.1",
-    port: 5432,
-    sslmode: "disable",
-    ...server,
-    services: Object.fromEntries(
-      ["gdpr", "openfga", "keycloak"].map((s) => [
-        s,
-        {
-          database: databaseName(s, environment),
-          user: roleNames(s, environment).login,
-          secretName: secretName(s, environment),
-          connectionLimit: 25,
-        },
-      ]),
-    ),
-  };
-}
+const input = helmInput;
 
 const TARGETS: Record<string, [stack: string, HelmValuesInput]> = {
   local: ["test", input("test", { port: 55433 })],

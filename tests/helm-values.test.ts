@@ -19,34 +19,15 @@ import {
 } from "../components/cluster/helm-values";
 import { OPENFGA_MIGRATE_CONNECTIONS } from "../components/config/connection-budget";
 import { secretStringData } from "../components/cluster/database-secrets";
-import { databaseName, roleNames, secretName } from "../components/naming";
 import { envVars, formatEnv, formatEnvLine, MASK } from "../scripts/env";
 import { applicationEnvYaml, helmValuesYaml, StackOutputs, writeHelmValues } from "../scripts/helm-values";
 import { installMocks, isSecret, resetRecorded, settle, unwrap } from "./helpers/mocks";
+import { helmInput } from "./helpers/helm-input";
 
 const ROOT = resolve(__dirname, "..");
-const SERVICES = ["gdpr", "openfga", "keycloak"];
 
-/** Renderer input for an environment, with every name from naming.ts. */
 function input(environment: string, server: Partial<HelmValuesInput>, limit = 25): HelmValuesInput {
-  return {
-    environment,
-    host: "127.0.0.1",
-    port: 5432,
-    sslmode: "disable",
-    ...server,
-    services: Object.fromEntries(
-      SERVICES.map((s) => [
-        s,
-        {
-          database: databaseName(s, environment),
-          user: roleNames(s, environment).login,
-          secretName: secretName(s, environment),
-          connectionLimit: limit,
-        },
-      ]),
-    ),
-  };
+  return helmInput(environment, server, { connectionLimit: limit });
 }
 
 /** Deep equality including key order (the YAML is written in insertion order). */

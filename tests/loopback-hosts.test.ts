@@ -9,29 +9,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { HelmValues, HelmValuesInput, renderHelmValues } from "../components/cluster/helm-values";
 import { isLoopbackHost, loopbackHosts } from "../components/cluster/loopback-hosts";
-import { databaseName, roleNames, secretName } from "../components/naming";
 import { applicationEnvYaml, helmValuesYaml, loopbackWarning, StackOutputs } from "../scripts/helm-values";
 import { installMocks, resetRecorded, settle, unwrap } from "./helpers/mocks";
+import { helmInput } from "./helpers/helm-input";
 
 function input(environment: string, server: Partial<HelmValuesInput>, services: string[]): HelmValuesInput {
-  return {
-    environment,
-    host: "127.0.0.1",
-    port: 5432,
-    sslmode: "disable",
-    ...server,
-    services: Object.fromEntries(
-      services.map((s) => [
-        s,
-        {
-          database: databaseName(s, environment),
-          user: roleNames(s, environment).login,
-          secretName: secretName(s, environment),
-          connectionLimit: 25,
-        },
-      ]),
-    ),
-  };
+  return helmInput(environment, server, { services });
 }
 
 function outputsOf(values: HelmValues): StackOutputs {

@@ -315,24 +315,29 @@ export class DatabasePlatform extends pulumi.ComponentResource {
         s.migrations ? [[s.svc.name, s.migrations.version] as [string, pulumi.Output<number>]] : [],
       ),
     );
-    this.retentionRoles = byName(retention.map((r) => [r.service.name, r.role.roleName]));
-    this.retentionUris = pulumi.secret(
-      byName(
-        retention.map((r) => [
-          r.service.name,
-          secretUri(server, cfg.sslmode, r.role.roleName, r.role.password, r.service.database),
-        ]),
+    /** A helper role per service: its names, and its URIs to the service's database (a secret). */
+    const perService = (
+      list: {
+        service: { name: string; database: string };
+        role: { roleName: pulumi.Output<string>; password: pulumi.Output<string> };
+      }[],
+    ) => ({
+      roles: byName(list.map((r) => [r.service.name, r.role.roleName])),
+      uris: pulumi.secret(
+        byName(
+          list.map((r) => [
+            r.service.name,
+            secretUri(server, cfg.sslmode, r.role.roleName, r.role.password, r.service.database),
+          ]),
+        ),
       ),
-    );
-    this.backupRoles = byName(backups.map((b) => [b.service.name, b.role.roleName]));
-    this.backupUris = pulumi.secret(
-      byName(
-        backups.map((b) => [
-          b.service.name,
-          secretUri(server, cfg.sslmode, b.role.roleName, b.role.password, b.service.database),
-        ]),
-      ),
-    );
+    });
+    const retentionOutputs = perService(retention);
+    this.retentionRoles = retentionOutputs.roles;
+    this.retentionUris = retentionOutputs.uris;
+    const backupOutputs = perService(backups);
+    this.backupRoles = backupOutputs.roles;
+    this.backupUris = backupOutputs.uris;
     if (monitoring) {
       this.monitoringRole = monitoring.roleName;
       this.monitoringUri = secretUri(
