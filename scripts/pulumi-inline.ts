@@ -12,17 +12,14 @@
  * language host is replaced by the SDK's own. The program is index.ts, loaded
  * fresh for the run; its exports become the stack outputs, as with the host.
  */
-import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import * as grpc from "@grpc/grpc-js";
+import { runCli } from "./lib/cli-client";
 
 const ROOT = resolve(__dirname, "..");
 
 // Internal modules of @pulumi/pulumi that the Automation API itself uses.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { LanguageServer } = require("@pulumi/pulumi/automation/server");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const langrpc = require("@pulumi/pulumi/proto/language_grpc_pb");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { grpcChannelOptions } = require("@pulumi/pulumi/runtime/settings");
 
@@ -36,30 +33,10 @@ async function program(): Promise<Record<string, unknown>> {
   return { ...mod };
 }
 
-async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const server = new grpc.Server({ ...grpcChannelOptions });
-  const languageServer = new LanguageServer(program);
-  server.addService(langrpc.LanguageRuntimeService, languageServer);
-  const port = await new Promise<number>((ok, fail) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? fail(err) : ok(p),
-    ),
-  );
-  const child = spawn("pulumi", [...args, `--client=127.0.0.1:${port}`, "--exec-kind", "auto.inline"], {
-    cwd: ROOT,
-    stdio: "inherit",
-  });
-  const code = await new Promise<number>((ok) => child.on("close", (c) => ok(c ?? 1)));
-  try {
-    languageServer.onPulumiExit(code !== 0);
-  } finally {
-    server.forceShutdown();
-  }
-  return code;
-}
-
-main().then(
+const languageServer = new LanguageServer(program);
+runCli(languageServer, { ...grpcChannelOptions }, process.argv.slice(2), ROOT, (code) =>
+  languageServer.onPulumiExit(code !== 0),
+).then(
   (code) => process.exit(code),
   (err: Error) => {
     console.error(`pulumi-inline: ${err.message}`);

@@ -70,10 +70,15 @@ fi
 # `up` and `preview` run the program. Without the pulumi-language-nodejs host
 # (not buildable from the Go modules reachable here), the SDK serves the program
 # in-process and the CLI connects to it (what the Automation API does).
+# PULUMI_HOST=standard instead runs it as the standard host does: a node
+# process running @pulumi/pulumi's cmd/run with Pulumi.yaml's runtime options
+# (scripts/pulumi-host.ts).
 case "${1:-}" in
   up|update|preview|pre)
     if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
-      exec "$root/node_modules/.bin/tsx" "$root/scripts/pulumi-inline.ts" --stack "$stack" --non-interactive "$@" "${config_args[@]}"
+      server="$root/scripts/pulumi-inline.ts"
+      [ "${PULUMI_HOST:-}" = standard ] && server="$root/scripts/pulumi-host.ts"
+      exec "$root/node_modules/.bin/tsx" "$server" --stack "$stack" --non-interactive "$@" "${config_args[@]}"
     fi
     ;;
 esac

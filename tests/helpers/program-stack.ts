@@ -117,6 +117,8 @@ export interface ProgramStack {
    * program removes what a change added.
    */
   up(change?: StackChange): Promise<void>;
+  /** `scripts/pulumi.sh <stack> <args>` in the checkout, with `env` added; resolves with its stdout. */
+  pulumi(args: string[], env?: Record<string, string>): Promise<string>;
   /** Stops the server and deletes the checkout. */
   stop(): void;
 }
@@ -258,6 +260,7 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
       admin: (database = "postgres") => srv.client(database, adminUser, adminPassword),
       superuser: (database = "postgres") => srv.client(database),
       up,
+      pulumi: (args, extra = {}) => run(root, "scripts/pulumi.sh", [name, ...args], { ...env, ...extra }),
       stop() {
         srv.stop();
         rmSync(root, { recursive: true, force: true });
