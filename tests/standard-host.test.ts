@@ -6,13 +6,15 @@
  * options, as the Go host does. First the command it builds, then a real
  * `preview` through it on a scratch stack deployed by the inline path
  * (tests/helpers/program-stack.ts), with every node process's loaded modules
- * recorded (tests/helpers/module-probe.cjs).
+ * recorded (tests/helpers/module-probe.cjs): no change planned, no ts-node,
+ * no SDK the local stack does not need.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeRuntimeOptions, projectRuntimeOptions, runtimeCommand, splitArgs } from "../scripts/pulumi-host";
+import { packagesOf } from "./helpers/loaded-packages";
 import { ProgramStack, startProgramStack } from "./helpers/program-stack";
 
 const ROOT = join(__dirname, "..");
@@ -101,16 +103,6 @@ interface ProcessRecord {
   modules: string[];
 }
 
-/** Node packages a process loaded (`@pulumi/aws`, `typescript`, …), from its module paths. */
-function packagesOf(record: ProcessRecord): Set<string> {
-  const names = new Set<string>();
-  for (const m of record.modules) {
-    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(m.slice(m.lastIndexOf("node_modules/")));
-    if (match) names.add(match[1]);
-  }
-  return names;
-}
-
 describe("a preview through the standard host's entry point (real engine, scratch stack)", () => {
   let stack: ProgramStack;
   let probeDir: string;
@@ -145,10 +137,18 @@ describe("a preview through the standard host's entry point (real engine, scratc
     const [run] = program;
     expect(run.execArgv).toEqual(expect.arrayContaining(["--require", "tsx/cjs"]));
     expect(run.modules).toContain(join(stack.root, "index.ts"));
-    const packages = packagesOf(run);
+    const packages = packagesOf(run.modules);
     expect(packages).toContain("tsx");
     // (The SDK's closure serializer still parses the dynamic providers with the
     // `typescript` package; parsing, not type-checking.)
     expect(packages).not.toContain("ts-node");
+  });
+
+  it("loads no cloud or kubernetes SDK for a local stack without a cluster", () => {
+    const [run] = records.filter((r) => r.argv[1]?.includes("@pulumi/pulumi/cmd/run"));
+    const packages = packagesOf(run.modules);
+    expect(packages).toContain("@pulumi/postgresql");
+    for (const sdk of ["@pulumi/aws", "@pulumi/gcp", "@pulumi/kubernetes"])
+      expect(packages).not.toContain(sdk);
   });
 });
