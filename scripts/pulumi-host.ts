@@ -210,7 +210,7 @@ const handlers = {
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 if (require.main === module) {
-  runCli(handlers, {}, process.argv.slice(2), ROOT).then(
+  runCli({ handlers, args: process.argv.slice(2), cwd: ROOT }).then(
     (code) => process.exit(code),
     (err: Error) => {
       console.error(`pulumi-host: ${err.message}`);

@@ -15,8 +15,10 @@ shift
 
 PATH="$("$root/scripts/ensure-node.sh" | tail -n1):$PATH"
 PATH="$("$root/scripts/ensure-pulumi.sh" | tail -n1):$PATH"
-# pulumi-resource-pulumi-nodejs (dynamic providers) ships inside @pulumi/pulumi.
-PATH="$PATH:$root/node_modules/@pulumi/pulumi"
+# pulumi-resource-pulumi-nodejs (dynamic providers): the one in scripts/plugins
+# starts the provider host directly; the one shipped in @pulumi/pulumi first
+# spends a node start on locating it.
+PATH="$root/scripts/plugins:$PATH:$root/node_modules/@pulumi/pulumi"
 export PATH
 
 mkdir -p "$root/.local/state"
@@ -43,7 +45,20 @@ cd "$root"
 # the stack's state, from which Pulumi restores it into the copy).
 committed="$root/Pulumi.$stack.yaml"
 scratch="$root/.local/$stack/Pulumi.$stack.yaml"
-if ! pulumi stack select "$stack" >/dev/null 2>&1; then
+# Does the stack exist? With the file backend, its state file says so without
+# a CLI start of its own (about 0.3 s); any other backend asks `stack select`.
+stack_exists() {
+  case "$PULUMI_BACKEND_URL" in
+    file://*)
+      local project dir
+      project="$(sed -n 's/^name: *//p' "$root/Pulumi.yaml" | head -n1)"
+      dir="${PULUMI_BACKEND_URL#file://}/.pulumi/stacks"
+      compgen -G "$dir/$project/$stack.json*" >/dev/null || compgen -G "$dir/$stack.json*" >/dev/null
+      ;;
+    *) pulumi stack select "$stack" >/dev/null 2>&1 ;;
+  esac
+}
+if ! stack_exists; then
   saved=""
   [ -f "$committed" ] && saved="$(cat "$committed")"
   pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
@@ -78,7 +93,8 @@ case "${1:-}" in
     if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
       server="$root/scripts/pulumi-inline.ts"
       [ "${PULUMI_HOST:-}" = standard ] && server="$root/scripts/pulumi-host.ts"
-      exec "$root/node_modules/.bin/tsx" "$server" --stack "$stack" --non-interactive "$@" "${config_args[@]}"
+      # node with tsx's require hook: the tsx CLI would start a second node process.
+      exec node --require tsx/cjs "$server" --stack "$stack" --non-interactive "$@" "${config_args[@]}"
     fi
     ;;
 esac

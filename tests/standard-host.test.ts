@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GRPC_SERVER_OPTIONS } from "../scripts/lib/cli-client";
 import { nodeRuntimeOptions, projectRuntimeOptions, runtimeCommand, splitArgs } from "../scripts/pulumi-host";
 import { packagesOf } from "./helpers/loaded-packages";
 import { ProgramStack, startProgramStack } from "./helpers/program-stack";
@@ -83,6 +84,12 @@ describe("scripts/pulumi-host.ts: the command the standard host runs", () => {
     ]);
     expect(JSON.parse(env.PULUMI_CONFIG)).toEqual(REQUEST.config);
     expect(runtimeCommand({ ...REQUEST, dryRun: false }, "run").args).not.toContain("--dry-run");
+  });
+
+  it("serves with the SDK's own gRPC server options (written out so serving does not wait for the SDK)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { grpcChannelOptions } = require("@pulumi/pulumi/runtime/settings");
+    expect(GRPC_SERVER_OPTIONS).toEqual(grpcChannelOptions);
   });
 
   it("splits nodeargs as a shell would (quotes kept together)", () => {
