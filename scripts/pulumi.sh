@@ -93,8 +93,9 @@ case "${1:-}" in
     if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
       server="$root/scripts/pulumi-inline.ts"
       [ "${PULUMI_HOST:-}" = standard ] && server="$root/scripts/pulumi-host.ts"
-      # node with tsx's require hook: the tsx CLI would start a second node process.
-      exec node --require tsx/cjs "$server" --stack "$stack" --non-interactive "$@" "${config_args[@]}"
+      # node with the project's .ts hook, as Pulumi.yaml runs the program (the
+      # tsx CLI would start a second node process, and its hook costs more).
+      exec node --require "$root/scripts/lib/register-ts.cjs" "$server" --stack "$stack" --non-interactive "$@" "${config_args[@]}"
     fi
     ;;
 esac

@@ -37,14 +37,18 @@ const REQUEST = {
 };
 
 describe("scripts/pulumi-host.ts: the command the standard host runs", () => {
-  it("runs this project under node with tsx's require hook and without ts-node (Pulumi.yaml)", () => {
+  it("runs this project under node with its .ts require hook and without ts-node (Pulumi.yaml)", () => {
     const options = projectRuntimeOptions(ROOT);
-    expect(options).toMatchObject({ typescript: false, nodeargs: "--require tsx/cjs" });
+    expect(options).toMatchObject({ typescript: false, nodeargs: "--require ./scripts/lib/register-ts.cjs" });
     const { args, env } = runtimeCommand(
       { ...REQUEST, options },
       "/repo/node_modules/@pulumi/pulumi/cmd/run",
     );
-    expect(args.slice(0, 3)).toEqual(["--require", "tsx/cjs", "/repo/node_modules/@pulumi/pulumi/cmd/run"]);
+    expect(args.slice(0, 3)).toEqual([
+      "--require",
+      "./scripts/lib/register-ts.cjs",
+      "/repo/node_modules/@pulumi/pulumi/cmd/run",
+    ]);
     expect(env.PULUMI_NODEJS_TYPESCRIPT).toBeUndefined();
     expect(env.PULUMI_NODEJS_TSCONFIG_PATH).toBeUndefined();
   });
@@ -138,17 +142,18 @@ describe("a preview through the standard host's entry point (real engine, scratc
     expect(records.length).toBeGreaterThan(0);
   });
 
-  it("loads the program with tsx in @pulumi/pulumi's cmd/run, never ts-node", () => {
+  it("loads the program through the .ts hook in @pulumi/pulumi's cmd/run: no ts-node, no tsx", () => {
     const program = records.filter((r) => r.argv[1]?.includes("@pulumi/pulumi/cmd/run"));
     expect(program).toHaveLength(1);
     const [run] = program;
-    expect(run.execArgv).toEqual(expect.arrayContaining(["--require", "tsx/cjs"]));
+    expect(run.execArgv).toEqual(expect.arrayContaining(["--require", "./scripts/lib/register-ts.cjs"]));
     expect(run.modules).toContain(join(stack.root, "index.ts"));
+    expect(run.modules).toContain(join(stack.root, "scripts", "lib", "register-ts.cjs"));
     const packages = packagesOf(run.modules);
-    expect(packages).toContain("tsx");
-    // (The SDK's closure serializer still parses the dynamic providers with the
-    // `typescript` package; parsing, not type-checking.)
-    expect(packages).not.toContain("ts-node");
+    expect(packages).toContain("esbuild");
+    // (The SDK itself loads the `typescript` package, for its closure
+    // serializer; it parses with it, it never type-checks.)
+    for (const loader of ["ts-node", "tsx"]) expect(packages).not.toContain(loader);
   });
 
   it("loads no cloud or kubernetes SDK for a local stack without a cluster", () => {
