@@ -53,7 +53,11 @@ stack_exists() {
       local project dir
       project="$(sed -n 's/^name: *//p' "$root/Pulumi.yaml" | head -n1)"
       dir="${PULUMI_BACKEND_URL#file://}/.pulumi/stacks"
-      compgen -G "$dir/$project/$stack.json*" >/dev/null || compgen -G "$dir/$stack.json*" >/dev/null
+      local f
+      for f in "$dir/$project/$stack".json{,.gz,.zst} "$dir/$stack".json{,.gz,.zst}; do
+        [ -f "$f" ] && return 0
+      done
+      return 1
       ;;
     *) pulumi stack select "$stack" >/dev/null 2>&1 ;;
   esac
