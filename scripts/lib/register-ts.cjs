@@ -16,7 +16,9 @@
 /* global require, process, module, __dirname */
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS preload */
 const Module = require("node:module");
-const { readFileSync } = require("node:fs");
+const { createHash } = require("node:crypto");
+const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require("node:fs");
+const { tmpdir } = require("node:os");
 const { join } = require("node:path");
 const esbuild = require("esbuild");
 
@@ -24,16 +26,64 @@ const esbuild = require("esbuild");
 const tsconfigRaw = JSON.parse(readFileSync(join(__dirname, "..", "..", "tsconfig.json"), "utf8"));
 const target = `node${process.versions.node.split(".")[0]}`;
 
-function loadTypeScript(mod, filename) {
-  const { code } = esbuild.transformSync(readFileSync(filename, "utf8"), {
+/**
+ * Transpiled files are kept in a cache keyed by everything that shapes the
+ * output (esbuild's version, the options, the file's path and text), so a run
+ * transpiles only what changed since the last one (as tsx does).
+ */
+const CACHE = join(tmpdir(), `platform-databases-ts-${process.getuid?.() ?? "user"}`);
+
+/** Whether CACHE is ours (created now or before by this user, not writable by others): else it is not used. */
+function cacheUsable() {
+  try {
+    mkdirSync(CACHE, { recursive: true, mode: 0o700 });
+    const st = statSync(CACHE);
+    return (
+      st.isDirectory() && (process.getuid ? st.uid === process.getuid() : true) && (st.mode & 0o022) === 0
+    );
+  } catch {
+    return false;
+  }
+}
+const useCache = cacheUsable();
+
+function transpile(source, filename) {
+  const options = {
     loader: "ts",
     format: "cjs",
     target,
     tsconfigRaw,
     sourcefile: filename,
     sourcemap: process.sourceMapsEnabled ? "inline" : false,
-  });
-  mod._compile(code, filename);
+  };
+  const key = createHash("sha256")
+    .update(JSON.stringify([esbuild.version, options]))
+    .update("\0")
+    .update(source)
+    .digest("hex");
+  const file = join(CACHE, `${key}.js`);
+  if (useCache) {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      // not cached yet
+    }
+  }
+  const { code } = esbuild.transformSync(source, options);
+  if (useCache) {
+    try {
+      const tmp = `${file}.${process.pid}`;
+      writeFileSync(tmp, code, { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch {
+      // A cache that cannot be written only costs the next run the transpile.
+    }
+  }
+  return code;
+}
+
+function loadTypeScript(mod, filename) {
+  mod._compile(transpile(readFileSync(filename, "utf8"), filename), filename);
 }
 
 // Also over Node's own type stripping, which cannot load these files (extensionless imports).
