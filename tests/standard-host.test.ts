@@ -165,6 +165,11 @@ describe("a preview through the standard host's entry point (real engine, scratc
     for (const r of processes) expect(packagesOf(r.modules)).not.toContain("typescript");
   });
 
+  it("installs no source-map-support in the program's process unless source maps are asked for", () => {
+    const [run] = records.filter((r) => r.argv[1]?.includes("@pulumi/pulumi/cmd/run"));
+    expect(packagesOf(run.modules)).not.toContain("source-map-support");
+  });
+
   it("loads no cloud or kubernetes SDK for a local stack without a cluster", () => {
     const [run] = records.filter((r) => r.argv[1]?.includes("@pulumi/pulumi/cmd/run"));
     const packages = packagesOf(run.modules);

@@ -1,5 +1,5 @@
-// Defers the TypeScript compiler the Pulumi SDK loads with itself: preloaded
-// (`node --require`) by scripts/lib/register-ts.cjs, so in the program's
+// What the Pulumi SDK loads and this project does not use, deferred or
+// skipped. Preloaded (`node --require`) by scripts/lib/register-ts.cjs, so in the program's
 // process, and by scripts/plugins/pulumi-resource-pulumi-nodejs, the
 // dynamic-provider host.
 //
@@ -12,15 +12,20 @@
 // the closure serializer gets a stand-in that loads the real module on its
 // first use; a run that serializes a function behaves as before.
 // tests/register-ts.test.ts and tests/standard-host.test.ts check both.
-/* global require */
+//
+// Likewise `source-map-support`, which @pulumi/pulumi's cmd/run installs: see
+// below.
+/* global require, process */
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS preload */
 const Module = require("node:module");
 const { sep } = require("node:path");
 
 const CLOSURE_DIR = `${sep}@pulumi${sep}pulumi${sep}runtime${sep}closure${sep}`;
 const SHIM = "../../typescript-shim";
+const RUN_DIR = `${sep}@pulumi${sep}pulumi${sep}cmd${sep}run${sep}`;
+const SOURCE_MAPS = "source-map-support/register";
 
-if (!Module._load.lazyTypeScript) {
+if (!Module._load.platformSdkPreload) {
   const load = Module._load;
   const lazyLoad = function (request, parent, isMain) {
     if (
@@ -44,8 +49,15 @@ if (!Module._load.lazyTypeScript) {
         },
       );
     }
+    // cmd/run (what the standard host runs) also installs source-map-support,
+    // which maps the stack trace the SDK records for every promise it tracks
+    // (about 0.45 s of CPU a run). Node's own source maps do the same for
+    // error traces when asked: NODE_OPTIONS=--enable-source-maps.
+    if (request === SOURCE_MAPS && !process.sourceMapsEnabled && parent?.filename?.includes(RUN_DIR)) {
+      return {};
+    }
     return load.call(this, request, parent, isMain);
   };
-  lazyLoad.lazyTypeScript = true;
+  lazyLoad.platformSdkPreload = true;
   Module._load = lazyLoad;
 }
