@@ -12,7 +12,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/stack-config";
-import { retentionJobName, secretName } from "../naming";
+import { retentionJobName, rotationSlots, secretName } from "../naming";
 import { postgresUri } from "../server/connection";
 import { PostgresTarget } from "../server/postgres-target";
 import { ServiceDatabase } from "../database/service-database";
@@ -51,6 +51,16 @@ export interface DatabasePlatformArgs {
   adoptStackLevelResources?: boolean;
 }
 
+/** One service's login users after its rotations (the output `loginUsers`). */
+export interface LoginUsersOutput {
+  /** The rotation counter (config `rotations`). */
+  rotation: number;
+  /** The user the Secret, `connectionUris` and `make env` give. */
+  active: string;
+  /** The other user: the previous credentials, valid until the next rotation. */
+  standby: string;
+}
+
 /** A role's URI to one database, as a Pulumi secret (it holds the password). */
 function secretUri(
   server: PostgresTarget,
@@ -80,11 +90,15 @@ export class DatabasePlatform extends pulumi.ComponentResource {
   public readonly environment: string;
   /** Database name by service. */
   public readonly databaseNames: pulumi.Output<Record<string, string>>;
-  /** Login role by service. */
+  /** The active login user by service: what its Secret and connection URI log in as. */
   public readonly roles: pulumi.Output<Record<string, string>>;
+  /** The service role (NOLOGIN, the privileges the login users inherit) by service. */
+  public readonly serviceRoles: pulumi.Output<Record<string, string>>;
+  /** Each service's rotation counter and its active and standby login users. */
+  public readonly loginUsers: pulumi.Output<Record<string, LoginUsersOutput>>;
   /** Where clients reach the server (the program's view; pods may use clusterHost). */
   public readonly connection: { host: pulumi.Output<string>; port: pulumi.Output<number>; sslmode: string };
-  /** Each service's login URI, a secret. */
+  /** Each service's URI as its active login user, a secret. */
   public readonly connectionUris: pulumi.Output<Record<string, string>>;
   /** The chart's values: names of databases, roles and Secrets, never a password. */
   public readonly helmValues: pulumi.Output<HelmValues>;
@@ -142,7 +156,9 @@ export class DatabasePlatform extends pulumi.ComponentResource {
         {
           service: svc.name,
           database: svc.database,
-          loginRole: svc.loginRole,
+          serviceRole: svc.loginRole,
+          loginUsers: svc.loginUsers,
+          rotation: svc.rotation,
           ownerRole: svc.ownerRole,
           profile: svc.profile,
           connectionLimit: svc.connectionLimit,
@@ -163,7 +179,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
               adminPassword,
               database: db.databaseName,
               ownerRole: db.ownerRoleName.apply((role) => role ?? ""),
-              loginRole: db.loginRoleName,
+              loginRole: db.serviceRoleName,
               migrations: p.migrations.files,
               migrationsDir: p.migrations.dir,
               dependsOn: db.ready,
@@ -281,7 +297,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
           services: services.map((s) => ({
             service: s.svc.name,
             database: s.svc.database,
-            user: s.db.loginRoleName,
+            user: s.db.activeUser,
             password: s.db.password,
           })),
           alertRules: plan.alertRules,
@@ -301,13 +317,27 @@ export class DatabasePlatform extends pulumi.ComponentResource {
 
     this.environment = cfg.environment;
     this.databaseNames = byName(services.map((s) => [s.svc.name, s.db.databaseName]));
-    this.roles = byName(services.map((s) => [s.svc.name, s.db.loginRoleName]));
+    this.roles = byName(services.map((s) => [s.svc.name, s.db.activeUser]));
+    this.serviceRoles = byName(services.map((s) => [s.svc.name, s.db.serviceRoleName]));
+    this.loginUsers = byName(
+      services.map((s) => {
+        const slots = rotationSlots(s.svc.rotation);
+        return [
+          s.svc.name,
+          {
+            rotation: s.svc.rotation,
+            active: s.svc.loginUsers[slots.active],
+            standby: s.svc.loginUsers[slots.standby],
+          },
+        ];
+      }),
+    );
     this.connection = { host: server.host, port: server.port, sslmode: cfg.sslmode };
     this.connectionUris = pulumi.secret(
       byName(
         services.map((s) => [
           s.svc.name,
-          secretUri(server, cfg.sslmode, s.svc.loginRole, s.db.password, s.svc.database),
+          secretUri(server, cfg.sslmode, s.db.activeUser, s.db.password, s.svc.database),
         ]),
       ),
     );
@@ -353,6 +383,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
     this.registerOutputs({
       databaseNames: this.databaseNames,
       roles: this.roles,
+      serviceRoles: this.serviceRoles,
+      loginUsers: this.loginUsers,
       connectionUris: this.connectionUris,
       helmValues: this.helmValues,
       schemaVersions: this.schemaVersions,
