@@ -65,7 +65,8 @@ describe("ServiceDatabase", () => {
       expect(user.inherit).toBe(true);
     }
     for (const role of [service, ...users]) {
-      for (const attr of FORBIDDEN_LOGIN_ATTRIBUTES) expect(role[attr], `${String(role.name)} ${attr}`).toBe(false);
+      for (const attr of FORBIDDEN_LOGIN_ATTRIBUTES)
+        expect(role[attr], `${String(role.name)} ${attr}`).toBe(false);
     }
     expect(await unwrap(db.serviceRoleName)).toBe("openfga_test_app");
     expect(await unwrap(db.activeUser)).toBe("openfga_test_app_a");

@@ -71,7 +71,7 @@ export const PGAUDIT_SCHEMA = "pgaudit";
  * Before rotations the service role was the LOGIN role itself (resource
  * `${name}-login`, password `${name}-password`): the service role aliases it
  * and login user a takes over that password, so an `up` keeps every grant,
- * table and row.
+ * table and row; the service role keeps its LOGIN until the first rotation.
  */
 export class ServiceDatabase extends pulumi.ComponentResource {
   /** Database name. */
@@ -107,6 +107,12 @@ export class ServiceDatabase extends pulumi.ComponentResource {
 
     // The service role: what the login users inherit and what owns what they
     // create. It was the LOGIN role before rotations (same name, same grants).
+    // Until the service's first rotation a stack upgraded from that layout
+    // keeps its LOGIN and password (ignoreChanges leaves them as they are in
+    // state), so pods deployed before the upgrade keep connecting; the first
+    // rotation makes it NOLOGIN (the provider never clears a password: its old
+    // hash stays, unusable without LOGIN). A new stack creates it NOLOGIN.
+    const rotation = args.rotation ?? 0;
     const service = new postgresql.Role(
       `${name}-role`,
       {
@@ -118,9 +124,13 @@ export class ServiceDatabase extends pulumi.ComponentResource {
         // first, so the role owns nothing when it is dropped.
         skipReassignOwned: true,
       },
-      { parent: this, aliases: [{ name: `${name}-login` }] },
+      {
+        parent: this,
+        aliases: [{ name: `${name}-login` }],
+        ignoreChanges: rotation === 0 ? ["login", "password"] : [],
+      },
     );
-    const slots = rotationSlots(args.rotation ?? 0);
+    const slots = rotationSlots(rotation);
     const users = loginUsers(this, name, {
       users: args.loginUsers,
       serviceRole: service.name,
