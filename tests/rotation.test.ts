@@ -16,6 +16,8 @@
  * - Both users of a service are refused CREATEDB, CREATEROLE and every other
  *   database.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "pg";
 import { formatEnvLine } from "../scripts/env";
@@ -255,8 +257,33 @@ describe("credential rotation (alternating users)", () => {
     await stack.pulumi(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
   }, 120_000);
 
-  it("gives user a a new password on the next rotation: the old one fails, user b's still works", async () => {
-    await stack.up({ config: { rotations: ["gdpr=2"] } });
+  it("refuses make rotate for a service the stack does not have, changing nothing", async () => {
+    const file = join(stack.root, `Pulumi.${stack.name}.yaml`);
+    const before = readFileSync(file, "utf8");
+    const r = await stack.exec("node_modules/.bin/tsx", [
+      "scripts/rotate.ts",
+      stack.name,
+      "--service",
+      "billing",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `error: stack ${stack.name} has no service "billing" (its services: gdpr, openfga, keycloak)`,
+    );
+    expect(readFileSync(file, "utf8")).toBe(before);
+  });
+
+  it("gives user a a new password on the next rotation (make rotate): the old one fails, user b's still works", async () => {
+    const r = await stack.exec("node_modules/.bin/tsx", [
+      "scripts/rotate.ts",
+      stack.name,
+      "--service",
+      "gdpr",
+    ]);
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toContain(`Pulumi.${stack.name}.yaml: rotations gdpr=2`);
+    expect(r.stdout).not.toContain(after.password);
+    await stack.readOutputs();
     const now = stack.outputs.connectionUris.gdpr;
     expect(userOf(now)).toBe("gdpr_test_app_a");
     expect(passwordOf(now)).not.toBe(before.password);
