@@ -174,6 +174,22 @@ export function roleNames(service: string, environment: string): RoleNames {
   return { login, users: [a, b], owner: checkLength("owner role name", `${db}${OWNER_ROLE_SUFFIX}`) };
 }
 
+/** A service's login users after its rotations (the stack output `loginUsers`). */
+export interface LoginUsersState {
+  /** The rotation counter (config `rotations`). */
+  rotation: number;
+  /** The user the Secret, `connectionUris` and `make env` give. */
+  active: string;
+  /** The other user: the previous credentials, valid until the next rotation. */
+  standby: string;
+}
+
+/** Which of `users` (slot a, slot b) is active after `rotation` rotations. */
+export function loginUsersAfter(users: readonly [string, string], rotation: number): LoginUsersState {
+  const slots = rotationSlots(rotation);
+  return { rotation, active: users[slots.active], standby: users[slots.standby] };
+}
+
 /**
  * Which login user is active after `rotation` rotations (slot a at 0, b at 1,
  * a at 2, …), and each slot's password generation: a slot gets a new password

@@ -96,7 +96,16 @@ describe("upgrading a stack to alternating users", () => {
   it("keeps every table and row through an up with this version, and user a logs in with the old password", async () => {
     stack.upgrade();
     await stack.up();
-    expect(await contents()).toEqual(before);
+    // Every table keeps its owner, rows and contents; this version's newer
+    // gdpr migrations may add tables and version rows.
+    const after = await contents();
+    for (const [table, was] of Object.entries(before)) {
+      if (table === "gdpr_test.schema_migrations") {
+        expect(after[table].rows, table).toBeGreaterThanOrEqual(was.rows);
+      } else {
+        expect(after[table], table).toEqual(was);
+      }
+    }
 
     const out = stack.outputs as unknown as Record<string, Record<string, unknown>>;
     expect(out.serviceRoles.gdpr).toBe("gdpr_test_app");

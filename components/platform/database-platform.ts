@@ -13,7 +13,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/stack-config";
-import { retentionJobName, rotationSlots, secretName } from "../naming";
+import { loginUsersAfter, LoginUsersState, retentionJobName, secretName } from "../naming";
 import { postgresUri } from "../server/connection";
 import { PostgresTarget } from "../server/postgres-target";
 import { ServiceDatabase } from "../database/service-database";
@@ -56,16 +56,6 @@ export interface DatabasePlatformArgs {
   adoptStackLevelResources?: boolean;
 }
 
-/** One service's login users after its rotations (the output `loginUsers`). */
-export interface LoginUsersOutput {
-  /** The rotation counter (config `rotations`). */
-  rotation: number;
-  /** The user the Secret, `connectionUris` and `make env` give. */
-  active: string;
-  /** The other user: the previous credentials, valid until the next rotation. */
-  standby: string;
-}
-
 /** A role's URI to one database, as a Pulumi secret (it holds the password). */
 function secretUri(
   server: PostgresTarget,
@@ -100,7 +90,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
   /** The service role (NOLOGIN, the privileges the login users inherit) by service. */
   public readonly serviceRoles: pulumi.Output<Record<string, string>>;
   /** Each service's rotation counter and its active and standby login users. */
-  public readonly loginUsers: pulumi.Output<Record<string, LoginUsersOutput>>;
+  public readonly loginUsers: pulumi.Output<Record<string, LoginUsersState>>;
   /** Where clients reach the server (the program's view; pods may use clusterHost). */
   public readonly connection: { host: pulumi.Output<string>; port: pulumi.Output<number>; sslmode: string };
   /** Each service's URI as its active login user, a secret. */
@@ -346,17 +336,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
     this.roles = byName(services.map((s) => [s.svc.name, s.db.activeUser]));
     this.serviceRoles = byName(services.map((s) => [s.svc.name, s.db.serviceRoleName]));
     this.loginUsers = byName(
-      services.map((s) => {
-        const slots = rotationSlots(s.svc.rotation);
-        return [
-          s.svc.name,
-          {
-            rotation: s.svc.rotation,
-            active: s.svc.loginUsers[slots.active],
-            standby: s.svc.loginUsers[slots.standby],
-          },
-        ];
-      }),
+      services.map((s) => [s.svc.name, loginUsersAfter(s.svc.loginUsers, s.svc.rotation)]),
     );
     this.connection = { host: server.host, port: server.port, sslmode: cfg.sslmode };
     this.connectionUris = pulumi.secret(
