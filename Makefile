@@ -76,6 +76,11 @@ helm-values: deps tools ## write deployments/helm/values-<STACK>.generated.yaml 
 env: deps tools ## print the ADR's environment variables for STACK (ARGS=--show-secrets includes passwords)
 	@$(TSX) scripts/env.ts $(STACK) $(ARGS)
 
+# Credential rotation (docs/rotation.md).
+.PHONY: rotate
+rotate: deps tools ## rotate SERVICE's credentials on STACK: raise its counter in config rotations, then pulumi up (the other login user becomes active)
+	@$(TSX) scripts/rotate.ts $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(ARGS)
+
 # Managed-schema services: migrations (the runner the Pulumi program uses) and the retention purge.
 .PHONY: migrate purge
 migrate: deps ## apply a managed-schema service's migrations on STACK (SERVICE=gdpr by default; ARGS=--dry-run lists them)

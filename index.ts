@@ -18,11 +18,15 @@ const platform = new DatabasePlatform("platform", {
 export const environment = platform.environment;
 /** Database name by service (`gdpr`, or `gdpr_test` in test). */
 export const databaseNames = platform.databaseNames;
-/** Login role by service. */
+/** The active login user by service (what its Secret and URI log in as; changes on a rotation). */
 export const roles = platform.roles;
+/** The service role by service: NOLOGIN, holds the privileges; stable across rotations. */
+export const serviceRoles = platform.serviceRoles;
+/** Each service's rotation counter, active and standby login users (docs/rotation.md). */
+export const loginUsers = platform.loginUsers;
 /** Host, port and sslmode of the server. */
 export const connection = platform.connection;
-/** Each service's login URI (a secret). */
+/** Each service's URI as its active login user (a secret). */
 export const connectionUris = platform.connectionUris;
 /** Values for the chart (`make helm-values`): names of databases, roles and Secrets; never a password. */
 export const helmValues = platform.helmValues;

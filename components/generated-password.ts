@@ -7,6 +7,12 @@ export interface GeneratedPasswordArgs {
    * @default 40
    */
   length?: number;
+  /**
+   * Bumping it generates a new password (a replacement): how a credential
+   * rotation asks for one. A state written before this input existed reads as 0.
+   * @default 0
+   */
+  generation?: number;
 }
 
 /**
@@ -23,18 +29,35 @@ export interface GeneratedPasswordArgs {
  */
 export function passwordProviderFactory(): pulumi.dynamic.ResourceProvider {
   return {
-    async check(_olds: { length?: number }, news: { length?: number }) {
+    async check(_olds: { length?: number }, news: { length?: number; generation?: number }) {
       const length = news.length ?? 40;
       if (!Number.isInteger(length) || length < 16 || length > 128) {
         return { failures: [{ property: "length", reason: `length ${length} is out of range (16..128)` }] };
       }
-      return { inputs: { length } };
+      const generation = news.generation ?? 0;
+      if (!Number.isInteger(generation) || generation < 0) {
+        return {
+          failures: [
+            { property: "generation", reason: `generation ${generation} is not a non-negative integer` },
+          ],
+        };
+      }
+      // Generation 0 is left out of the inputs, so a password made before
+      // rotations existed (no generation in its state) shows no diff.
+      return { inputs: generation === 0 ? { length } : { length, generation } };
     },
-    async diff(_id: string, olds: { length: number }, news: { length: number }) {
-      const changed = olds.length !== news.length;
-      return { changes: changed, replaces: changed ? ["length"] : [], deleteBeforeReplace: false };
+    async diff(
+      _id: string,
+      olds: { length: number; generation?: number },
+      news: { length: number; generation?: number },
+    ) {
+      const replaces = [
+        ...(olds.length !== news.length ? ["length"] : []),
+        ...((olds.generation ?? 0) !== (news.generation ?? 0) ? ["generation"] : []),
+      ];
+      return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
     },
-    async create(inputs: { length: number }) {
+    async create(inputs: { length: number; generation?: number }) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const crypto = require("crypto") as typeof import("crypto");
       // Letters and digits: safe in URIs, JDBC URLs and shell variables unquoted.
@@ -42,7 +65,14 @@ export function passwordProviderFactory(): pulumi.dynamic.ResourceProvider {
       let result = "";
       // randomInt is uniform (no modulo bias).
       for (let i = 0; i < inputs.length; i++) result += alphabet[crypto.randomInt(alphabet.length)];
-      return { id: crypto.randomUUID(), outs: { length: inputs.length, result } };
+      const generation = inputs.generation ?? 0;
+      return {
+        id: crypto.randomUUID(),
+        outs:
+          generation === 0
+            ? { length: inputs.length, result }
+            : { length: inputs.length, generation, result },
+      };
     },
   };
 }
@@ -68,7 +98,12 @@ export class GeneratedPassword extends StaticProviderResource {
       "platform-databases",
       "GeneratedPassword",
       name,
-      { length: args.length ?? 40, result: undefined },
+      {
+        length: args.length ?? 40,
+        // Unset at generation 0: the inputs of a password made before rotations existed.
+        ...(args.generation ? { generation: args.generation } : {}),
+        result: undefined,
+      },
       { ...opts, additionalSecretOutputs: ["result"] },
     );
   }

@@ -4,12 +4,16 @@
  * Every name the program, the init script, the Helm values and the lint check
  * write comes from here, so the rules live in exactly one place.
  *
- * | environment | database          | login role            | schema-owner role       |
- * |-------------|-------------------|-----------------------|-------------------------|
- * | dev         | `{service}`       | `{service}_app`       | `{service}_owner`       |
- * | test        | `{service}_test`  | `{service}_test_app`  | `{service}_test_owner`  |
- * | staging     | `{service}`       | `{service}_app`       | `{service}_owner`       |
- * | prod        | `{service}`       | `{service}_app`       | `{service}_owner`       |
+ * | environment | database         | service role (NOLOGIN) | login users                          | schema-owner role      |
+ * |-------------|------------------|------------------------|--------------------------------------|------------------------|
+ * | dev         | `{service}`      | `{service}_app`        | `{service}_app_a`, `{service}_app_b` | `{service}_owner`      |
+ * | test        | `{service}_test` | `{service}_test_app`   | `{service}_test_app_a`, `…_b`        | `{service}_test_owner` |
+ * | staging     | `{service}`      | `{service}_app`        | `{service}_app_a`, `{service}_app_b` | `{service}_owner`      |
+ * | prod        | `{service}`      | `{service}_app`        | `{service}_app_a`, `{service}_app_b` | `{service}_owner`      |
+ *
+ * The service role holds the service's privileges (and, self-migrating, owns
+ * its schema); the two login users inherit it and alternate on each credential
+ * rotation (docs/rotation.md).
  *
  * Role names are cluster-wide, so they are derived from the database name and
  * carry the `_test` suffix too: a dev and a test stack can share one server.
@@ -61,6 +65,13 @@ export const RESERVED_NAMES: readonly string[] = [
 
 /** Suffixes of the roles derived from a database name. */
 export const LOGIN_ROLE_SUFFIX = "_app";
+/**
+ * The two login users of a service role (`{database}_app_a`, `{database}_app_b`),
+ * appended to its name: the one a rotation makes active gets a new password,
+ * the other keeps the previous one until the next rotation.
+ */
+export const LOGIN_USER_SLOTS = ["a", "b"] as const;
+export type LoginUserSlot = (typeof LOGIN_USER_SLOTS)[number];
 export const OWNER_ROLE_SUFFIX = "_owner";
 /** The LOGIN role that may only run a managed schema's retention purge. */
 export const RETENTION_ROLE_SUFFIX = "_retention";
@@ -144,8 +155,13 @@ export function databaseName(service: string, environment: string): string {
 }
 
 export interface RoleNames {
-  /** The service's LOGIN role. */
+  /**
+   * The service role (NOLOGIN since credentials rotate): it holds the
+   * service's privileges, and its two login users inherit them.
+   */
   login: string;
+  /** The two LOGIN users, slot a then slot b (`{login}_a`, `{login}_b`). */
+  users: [string, string];
   /** The NOLOGIN role that owns a managed schema and that migrations run as. */
   owner: string;
 }
@@ -153,9 +169,45 @@ export interface RoleNames {
 /** Role names derived from the database name (so they carry `_test` in test). */
 export function roleNames(service: string, environment: string): RoleNames {
   const db = databaseName(service, environment);
+  const login = checkLength("login role name", `${db}${LOGIN_ROLE_SUFFIX}`);
+  const [a, b] = LOGIN_USER_SLOTS.map((slot) => checkLength("login user name", `${login}_${slot}`));
+  return { login, users: [a, b], owner: checkLength("owner role name", `${db}${OWNER_ROLE_SUFFIX}`) };
+}
+
+/** A service's login users after its rotations (the stack output `loginUsers`). */
+export interface LoginUsersState {
+  /** The rotation counter (config `rotations`). */
+  rotation: number;
+  /** The user the Secret, `connectionUris` and `make env` give. */
+  active: string;
+  /** The other user: the previous credentials, valid until the next rotation. */
+  standby: string;
+}
+
+/** Which of `users` (slot a, slot b) is active after `rotation` rotations. */
+export function loginUsersAfter(users: readonly [string, string], rotation: number): LoginUsersState {
+  const slots = rotationSlots(rotation);
+  return { rotation, active: users[slots.active], standby: users[slots.standby] };
+}
+
+/**
+ * Which login user is active after `rotation` rotations (slot a at 0, b at 1,
+ * a at 2, …), and each slot's password generation: a slot gets a new password
+ * each time it becomes active, so the other keeps the previous one.
+ */
+export function rotationSlots(rotation: number): {
+  active: 0 | 1;
+  standby: 0 | 1;
+  generations: [number, number];
+} {
+  if (!Number.isInteger(rotation) || rotation < 0) {
+    throw new NamingError(`rotation ${rotation} is not a non-negative integer`);
+  }
+  const active = (rotation % 2) as 0 | 1;
   return {
-    login: checkLength("login role name", `${db}${LOGIN_ROLE_SUFFIX}`),
-    owner: checkLength("owner role name", `${db}${OWNER_ROLE_SUFFIX}`),
+    active,
+    standby: (1 - active) as 0 | 1,
+    generations: [Math.floor(rotation / 2), Math.floor((rotation + 1) / 2)],
   };
 }
 

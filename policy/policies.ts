@@ -90,7 +90,7 @@ export const policies: Policies = [
   ),
   resourcePolicy(
     "role-naming",
-    "Role names follow ADR-0060: {database}_app, {database}_owner, {database}_retention, {database}_backup, or the monitoring role.",
+    "Role names follow ADR-0060: {database}_app, {database}_app_a/_b, {database}_owner, {database}_retention, {database}_backup, or the monitoring role.",
     roleNaming,
   ),
   resourcePolicy(

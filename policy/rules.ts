@@ -45,7 +45,8 @@ export const databaseNaming: Rule = (s, { environment }) => {
 };
 
 /**
- * Role names follow ADR-0060 for the environment: `{database}_app` (login),
+ * Role names follow ADR-0060 for the environment: `{database}_app` (service
+ * role), `{database}_app_a` / `{database}_app_b` (its login users),
  * `{database}_owner` (schema owner), `{database}_retention` (retention purge) or
  * `{database}_backup` (logical backups) for a database named by the
  * convention, or the environment's monitoring role.
@@ -55,7 +56,7 @@ export const roleNaming: Rule = (s, { environment }) => {
   if (!environment) return [unknownEnvironment(s)];
   const name = String(s.props.name ?? s.name);
   if (name === monitoringRoleName(environment)) return [];
-  const match = /^(.+)_(app|owner|retention|backup)$/.exec(name);
+  const match = /^(.+)_(app|app_a|app_b|owner|retention|backup)$/.exec(name);
   if (match) {
     const db = match[1];
     try {
@@ -67,7 +68,7 @@ export const roleNaming: Rule = (s, { environment }) => {
   const example = databaseName("gdpr", environment);
   return [
     `${label(s)}: role "${name}" breaks ADR-0060 naming for environment ${environment}: expected {database}_app, ` +
-      `{database}_owner, {database}_retention or {database}_backup for a database named by the convention (e.g. ${example}_app), or ${monitoringRoleName(environment)}`,
+      `{database}_app_a, {database}_app_b, {database}_owner, {database}_retention or {database}_backup for a database named by the convention (e.g. ${example}_app), or ${monitoringRoleName(environment)}`,
   ];
 };
 
@@ -103,7 +104,7 @@ export const providerConnection: Rule = (s, { environment }) => {
   return out;
 };
 
-const SERVICE_ROLE = /(_app|_owner)$|^db_monitor(_test)?$/;
+const SERVICE_ROLE = /(_app|_app_[ab]|_owner)$|^db_monitor(_test)?$/;
 
 /**
  * Service roles are created in SQL (ServiceDatabase), never through the Cloud

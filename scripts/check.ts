@@ -240,6 +240,7 @@ export function defaultServices(environment: Environment, names: readonly string
       name,
       database: databaseName(name, environment),
       loginRole: roles.login,
+      loginUsers: roles.users,
       ownerRole: managed ? roles.owner : undefined,
       profile: managed ? ("managed-schema" as const) : ("self-migrating" as const),
     };

@@ -73,12 +73,18 @@ describe.each(["gcp", "aws"] as const)("the prod stack on %s", (target) => {
         .sort(),
     ).toEqual([
       "gdpr_app",
+      "gdpr_app_a",
+      "gdpr_app_b",
       "gdpr_backup",
       "gdpr_owner",
       "gdpr_retention",
       "keycloak_app",
+      "keycloak_app_a",
+      "keycloak_app_b",
       "keycloak_backup",
       "openfga_app",
+      "openfga_app_a",
+      "openfga_app_b",
       "openfga_backup",
     ]);
     for (const role of roles) expect(role.provider, role.name).toContain(`${PROVIDER}::${provider.name}`);
@@ -352,12 +358,18 @@ describe("preview of a new instance", () => {
           .sort(),
       ).toEqual([
         "gdpr_app",
+        "gdpr_app_a",
+        "gdpr_app_b",
         "gdpr_backup",
         "gdpr_owner",
         "gdpr_retention",
         "keycloak_app",
+        "keycloak_app_a",
+        "keycloak_app_b",
         "keycloak_backup",
         "openfga_app",
+        "openfga_app_a",
+        "openfga_app_b",
         "openfga_backup",
       ]);
     },

@@ -145,10 +145,10 @@ describe("DatabaseSecrets in the program", () => {
     );
     // The mock passwords end in @:/?#%: URL-encoded in the URIs.
     expect(data[1].uri).toMatch(
-      /^postgres:\/\/openfga_test_app:[^@]+%40%3A%2F%3F%23%25@host\.docker\.internal:55433\/openfga_test\?sslmode=disable$/,
+      /^postgres:\/\/openfga_test_app_a:[^@]+%40%3A%2F%3F%23%25@host\.docker\.internal:55433\/openfga_test\?sslmode=disable$/,
     );
     expect(data[2]).toEqual({
-      "db-user": "keycloak_test_app",
+      "db-user": "keycloak_test_app_a",
       "db-password": decodeURIComponent(new URL(uris.keycloak).password),
     });
     expect(values.keycloak?.externalDatabase.host).toBe("host.docker.internal");
@@ -210,12 +210,12 @@ describe("DatabaseSecrets in the program", () => {
       host: "127.0.0.1",
       port: "5432",
       database: "billing",
-      username: "billing_app",
+      username: "billing_app_a",
       password: decodeURIComponent(new URL(uris.billing).password),
       uri: uris.billing,
     });
     expect(data["jdbc-uri"]).toMatch(
-      /^jdbc:postgresql:\/\/127\.0\.0\.1:5432\/billing\?user=billing_app&password=[^&]+%40%3A%2F%3F%23%25$/,
+      /^jdbc:postgresql:\/\/127\.0\.0\.1:5432\/billing\?user=billing_app_a&password=[^&]+%40%3A%2F%3F%23%25$/,
     );
     const values = await unwrap(p.helmValues);
     expect(values.platformDatabases).toEqual({

@@ -139,7 +139,16 @@ describe("faults on the real engine and server", () => {
     expect(orphanedPlugins(stack.root)).toEqual([]);
     expect(await catalog("kill")).toEqual({
       databases: ["killa_test", "killb_test"],
-      roles: ["killa_test_app", "killa_test_backup", "killb_test_app", "killb_test_backup"],
+      roles: [
+        "killa_test_app",
+        "killa_test_app_a",
+        "killa_test_app_b",
+        "killa_test_backup",
+        "killb_test_app",
+        "killb_test_app_a",
+        "killb_test_app_b",
+        "killb_test_backup",
+      ],
     });
     const again = await up("--expect-no-changes").done;
     expect(again.code, again.output).toBe(0);
@@ -173,7 +182,7 @@ describe("faults on the real engine and server", () => {
     expect(locks()).toEqual([]);
     expect(await catalog("twice")).toEqual({
       databases: ["twice_test"],
-      roles: ["twice_test_app", "twice_test_backup"],
+      roles: ["twice_test_app", "twice_test_app_a", "twice_test_app_b", "twice_test_backup"],
     });
     const again = await up("--expect-no-changes").done;
     expect(again.code, again.output).toBe(0);
@@ -199,7 +208,7 @@ describe("faults on the real engine and server", () => {
     expect(pendingOperations()).toEqual([]);
     expect(await catalog("restarted")).toEqual({
       databases: ["restarted_test"],
-      roles: ["restarted_test_app", "restarted_test_backup"],
+      roles: ["restarted_test_app", "restarted_test_app_a", "restarted_test_app_b", "restarted_test_backup"],
     });
     const again = await up("--expect-no-changes").done;
     expect(again.code, again.output).toBe(0);

@@ -77,6 +77,7 @@ function healthySnapshot(s: HealthSpec): Snapshot {
     canLogin: true,
     connectionLimit: 25,
     memberOf,
+    settings: [] as string[],
     connectOn,
   });
   const dbs = s.services.map((svc) => svc.database);
@@ -100,7 +101,13 @@ function healthySnapshot(s: HealthSpec): Snapshot {
       })),
     ],
     roles: [
-      ...s.services.map((svc) => role(svc.loginRole, [svc.database])),
+      ...s.services.flatMap((svc) => [
+        { ...role(svc.loginRole, [svc.database]), canLogin: false },
+        ...(svc.loginUsers ?? []).map((user) => ({
+          ...role(user, [svc.database], [svc.loginRole]),
+          settings: [`role=${svc.loginRole}`],
+        })),
+      ]),
       role(s.monitoringRole as string, [...dbs].sort(), ["pg_monitor"]),
     ],
     contents: Object.fromEntries(
@@ -120,6 +127,7 @@ function healthySnapshot(s: HealthSpec): Snapshot {
               loginHasUsage: true,
               loginHasCreate: false,
               loginOwns: [],
+              usersOwn: Object.fromEntries((svc.loginUsers ?? []).map((u) => [u, []])),
               versionRows: FILES.map((f) => ({ version: f.version, name: f.name, checksum: f.checksum })),
             }
           : {
@@ -128,6 +136,7 @@ function healthySnapshot(s: HealthSpec): Snapshot {
               loginHasUsage: true,
               loginHasCreate: true,
               loginOwns: [],
+              usersOwn: Object.fromEntries((svc.loginUsers ?? []).map((u) => [u, []])),
             },
       ]),
     ),
@@ -145,16 +154,22 @@ describe("evaluate (pure)", () => {
       "tables gdpr_test PASS",
       "schema-version gdpr_test PASS",
       "privileges gdpr_test_app PASS",
+      "login-user gdpr_test_app_a PASS",
+      "login-user gdpr_test_app_b PASS",
       "public-connect gdpr_test PASS",
       "database openfga_test PASS",
       "naming openfga_test PASS",
       "tables openfga_test PENDING",
       "privileges openfga_test_app PASS",
+      "login-user openfga_test_app_a PASS",
+      "login-user openfga_test_app_b PASS",
       "public-connect openfga_test PASS",
       "database keycloak_test PASS",
       "naming keycloak_test PASS",
       "tables keycloak_test PENDING",
       "privileges keycloak_test_app PASS",
+      "login-user keycloak_test_app_a PASS",
+      "login-user keycloak_test_app_b PASS",
       "public-connect keycloak_test PASS",
       "monitoring-role db_monitor_test PASS",
     ]);
@@ -175,7 +190,7 @@ describe("evaluate (pure)", () => {
     });
     const healthy = (): Snapshot => {
       const snap = healthySnapshot(s);
-      snap.roles.push({ ...snap.roles[0], name: "gdpr_test_retention", connectionLimit: 2 });
+      snap.roles.push({ ...snap.roles[0], canLogin: true, name: "gdpr_test_retention", connectionLimit: 2 });
       (snap.contents.gdpr_test as { retention?: unknown }).retention = {
         canExecutePurge: true,
         hasUsage: true,
@@ -184,8 +199,10 @@ describe("evaluate (pure)", () => {
       return snap;
     };
     const rows = evaluate(s, healthy()).map((r) => `${r.name} ${r.status}`);
-    expect(rows.slice(4, 7)).toEqual([
+    expect(rows.slice(4, 9)).toEqual([
       "privileges gdpr_test_app PASS",
+      "login-user gdpr_test_app_a PASS",
+      "login-user gdpr_test_app_b PASS",
       "retention-role gdpr_test_retention PASS",
       "public-connect gdpr_test PASS",
     ]);
@@ -389,6 +406,7 @@ const billing = {
   name: "billing",
   database: databaseName("billing", "test"),
   loginRole: roleNames("billing", "test").login,
+  loginUsers: roleNames("billing", "test").users,
   ownerRole: roleNames("billing", "test").owner,
   profile: "managed-schema" as const,
 };
@@ -465,12 +483,14 @@ describe("a fourth managed-schema service, billing (pure)", () => {
   it("gets every gdpr-like row from its own migrations; no retention-role row without a retention role", () => {
     const s = billingSpec();
     const results = evaluate(s, billingSnapshot(s));
-    expect(results.map((r) => `${r.name} ${r.status}`).slice(-7)).toEqual([
+    expect(results.map((r) => `${r.name} ${r.status}`).slice(-9)).toEqual([
       "database billing_test PASS",
       "naming billing_test PASS",
       "tables billing_test PASS",
       "schema-version billing_test PASS",
       "privileges billing_test_app PASS",
+      "login-user billing_test_app_a PASS",
+      "login-user billing_test_app_b PASS",
       "public-connect billing_test PASS",
       "monitoring-role db_monitor_test PASS",
     ]);
@@ -540,13 +560,15 @@ describe("a fourth managed-schema service, billing (pure)", () => {
     const healthy = (): Snapshot => {
       const snap = billingSnapshot(s);
       const login = snap.roles.find((r) => r.name === "billing_test_app")!;
-      snap.roles.push({ ...login, name: "billing_test_retention", connectionLimit: 2 });
+      snap.roles.push({ ...login, canLogin: true, name: "billing_test_retention", connectionLimit: 2 });
       billingContents(snap).retention = { canExecutePurge: true, hasUsage: true, tablePrivileges: [] };
       return snap;
     };
     const results = evaluate(s, healthy());
-    expect(results.map((r) => `${r.name} ${r.status}`).slice(-4)).toEqual([
+    expect(results.map((r) => `${r.name} ${r.status}`).slice(-6)).toEqual([
       "privileges billing_test_app PASS",
+      "login-user billing_test_app_a PASS",
+      "login-user billing_test_app_b PASS",
       "retention-role billing_test_retention PASS",
       "public-connect billing_test PASS",
       "monitoring-role db_monitor_test PASS",
@@ -590,6 +612,8 @@ describe("a fourth managed-schema service, billing (pure)", () => {
       "database billing_test",
       "naming billing_test",
       "privileges billing_test_app",
+      "login-user billing_test_app_a",
+      "login-user billing_test_app_b",
       "public-connect billing_test",
     ]);
   });
@@ -822,9 +846,9 @@ describe("on a real server provisioned by the program (a scratch stack of the te
     const run = cli();
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^tables openfga_test\s+PENDING\s+openfga has not migrated yet/m);
-    expect(run.stdout).toContain("17 checks: 15 PASS, 0 FAIL, 2 PENDING");
+    expect(run.stdout).toContain("23 checks: 21 PASS, 0 FAIL, 2 PENDING");
     const json = JSON.parse(cli("--json").stdout);
-    expect(json).toMatchObject({ environment: "test", ok: true, counts: { PASS: 15, FAIL: 0, PENDING: 2 } });
+    expect(json).toMatchObject({ environment: "test", ok: true, counts: { PASS: 21, FAIL: 0, PENDING: 2 } });
   });
 
   it("prints the sample table of docs/health.md", async () => {
@@ -884,10 +908,16 @@ describe("on a real server provisioned by the program (a scratch stack of the te
       });
       expect(r["privileges gdpr_test_app"].reason).toBe("CONNECT also on keycloak_test (via PUBLIC)");
       expect(r["privileges openfga_test_app"].reason).toBe("CONNECT also on keycloak_test (via PUBLIC)");
+      // The login users too (PUBLIC's CONNECT reaches every role).
+      expect(r["login-user gdpr_test_app_b"].reason).toBe("CONNECT also on keycloak_test (via PUBLIC)");
       expectOnlyFailures(r, [
         "public-connect keycloak_test",
         "privileges gdpr_test_app",
         "privileges openfga_test_app",
+        "login-user gdpr_test_app_a",
+        "login-user gdpr_test_app_b",
+        "login-user openfga_test_app_a",
+        "login-user openfga_test_app_b",
         "retention-role gdpr_test_retention",
       ]);
       expect(r["retention-role gdpr_test_retention"].reason).toBe(
@@ -898,6 +928,44 @@ describe("on a real server provisioned by the program (a scratch stack of the te
       expect(run.stdout).toMatch(/^public-connect keycloak_test\s+FAIL\s+PUBLIC holds CONNECT/m);
     } finally {
       await sql(stack.superuser(), "REVOKE CONNECT ON DATABASE keycloak_test FROM PUBLIC");
+    }
+  });
+
+  it("a login user that lost its SET ROLE, its membership or owns a table fails its `login-user` row", async () => {
+    await sql(
+      stack.superuser(),
+      "ALTER ROLE gdpr_test_app_b RESET role",
+      "REVOKE openfga_test_app FROM openfga_test_app_a GRANTED BY platform_admin",
+    );
+    await sql(
+      stack.superuser("keycloak_test"),
+      "CREATE TABLE public.stray (id int)",
+      "ALTER TABLE public.stray OWNER TO keycloak_test_app_b",
+    );
+    try {
+      const r = await check();
+      expect(r["login-user gdpr_test_app_b"].reason).toBe(
+        "its sessions do not SET ROLE gdpr_test_app (ALTER ROLE gdpr_test_app_b SET role)",
+      );
+      expect(r["login-user openfga_test_app_a"].reason).toBe(
+        "is not a member of openfga_test_app; no CONNECT on openfga_test",
+      );
+      expect(r["login-user keycloak_test_app_b"].reason).toBe(
+        "owns stray in keycloak_test (keycloak_test_app must: it outlives rotations)",
+      );
+      expectOnlyFailures(r, [
+        "login-user gdpr_test_app_b",
+        "login-user openfga_test_app_a",
+        "login-user keycloak_test_app_b",
+      ]);
+      expect(cli().status).toBe(1);
+    } finally {
+      await sql(stack.superuser("keycloak_test"), "DROP TABLE public.stray");
+      await sql(
+        stack.superuser(),
+        "ALTER ROLE gdpr_test_app_b SET role = gdpr_test_app",
+        "GRANT openfga_test_app TO openfga_test_app_a GRANTED BY platform_admin",
+      );
     }
   });
 
@@ -918,6 +986,12 @@ describe("on a real server provisioned by the program (a scratch stack of the te
         "privileges gdpr_test_app",
         "privileges openfga_test_app",
         "privileges keycloak_test_app",
+        "login-user gdpr_test_app_a",
+        "login-user gdpr_test_app_b",
+        "login-user openfga_test_app_a",
+        "login-user openfga_test_app_b",
+        "login-user keycloak_test_app_a",
+        "login-user keycloak_test_app_b",
         "retention-role gdpr_test_retention",
         "monitoring-role db_monitor_test",
       ]);

@@ -454,12 +454,12 @@ describe("make env", () => {
     ]);
     expect(Object.fromEntries(vars)).toEqual({
       GDPR_STORAGE_BACKEND: "postgres",
-      GDPR_POSTGRES_URL: `postgresql://gdpr_test_app:${MASK}@127.0.0.1:55433/gdpr_test?sslmode=disable`,
+      GDPR_POSTGRES_URL: `postgresql://gdpr_test_app_a:${MASK}@127.0.0.1:55433/gdpr_test?sslmode=disable`,
       OPENFGA_DATASTORE_ENGINE: "postgres",
-      OPENFGA_DATASTORE_URI: `postgres://openfga_test_app:${MASK}@127.0.0.1:55433/openfga_test?sslmode=disable`,
+      OPENFGA_DATASTORE_URI: `postgres://openfga_test_app_a:${MASK}@127.0.0.1:55433/openfga_test?sslmode=disable`,
       KC_DB: "postgres",
       KC_DB_URL: "jdbc:postgresql://127.0.0.1:55433/keycloak_test",
-      KC_DB_USERNAME: "keycloak_test_app",
+      KC_DB_USERNAME: "keycloak_test_app_a",
       KC_DB_PASSWORD: MASK,
     });
     const text = formatEnv("test", outputs);
@@ -474,10 +474,10 @@ describe("make env", () => {
     expect(vars.GDPR_POSTGRES_URL).toBe(uris.gdpr);
     const fga = new URL(vars.OPENFGA_DATASTORE_URI);
     expect(fga.protocol).toBe("postgres:");
-    expect(decodeURIComponent(fga.username)).toBe("openfga_test_app");
+    expect(decodeURIComponent(fga.username)).toBe("openfga_test_app_a");
     expect(fga.password).toBe(new URL(uris.openfga).password);
     expect(fga.password).toContain("%40%3A%2F%3F%23%25");
-    expect(vars.KC_DB_USERNAME).toBe("keycloak_test_app");
+    expect(vars.KC_DB_USERNAME).toBe("keycloak_test_app_a");
     expect(vars.KC_DB_PASSWORD).toBe(decodeURIComponent(new URL(uris.keycloak).password));
     expect(vars.KC_DB_PASSWORD).toMatch(/@:\/\?#%$/);
   });
@@ -491,7 +491,7 @@ describe("make env", () => {
     const shown = await stackOutputs(p, true);
     const swapped = { ...shown, roles: { ...shown.roles, gdpr: "gdpr_app" } };
     expect(() => envVars(swapped, { showSecrets: true })).toThrow(
-      'connectionUris.gdpr is for role "gdpr_test_app", but roles.gdpr is "gdpr_app"',
+      'connectionUris.gdpr is for role "gdpr_test_app_a", but roles.gdpr is "gdpr_app"',
     );
   });
 

@@ -27,9 +27,17 @@ describe("index.ts on the test stack", () => {
       keycloak: "keycloak_test",
     });
     expect(await unwrap(program.roles)).toEqual({
+      gdpr: "gdpr_test_app_a",
+      openfga: "openfga_test_app_a",
+      keycloak: "keycloak_test_app_a",
+    });
+    expect(await unwrap(program.serviceRoles)).toEqual({
       gdpr: "gdpr_test_app",
       openfga: "openfga_test_app",
       keycloak: "keycloak_test_app",
+    });
+    expect(await unwrap(program.loginUsers)).toMatchObject({
+      gdpr: { rotation: 0, active: "gdpr_test_app_a", standby: "gdpr_test_app_b" },
     });
     expect(await unwrap(pulumi.output(program.connection))).toEqual({
       host: "127.0.0.1",
@@ -40,7 +48,7 @@ describe("index.ts on the test stack", () => {
     const uris = await unwrap(program.connectionUris);
     // The mock password holds @:/?#% and must arrive URL-encoded.
     expect(uris.gdpr).toBe(
-      "postgresql://gdpr_test_app:mock-password-platform-gdpr-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
+      "postgresql://gdpr_test_app_a:mock-password-platform-gdpr-password-%40%3A%2F%3F%23%25@127.0.0.1:55433/gdpr_test?sslmode=disable",
     );
     await settle();
     expect(ofType("postgresql:index/database:Database").map((d) => d.inputs.name)).toEqual([
@@ -52,20 +60,24 @@ describe("index.ts on the test stack", () => {
     expect(provider.inputs).toMatchObject({ superuser: "false", username: "platform_admin", port: "55433" });
   });
 
-  it("gives each configured service one database and one login role", async () => {
+  it("gives each configured service one database, one service role and two login users", async () => {
     const program = await run({ environment: "dev", services: '["gdpr","billing"]' });
     expect(await unwrap(program.databaseNames)).toEqual({ gdpr: "gdpr", billing: "billing" });
     await settle();
     const logins = ofType("postgresql:index/role:Role").filter((r) => r.inputs.login === true);
-    // One login role and one backup role per service, plus the monitoring role and gdpr's retention role.
+    // Two login users and one backup role per service, plus the monitoring role and gdpr's retention role.
     expect(logins.map((r) => r.inputs.name).sort()).toEqual([
-      "billing_app",
+      "billing_app_a",
+      "billing_app_b",
       "billing_backup",
       "db_monitor",
-      "gdpr_app",
+      "gdpr_app_a",
+      "gdpr_app_b",
       "gdpr_backup",
       "gdpr_retention",
     ]);
+    const serviceRoles = ofType("postgresql:index/role:Role").filter((r) => r.inputs.login === false);
+    expect(serviceRoles.map((r) => r.inputs.name).sort()).toEqual(["billing_app", "gdpr_app", "gdpr_owner"]);
   });
 
   it("reports three config mistakes together and registers no resource", async () => {

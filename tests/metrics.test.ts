@@ -182,8 +182,11 @@ describe("metrics of a real test server", () => {
     expect(value(text, "postgres_connections_active", { database: "keycloak_test" })).toBe(0);
     // The checker's own session sits in gdpr_test, the first service database.
     expect(value(text, "postgres_connections_active", { database: "gdpr_test" })).toBe(1);
-    expect(value(text, "postgres_role_connections", { role: "openfga_test_app" })).toBe(2);
-    expect(value(text, "postgres_role_connection_limit", { role: "openfga_test_app" })).toBe(25);
+    // Per login user (the active one holds them); none for the NOLOGIN service role.
+    expect(value(text, "postgres_role_connections", { role: "openfga_test_app_a" })).toBe(2);
+    expect(value(text, "postgres_role_connection_limit", { role: "openfga_test_app_a" })).toBe(25);
+    expect(value(text, "postgres_role_connections", { role: "openfga_test_app_b" })).toBe(0);
+    expect(value(text, "postgres_role_connections", { role: "openfga_test_app" })).toBeUndefined();
     expect(value(text, "database_checks_up")).toBe(1);
 
     // One gauge series per `make check` row, valued by its status.

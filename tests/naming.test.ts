@@ -24,8 +24,16 @@ describe("databaseName (ADR-0060 convention)", () => {
   });
 
   it("derives role names from the database name, so test roles carry _test", () => {
-    expect(roleNames("gdpr", "test")).toEqual({ login: "gdpr_test_app", owner: "gdpr_test_owner" });
-    expect(roleNames("gdpr", "dev")).toEqual({ login: "gdpr_app", owner: "gdpr_owner" });
+    expect(roleNames("gdpr", "test")).toEqual({
+      login: "gdpr_test_app",
+      users: ["gdpr_test_app_a", "gdpr_test_app_b"],
+      owner: "gdpr_test_owner",
+    });
+    expect(roleNames("gdpr", "dev")).toEqual({
+      login: "gdpr_app",
+      users: ["gdpr_app_a", "gdpr_app_b"],
+      owner: "gdpr_owner",
+    });
     expect(roleNames("openfga", "prod").login).toBe("openfga_app");
   });
 

@@ -92,3 +92,37 @@ export function parseStringList(
   }
   return value;
 }
+
+/**
+ * A list of `service=N` entries (connectionLimits, rotations): one integer in
+ * `min..max` per configured service, each listed at most once. Every bad entry
+ * is a problem naming `key[index]`, the entry and the rule.
+ */
+export function parseServiceIntegers(
+  problems: Problems,
+  key: string,
+  raw: string | undefined,
+  serviceNames: string[],
+  rule: { min: number; max: number; example: string },
+): Map<string, number> {
+  const values = new Map<string, number>();
+  parseStringList(problems, key, raw, []).forEach((entry, index) => {
+    const at = `${key}[${index}]`;
+    const m = /^([^=]+)=(\d+)$/.exec(String(entry));
+    if (!m) {
+      problems.add(at, `${JSON.stringify(entry)} is not service=N (e.g. ${rule.example})`);
+    } else if (!serviceNames.includes(m[1])) {
+      problems.add(
+        at,
+        `${JSON.stringify(m[1])} is not one of the configured services (${serviceNames.join(", ")})`,
+      );
+    } else if (values.has(m[1])) {
+      problems.add(at, `${JSON.stringify(m[1])} is listed twice`);
+    } else if (Number(m[2]) < rule.min || Number(m[2]) > rule.max) {
+      problems.add(at, `${JSON.stringify(entry)}: ${m[2]} is out of range (${rule.min}..${rule.max})`);
+    } else {
+      values.set(m[1], Number(m[2]));
+    }
+  });
+  return values;
+}

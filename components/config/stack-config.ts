@@ -32,7 +32,14 @@ import { DEFAULT_RETENTION_SCHEDULE, parseClusterConfig } from "./cluster-config
 import { BACKUP_CONFIG_KEYS, parseBackupConfig } from "./backup-config";
 import type { BackupPolicy } from "./backup-config";
 import type { ClusterConfig } from "./cluster-config";
-import { Problems, parseBoolean, parseEnum, parseInteger, parseStringList } from "./parse";
+import {
+  Problems,
+  parseBoolean,
+  parseEnum,
+  parseInteger,
+  parseServiceIntegers,
+  parseStringList,
+} from "./parse";
 import type { RawConfig } from "./parse";
 
 import { TARGETS, SSL_MODES } from "./types";
@@ -46,6 +53,8 @@ export const DEFAULT_CONNECTION_LIMIT = 25;
 export const DEFAULT_POSTGRES_VERSION = 17;
 export const SUPPORTED_POSTGRES_VERSIONS = [15, 16, 17, 18];
 export const DEFAULT_ADMIN_USER = "platform_admin";
+/** The highest rotation counter `rotations` accepts (one rotation a day for some 2,700 years). */
+export const MAX_ROTATION = 1_000_000;
 export { DEFAULT_RETENTION_SCHEDULE };
 export type { BackupPolicy, BackupDestination } from "./backup-config";
 
@@ -55,7 +64,12 @@ export interface ServiceConfig {
   profile: Profile;
   /** Database name for the stack's environment (`gdpr` or `gdpr_test`). */
   database: string;
+  /** The service role (NOLOGIN): its privileges, inherited by the login users. */
   loginRole: string;
+  /** The two LOGIN users (slots a and b; naming.ts roleNames). */
+  loginUsers: [string, string];
+  /** Rotations so far (config `rotations`, default 0): which user is active (naming.ts rotationSlots). */
+  rotation: number;
   /** Only for managed-schema services. */
   ownerRole?: string;
   /**
@@ -108,6 +122,7 @@ export const CONFIG_KEYS = [
   "maxConnections",
   "reservedConnections",
   "appMaxReplicas",
+  "rotations",
   "host",
   "port",
   "sslmode",
@@ -247,7 +262,16 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     problems,
     raw,
   );
-  const limits = parseConnectionLimits(problems, raw.connectionLimits, serviceNames);
+  const limits = parseServiceIntegers(problems, "connectionLimits", raw.connectionLimits, serviceNames, {
+    min: 1,
+    max: 10000,
+    example: "gdpr=60",
+  });
+  const rotations = parseServiceIntegers(problems, "rotations", raw.rotations, serviceNames, {
+    min: 0,
+    max: MAX_ROTATION,
+    example: "gdpr=3",
+  });
   const maxConnectionsKey = parseInteger(problems, "maxConnections", raw.maxConnections, 0, 0, 262143);
   const reservedConnections = parseInteger(
     problems,
@@ -277,6 +301,8 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
         profile,
         database: databaseName(name, environment),
         loginRole: roles.login,
+        loginUsers: roles.users,
+        rotation: rotations.get(name) ?? 0,
         ownerRole: profile === "managed-schema" ? roles.owner : undefined,
         retentionRole: profile === "managed-schema" ? retentionRoleName(name, environment) : undefined,
         backupRole: backupRoleName(name, environment),
@@ -324,34 +350,6 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     appMaxReplicas,
     connectionBudget,
   };
-}
-
-/** `connectionLimits`: `service=N` entries overriding connectionLimit for one service each. */
-function parseConnectionLimits(
-  problems: Problems,
-  value: string | undefined,
-  serviceNames: string[],
-): Map<string, number> {
-  const limits = new Map<string, number>();
-  parseStringList(problems, "connectionLimits", value, []).forEach((entry, index) => {
-    const key = `connectionLimits[${index}]`;
-    const m = /^([^=]+)=(\d+)$/.exec(String(entry));
-    if (!m) {
-      problems.add(key, `${JSON.stringify(entry)} is not service=N (e.g. gdpr=60)`);
-    } else if (!serviceNames.includes(m[1])) {
-      problems.add(
-        key,
-        `${JSON.stringify(m[1])} is not one of the configured services (${serviceNames.join(", ")})`,
-      );
-    } else if (limits.has(m[1])) {
-      problems.add(key, `${JSON.stringify(m[1])} is listed twice`);
-    } else if (Number(m[2]) < 1 || Number(m[2]) > 10000) {
-      problems.add(key, `${JSON.stringify(entry)}: ${m[2]} is out of range (1..10000)`);
-    } else {
-      limits.set(m[1], Number(m[2]));
-    }
-  });
-  return limits;
 }
 
 /**

@@ -1,25 +1,37 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
 import type { Profile } from "../config/stack-config";
-import { GeneratedPassword } from "../generated-password";
+import { rotationSlots } from "../naming";
 import { LOGIN_ROLE_ATTRIBUTES, LOGIN_DATABASE_PRIVILEGES } from "./grants";
+import { loginUsers } from "./login-users";
 
 export interface ServiceDatabaseArgs {
   /** Service name, e.g. `gdpr` (used in resource names and descriptions). */
   service: string;
   /** Database name for the stack's environment (see naming.ts). */
   database: string;
-  /** The service's LOGIN role. */
-  loginRole: string;
+  /**
+   * The service role: NOLOGIN, it holds the service's privileges (and owns
+   * schema public when self-migrating); the login users inherit them.
+   */
+  serviceRole: string;
+  /** Its two LOGIN users, slot a then slot b (naming.ts roleNames). */
+  loginUsers: [string, string];
+  /**
+   * Rotations so far: which login user is active and each one's password
+   * generation (naming.ts rotationSlots).
+   * @default 0
+   */
+  rotation?: number;
   /**
    * The NOLOGIN role that owns the schema (managed-schema profile only): migrations
-   * run as it (`SET ROLE`), the login role gets only DML.
+   * run as it (`SET ROLE`), the service role gets only DML.
    */
   ownerRole?: string;
   /** Privilege profile; see config/types.ts. */
   profile: Profile;
   /**
-   * Maximum concurrent connections of the login role.
+   * Maximum concurrent connections of each login user.
    * @default 25
    */
   connectionLimit?: number;
@@ -43,25 +55,36 @@ export interface ServiceDatabaseArgs {
 export const PGAUDIT_SCHEMA = "pgaudit";
 
 /**
- * One service's database and its least-privilege login role (ADR-0060).
+ * One service's database and its least-privilege roles (ADR-0060).
  *
- * Creates: the login role (LOGIN, none of SUPERUSER/CREATEDB/CREATEROLE/
- * REPLICATION/BYPASSRLS) with a generated password; for managed-schema services
- * a NOLOGIN schema-owner role; the database (owned by the admin, so that its
- * REVOKEs take effect); CONNECT/TEMP revoked from PUBLIC and granted to the
- * login role only; schema `public` owned by the login role (self-migrating) or
- * by the owner role (managed-schema, login role gets USAGE), with PUBLIC
+ * Creates: the service role (NOLOGIN, none of SUPERUSER/CREATEDB/CREATEROLE/
+ * REPLICATION/BYPASSRLS) and its two login users (login-users.ts: members of
+ * it, every session `SET ROLE` to it, each with a generated password; the
+ * active one is the rotation's); for managed-schema services a NOLOGIN
+ * schema-owner role; the database (owned by the admin, so that its REVOKEs
+ * take effect); CONNECT/TEMP revoked from PUBLIC and granted to the service
+ * role only; schema `public` owned by the service role (self-migrating) or by
+ * the owner role (managed-schema, service role gets USAGE), with PUBLIC
  * holding nothing on it. With `pgaudit`, the pgaudit extension in a schema of
  * its own, once every statement above has run.
+ *
+ * Before rotations the service role was the LOGIN role itself (resource
+ * `${name}-login`, password `${name}-password`): the service role aliases it
+ * and login user a takes over that password, so an `up` keeps every grant,
+ * table and row; the service role keeps its LOGIN until the first rotation.
  */
 export class ServiceDatabase extends pulumi.ComponentResource {
   /** Database name. */
   public readonly databaseName: pulumi.Output<string>;
-  /** Login role name. */
-  public readonly loginRoleName: pulumi.Output<string>;
+  /** The service role's name (NOLOGIN; what the privileges are granted to). */
+  public readonly serviceRoleName: pulumi.Output<string>;
+  /** The active login user's name. */
+  public readonly activeUser: pulumi.Output<string>;
+  /** Both login users' names, slot a then slot b. */
+  public readonly loginUserNames: pulumi.Output<string[]>;
   /** Schema-owner role name (managed-schema services), else undefined. */
   public readonly ownerRoleName: pulumi.Output<string | undefined>;
-  /** The login role's password, a Pulumi secret. */
+  /** The active login user's password, a Pulumi secret. */
   public readonly password: pulumi.Output<string>;
   /**
    * The database resource and the schema grants, for resources that must run
@@ -82,23 +105,40 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       );
     }
 
-    // Letters and digits only (the password goes into URIs, JDBC URLs and
-    // shell variables); 40 alphanumerics carry ~238 bits.
-    const password = new GeneratedPassword(`${name}-password`, { length: passwordLength }, { parent: this });
-
-    const login = new postgresql.Role(
-      `${name}-login`,
+    // The service role: what the login users inherit and what owns what they
+    // create. It was the LOGIN role before rotations (same name, same grants).
+    // Until the service's first rotation a stack upgraded from that layout
+    // keeps its LOGIN and password (ignoreChanges leaves them as they are in
+    // state), so pods deployed before the upgrade keep connecting; the first
+    // rotation makes it NOLOGIN (the provider never clears a password: its old
+    // hash stays, unusable without LOGIN). A new stack creates it NOLOGIN.
+    const rotation = args.rotation ?? 0;
+    const service = new postgresql.Role(
+      `${name}-role`,
       {
-        name: args.loginRole,
-        password: password.result,
+        name: args.serviceRole,
         connectionLimit,
         ...LOGIN_ROLE_ATTRIBUTES,
+        login: false,
         // The database (and every object the role owns in it) is dropped
         // first, so the role owns nothing when it is dropped.
         skipReassignOwned: true,
       },
-      { parent: this },
+      {
+        parent: this,
+        aliases: [{ name: `${name}-login` }],
+        ignoreChanges: rotation === 0 ? ["login", "password"] : [],
+      },
     );
+    const slots = rotationSlots(rotation);
+    const users = loginUsers(this, name, {
+      users: args.loginUsers,
+      serviceRole: service.name,
+      generations: slots.generations,
+      connectionLimit,
+      passwordLength,
+    });
+    const active = users[slots.active];
 
     let owner: postgresql.Role | undefined;
     if (args.profile === "managed-schema") {
@@ -119,8 +159,8 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       );
     }
 
-    // The role that owns schema public: the service itself, or the owner role.
-    const schemaOwner = owner ?? login;
+    // The role that owns schema public: the service role, or the owner role.
+    const schemaOwner = owner ?? service;
 
     // The admin is not a superuser. PostgreSQL 16+ gives it ADMIN but not SET
     // on the roles it creates, so it cannot simply ALTER ... OWNER TO them: the
@@ -142,7 +182,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       },
       // Dropped before the roles: DROP DATABASE removes whatever the service
       // created inside it, so its roles own nothing when they are dropped.
-      { parent: this, dependsOn: [login, ...(owner ? [owner] : [])] },
+      { parent: this, dependsOn: [service, ...users.map((u) => u.role), ...(owner ? [owner] : [])] },
     );
 
     // PUBLIC gets nothing on the database: no CONNECT, no TEMP.
@@ -156,7 +196,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
       `${name}-connect`,
       {
         database: database.name,
-        role: login.name,
+        role: service.name,
         objectType: "database",
         privileges: [...LOGIN_DATABASE_PRIVILEGES],
       },
@@ -187,7 +227,7 @@ export class ServiceDatabase extends pulumi.ComponentResource {
           {
             database: database.name,
             schema: "public",
-            role: login.name,
+            role: service.name,
             objectType: "schema",
             privileges: ["USAGE"],
           },
@@ -201,15 +241,19 @@ export class ServiceDatabase extends pulumi.ComponentResource {
     if (args.pgaudit) ready.push(this.auditExtension(name, database.name, [...ready]));
 
     this.databaseName = database.name;
-    this.loginRoleName = login.name;
+    this.serviceRoleName = service.name;
+    this.activeUser = active.role.name;
+    this.loginUserNames = pulumi.all(users.map((u) => u.role.name));
     this.ownerRoleName = owner ? owner.name : pulumi.output(undefined);
-    this.password = pulumi.secret(password.result);
+    this.password = active.password;
     this.ready = ready;
     this.database = database;
 
     this.registerOutputs({
       databaseName: this.databaseName,
-      loginRoleName: this.loginRoleName,
+      serviceRoleName: this.serviceRoleName,
+      activeUser: this.activeUser,
+      loginUserNames: this.loginUserNames,
       ownerRoleName: this.ownerRoleName,
       password: this.password,
     });

@@ -52,7 +52,7 @@ async function readDatabases(client: Client): Promise<DatabaseInfo[]> {
 async function readRoles(client: Client, names: string[]): Promise<RoleInfo[]> {
   const { rows } = await client.query(
     `SELECT r.rolname, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
-            r.rolcanlogin, r.rolconnlimit,
+            r.rolcanlogin, r.rolconnlimit, coalesce(r.rolconfig, '{}') AS settings,
             ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                    WHERE m.member = r.oid ORDER BY 1) AS member_of,
             ARRAY(SELECT d.datname::text FROM pg_database d
@@ -70,6 +70,7 @@ async function readRoles(client: Client, names: string[]): Promise<RoleInfo[]> {
     canLogin: r.rolcanlogin,
     connectionLimit: r.rolconnlimit,
     memberOf: r.member_of,
+    settings: r.settings,
     connectOn: r.connect_on,
   }));
 }
@@ -109,6 +110,16 @@ async function readContents(client: Client, svc: ServiceSpec): Promise<DatabaseC
     loginHasCreate,
     loginOwns,
   };
+  if (svc.loginUsers !== undefined) {
+    const { rows } = await client.query(
+      `SELECT r.rolname AS user,
+              ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = 'public' AND c.relowner = r.oid ORDER BY 1) AS owns
+         FROM pg_roles r WHERE r.rolname = ANY($1::text[])`,
+      [svc.loginUsers],
+    );
+    contents.usersOwn = Object.fromEntries(rows.map((r) => [r.user, r.owns]));
+  }
   if (svc.retentionRole !== undefined) {
     const { rows } = await client.query(
       `SELECT r.oid IS NOT NULL AS exists,
@@ -170,7 +181,7 @@ export async function collectSnapshot(spec: HealthSpec, connect: Connect): Promi
     const who = await entry.client.query("SELECT current_user AS u");
     const databases = await readDatabases(entry.client);
     const roleNames = [
-      ...spec.services.map((s) => s.loginRole),
+      ...spec.services.flatMap((s) => [s.loginRole, ...(s.loginUsers ?? [])]),
       ...spec.services.flatMap((s) => (s.retentionRole ? [s.retentionRole] : [])),
       ...(spec.monitoringRole ? [spec.monitoringRole] : []),
     ];

@@ -16,7 +16,8 @@
  *   schema-version <db>  managed-schema services (their migrations): the
  *                        version table agrees with the service's migrations
  *                        directory and is at its latest file
- *   privileges <login>   role-checks.ts
+ *   privileges <role>    the service role (role-checks.ts)
+ *   login-user <user>    each of its two login users (role-checks.ts)
  *   retention-role <role> services with a retention role (role-checks.ts)
  *   public-connect <db>  PUBLIC holds neither CONNECT nor TEMPORARY
  * and, last, `monitoring-role <role>` (role-checks.ts).
@@ -35,7 +36,7 @@ import {
   Snapshot,
 } from "./health-spec";
 import { requiredTables } from "./required-tables";
-import { loginPrivileges, monitoringRoleCheck, retentionRoleCheck } from "./role-checks";
+import { loginPrivileges, loginUserCheck, monitoringRoleCheck, retentionRoleCheck } from "./role-checks";
 
 /** What every row of one service needs to know about its database. */
 interface ServiceView {
@@ -72,6 +73,9 @@ export function evaluate(spec: HealthSpec, snap: Snapshot): CheckResult[] {
     if (tables) out.push(tables);
     if (svc.migrations !== undefined) out.push(schemaVersionRow(view, snap.currentUser));
     out.push(loginPrivileges(svc, roles.get(svc.loginRole), view.db, contents, dbs, view.unreadable));
+    for (const user of svc.loginUsers ?? []) {
+      out.push(loginUserCheck(svc, user, roles.get(user), contents, dbs, view.unreadable));
+    }
     if (svc.retentionRole !== undefined) {
       out.push(retentionRoleCheck(svc, roles.get(svc.retentionRole), contents, dbs, view.unreadable));
     }

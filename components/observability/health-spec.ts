@@ -25,6 +25,7 @@ export const CHECK_KINDS = [
   "tables",
   "schema-version",
   "privileges",
+  "login-user",
   "public-connect",
   "retention-role",
   "monitoring-role",
@@ -60,7 +61,16 @@ export interface ServiceSpec {
   service: string;
   /** The ADR's database name for the environment. */
   database: string;
+  /** The service role (NOLOGIN; the privileges its login users inherit). */
   loginRole: string;
+  /** Its two login users (`login-user` rows); none: not checked. */
+  loginUsers?: readonly string[];
+  /**
+   * The service's rotation counter; at 0 or unknown its service role may still
+   * have the LOGIN it had before rotations (ServiceDatabase keeps it until the
+   * first rotation).
+   */
+  rotation?: number;
   /** The schema-owner role (managed-schema only). */
   ownerRole?: string;
   profile: Profile;
@@ -106,6 +116,8 @@ export interface RoleInfo {
   connectionLimit: number;
   /** Roles it is a member of, sorted. */
   memberOf: string[];
+  /** Its own settings (pg_roles.rolconfig), e.g. `role=gdpr_app`. */
+  settings: string[];
   /** Databases that accept connections on which it holds CONNECT (directly, by membership or via PUBLIC), sorted. */
   connectOn: string[];
 }
@@ -121,6 +133,8 @@ export interface DatabaseContents {
   loginHasCreate: boolean;
   /** Relations in schema public owned by the login role, sorted. */
   loginOwns: string[];
+  /** Relations in schema public owned by each login user (that exists), sorted. */
+  usersOwn?: Record<string, string[]>;
   /** Rows of public.schema_migrations (services with migrations, when the table exists). */
   versionRows?: AppliedMigration[];
   /** Why the version table could not be read. */
@@ -163,6 +177,8 @@ export function healthSpec(
     name: string;
     database: string;
     loginRole: string;
+    loginUsers?: readonly string[];
+    rotation?: number;
     ownerRole?: string;
     profile: Profile;
   }[],
@@ -183,6 +199,8 @@ export function healthSpec(
       service: svc.name,
       database: svc.database,
       loginRole: svc.loginRole,
+      loginUsers: svc.loginUsers,
+      rotation: svc.rotation,
       ownerRole: svc.ownerRole,
       profile: svc.profile,
       declaredDatabase: opts.declaredDatabases?.[svc.name],

@@ -143,14 +143,18 @@ export function buildRegistry(
     }
   }
 
+  // Per role that logs in: the login users (the service role too while it
+  // keeps the LOGIN it had before rotations); each has its own limit.
   for (const svc of spec.services) {
-    const role = snapshot.roles.find((r) => r.name === svc.loginRole);
-    if (!role) continue;
-    roleLimit.set({ role: role.name }, role.connectionLimit);
-    roleConnections.set(
-      { role: role.name },
-      snapshot.connections.filter((c) => c.role === role.name).reduce((n, c) => n + c.count, 0),
-    );
+    for (const name of [svc.loginRole, ...(svc.loginUsers ?? [])]) {
+      const role = snapshot.roles.find((r) => r.name === name);
+      if (!role || (!role.canLogin && name === svc.loginRole && svc.loginUsers !== undefined)) continue;
+      roleLimit.set({ role: role.name }, role.connectionLimit);
+      roleConnections.set(
+        { role: role.name },
+        snapshot.connections.filter((c) => c.role === role.name).reduce((n, c) => n + c.count, 0),
+      );
+    }
   }
 
   const lastBackup = gauge(

@@ -1,9 +1,16 @@
 /**
  * The rows of `make check` about roles (health-evaluate.ts places them). Pure.
  *
- *   privileges <login>     LOGIN, none of the forbidden attributes, CONNECT on
- *                          its database only, no memberships, does not own its
- *                          database, schema public as its profile says
+ *   privileges <role>      the service role: NOLOGIN (a stack upgraded from
+ *                          one login role per service keeps its LOGIN until
+ *                          the service's first rotation), none of the
+ *                          forbidden attributes, CONNECT on its database only,
+ *                          no memberships, does not own its database, schema
+ *                          public as its profile says
+ *   login-user <user>      each of its two login users: LOGIN, none of the
+ *                          forbidden attributes, member of the service role
+ *                          only, every session SET ROLE to it, CONNECT on its
+ *                          database only (inherited), owns nothing there
  *   retention-role <role>  any service with a retention role (the stack's
  *                          retentionRoles output: services whose migrations
  *                          define the purge function): LOGIN, none of the
@@ -70,10 +77,16 @@ export function loginPrivileges(
   unreadable: string | undefined,
 ): CheckResult {
   if (!role) {
-    return checkResult("privileges", svc.loginRole, "FAIL", `login role ${svc.loginRole} does not exist`);
+    return checkResult("privileges", svc.loginRole, "FAIL", `service role ${svc.loginRole} does not exist`);
   }
   const problems = attributeProblems(role);
-  if (!role.canLogin) problems.push("cannot log in (NOLOGIN)");
+  // Without login users (a spec from before rotations) the role is the login.
+  const rotates = svc.loginUsers !== undefined;
+  const legacyLogin = rotates && role.canLogin && (svc.rotation ?? 0) === 0;
+  if (!rotates && !role.canLogin) problems.push("cannot log in (NOLOGIN)");
+  if (rotates && role.canLogin && !legacyLogin) {
+    problems.push(`can log in (LOGIN) after rotation ${svc.rotation}: only its login users may`);
+  }
   problems.push(...connectProblems(role, [svc.database], dbs));
   if (role.memberOf.length > 0) problems.push(`member of ${list(role.memberOf)}`);
   if (db && db.owner === role.name)
@@ -105,11 +118,58 @@ export function loginPrivileges(
     }
   }
   if (problems.length > 0) return checkResult("privileges", svc.loginRole, "FAIL", problems.join("; "));
+  const login = !rotates
+    ? NO_ATTRIBUTES
+    : legacyLogin
+      ? `LOGIN kept from before rotations until the first rotation, without ${Object.values(ATTRIBUTE_KEYWORDS).join("/")}`
+      : `NOLOGIN, without ${Object.values(ATTRIBUTE_KEYWORDS).join("/")}`;
   return checkResult(
     "privileges",
     svc.loginRole,
     "PASS",
-    `${NO_ATTRIBUTES}; CONNECT on ${svc.database} only; no memberships${schemaText}`,
+    `${login}; CONNECT on ${svc.database} only; no memberships${schemaText}`,
+  );
+}
+
+/** `login-user <user>`: one of the service role's two login users. */
+export function loginUserCheck(
+  svc: ServiceSpec,
+  user: string,
+  role: RoleInfo | undefined,
+  contents: ContentsOrError | undefined,
+  dbs: Map<string, DatabaseInfo>,
+  unreadable: string | undefined,
+): CheckResult {
+  if (!role) return checkResult("login-user", user, "FAIL", `login user ${user} does not exist`);
+  const problems = attributeProblems(role);
+  if (!role.canLogin) problems.push("cannot log in (NOLOGIN)");
+  if (role.memberOf.join() !== svc.loginRole) {
+    problems.push(
+      role.memberOf.length === 0
+        ? `is not a member of ${svc.loginRole}`
+        : `member of ${list(role.memberOf)}, not of ${svc.loginRole} only`,
+    );
+  }
+  if (!role.settings.includes(`role=${svc.loginRole}`)) {
+    problems.push(`its sessions do not SET ROLE ${svc.loginRole} (ALTER ROLE ${user} SET role)`);
+  }
+  problems.push(...connectProblems(role, [svc.database], dbs));
+  if (dbs.has(svc.database)) {
+    if (unreadable || !contents || isUnreadable(contents)) {
+      problems.push(unreadable ?? `${svc.database} was not inspected`);
+    } else {
+      const owns = contents.usersOwn?.[user] ?? [];
+      if (owns.length > 0) {
+        problems.push(`owns ${list(owns)} in ${svc.database} (${svc.loginRole} must: it outlives rotations)`);
+      }
+    }
+  }
+  if (problems.length > 0) return checkResult("login-user", user, "FAIL", problems.join("; "));
+  return checkResult(
+    "login-user",
+    user,
+    "PASS",
+    `${NO_ATTRIBUTES}; member of ${svc.loginRole} only, sessions SET ROLE to it; CONNECT on ${svc.database} only; owns nothing there`,
   );
 }
 

@@ -13,7 +13,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/stack-config";
-import { retentionJobName, secretName } from "../naming";
+import { loginUsersAfter, LoginUsersState, retentionJobName, secretName } from "../naming";
 import { postgresUri } from "../server/connection";
 import { PostgresTarget } from "../server/postgres-target";
 import { ServiceDatabase } from "../database/service-database";
@@ -85,11 +85,15 @@ export class DatabasePlatform extends pulumi.ComponentResource {
   public readonly environment: string;
   /** Database name by service. */
   public readonly databaseNames: pulumi.Output<Record<string, string>>;
-  /** Login role by service. */
+  /** The active login user by service: what its Secret and connection URI log in as. */
   public readonly roles: pulumi.Output<Record<string, string>>;
+  /** The service role (NOLOGIN, the privileges the login users inherit) by service. */
+  public readonly serviceRoles: pulumi.Output<Record<string, string>>;
+  /** Each service's rotation counter and its active and standby login users. */
+  public readonly loginUsers: pulumi.Output<Record<string, LoginUsersState>>;
   /** Where clients reach the server (the program's view; pods may use clusterHost). */
   public readonly connection: { host: pulumi.Output<string>; port: pulumi.Output<number>; sslmode: string };
-  /** Each service's login URI, a secret. */
+  /** Each service's URI as its active login user, a secret. */
   public readonly connectionUris: pulumi.Output<Record<string, string>>;
   /** The chart's values: names of databases, roles and Secrets, never a password. */
   public readonly helmValues: pulumi.Output<HelmValues>;
@@ -149,7 +153,9 @@ export class DatabasePlatform extends pulumi.ComponentResource {
         {
           service: svc.name,
           database: svc.database,
-          loginRole: svc.loginRole,
+          serviceRole: svc.loginRole,
+          loginUsers: svc.loginUsers,
+          rotation: svc.rotation,
           ownerRole: svc.ownerRole,
           profile: svc.profile,
           connectionLimit: svc.connectionLimit,
@@ -170,7 +176,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
               adminPassword,
               database: db.databaseName,
               ownerRole: db.ownerRoleName.apply((role) => role ?? ""),
-              loginRole: db.loginRoleName,
+              loginRole: db.serviceRoleName,
               migrations: p.migrations.files,
               migrationsDir: p.migrations.dir,
               dependsOn: db.ready,
@@ -307,7 +313,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
           services: services.map((s) => ({
             service: s.svc.name,
             database: s.svc.database,
-            user: s.db.loginRoleName,
+            user: s.db.activeUser,
             password: s.db.password,
           })),
           alertRules: plan.alertRules,
@@ -327,13 +333,17 @@ export class DatabasePlatform extends pulumi.ComponentResource {
 
     this.environment = cfg.environment;
     this.databaseNames = byName(services.map((s) => [s.svc.name, s.db.databaseName]));
-    this.roles = byName(services.map((s) => [s.svc.name, s.db.loginRoleName]));
+    this.roles = byName(services.map((s) => [s.svc.name, s.db.activeUser]));
+    this.serviceRoles = byName(services.map((s) => [s.svc.name, s.db.serviceRoleName]));
+    this.loginUsers = byName(
+      services.map((s) => [s.svc.name, loginUsersAfter(s.svc.loginUsers, s.svc.rotation)]),
+    );
     this.connection = { host: server.host, port: server.port, sslmode: cfg.sslmode };
     this.connectionUris = pulumi.secret(
       byName(
         services.map((s) => [
           s.svc.name,
-          secretUri(server, cfg.sslmode, s.svc.loginRole, s.db.password, s.svc.database),
+          secretUri(server, cfg.sslmode, s.db.activeUser, s.db.password, s.svc.database),
         ]),
       ),
     );
@@ -380,6 +390,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
     this.registerOutputs({
       databaseNames: this.databaseNames,
       roles: this.roles,
+      serviceRoles: this.serviceRoles,
+      loginUsers: this.loginUsers,
       connectionUris: this.connectionUris,
       helmValues: this.helmValues,
       schemaVersions: this.schemaVersions,

@@ -25,7 +25,7 @@ beforeAll(() => {
 });
 
 describe("pulumi up on the test stack", () => {
-  it("created the ADR's _test databases and login roles", async () => {
+  it("created the ADR's _test databases, service roles and login users (user a active)", async () => {
     expect(out.environment).toBe("test");
     expect(out.databaseNames).toEqual({
       gdpr: "gdpr_test",
@@ -33,6 +33,11 @@ describe("pulumi up on the test stack", () => {
       keycloak: "keycloak_test",
     });
     expect(out.roles).toEqual({
+      gdpr: "gdpr_test_app_a",
+      openfga: "openfga_test_app_a",
+      keycloak: "keycloak_test_app_a",
+    });
+    expect(out.serviceRoles).toEqual({
       gdpr: "gdpr_test_app",
       openfga: "openfga_test_app",
       keycloak: "keycloak_test_app",
@@ -62,11 +67,11 @@ describe("pulumi up on the test stack", () => {
 });
 
 describe.each(services.map((s) => [s.name, s] as const))("login role of %s", (name, svc) => {
-  it("connects to its own database as itself", async () => {
+  it("connects to its own database as its active login user, acting as the service role", async () => {
     const c = await asService(name);
-    const { rows } = await c.query("SELECT current_user AS u, current_database() AS d");
+    const { rows } = await c.query("SELECT session_user AS s, current_user AS u, current_database() AS d");
     await c.end();
-    expect(rows[0]).toEqual({ u: svc.loginRole, d: svc.database });
+    expect(rows[0]).toEqual({ s: svc.loginUsers[0], u: svc.loginRole, d: svc.database });
   });
 
   it("is refused on every other service database and on postgres/template1", async () => {
@@ -82,7 +87,7 @@ describe.each(services.map((s) => [s.name, s] as const))("login role of %s", (na
     }
   });
 
-  it("has none of SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS, no membership, and its connection limit", async () => {
+  it("has none of SUPERUSER, CREATEDB, CREATEROLE, REPLICATION, BYPASSRLS, no membership but its service role, and its connection limit", async () => {
     const c = await asService(name);
     const attributes = await currentRoleAttributes(c);
     await c.end();
@@ -93,7 +98,7 @@ describe.each(services.map((s) => [s.name, s] as const))("login role of %s", (na
       rolreplication: false,
       rolbypassrls: false,
       rolconnlimit: svc.connectionLimit,
-      member_of: [],
+      member_of: [svc.loginRole],
     });
   });
 
@@ -119,7 +124,8 @@ describe("schema privileges by profile", () => {
       );
       await c.query("DROP TABLE e2e_probe");
       await c.end();
-      expect(rows[0].tableowner).toBe(out.roles[name]);
+      // The service role's, whichever login user created it.
+      expect(rows[0].tableowner).toBe((out.serviceRoles as Record<string, string>)[name]);
     },
   );
 

@@ -174,6 +174,8 @@ describe("make check on the test stack", () => {
           `public-connect ${keycloak.database}`,
           `privileges ${gdpr.loginRole}`,
           `privileges ${openfga.loginRole}`,
+          // Their login users too.
+          ...[...gdpr.loginUsers, ...openfga.loginUsers].map((u) => `login-user ${u}`),
           `retention-role ${gdpr.retentionRole}`,
         ].sort(),
       );

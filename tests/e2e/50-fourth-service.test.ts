@@ -70,7 +70,8 @@ afterAll(() => {
 describe("a fourth managed-schema service, billing", () => {
   it("gets its database, login and owner roles, and its migration, applied as the owner", async () => {
     expect(out.databaseNames).toMatchObject({ billing: "billing_test" });
-    expect(out.roles).toMatchObject({ billing: "billing_test_app" });
+    expect(out.roles).toMatchObject({ billing: "billing_test_app_a" });
+    expect(out.serviceRoles).toMatchObject({ billing: "billing_test_app" });
     expect(out.schemaVersions).toEqual({ gdpr: expect.any(Number), billing: 1 });
     // No purge function in its migrations: no retention role.
     expect(out.retentionRoles).toEqual({ gdpr: "gdpr_test_retention" });
@@ -132,6 +133,8 @@ describe("a fourth managed-schema service, billing", () => {
       expect.arrayContaining([
         "database billing_test",
         "privileges billing_test_app",
+        "login-user billing_test_app_a",
+        "login-user billing_test_app_b",
         "public-connect billing_test",
         "schema-version billing_test",
       ]),

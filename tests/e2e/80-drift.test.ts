@@ -57,7 +57,7 @@ describe("make drift on the test stack", () => {
     const lines = r.stdout.split("\n").map((l) => l.trim());
     for (const expected of [
       `postgresql:Grant platform-gdpr-schema-usage (grant to ${gdpr.loginRole} on schema public in database ${gdpr.database}): privileges: stack ["USAGE"], live ["CREATE","USAGE"]`,
-      `postgresql:Role platform-openfga-login (role ${openfga.loginRole}): connectionLimit: stack 25, live 5`,
+      `postgresql:Role platform-openfga-role (role ${openfga.loginRole}): connectionLimit: stack 25, live 5`,
       `postgresql:Role platform-gdpr-retention-role (role ${gdpr.retentionRole}): missing on the server`,
       `privileges ${gdpr.loginRole}: has CREATE on schema public of ${gdpr.database} (managed-schema: DML only)`,
       `retention-role ${gdpr.retentionRole}: retention role ${gdpr.retentionRole} does not exist`,
@@ -68,7 +68,7 @@ describe("make drift on the test stack", () => {
     // Only what was changed (and the dropped role's grants): the rest read back as recorded.
     const differences = lines.filter((l) => /^(postgresql|dynamic):/.test(l));
     expect(
-      differences.every((l) => /gdpr-schema-usage|openfga-login|gdpr-retention/.test(l)),
+      differences.every((l) => /gdpr-schema-usage|openfga-role|gdpr-retention/.test(l)),
       differences.join("\n"),
     ).toBe(true);
 

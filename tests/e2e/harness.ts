@@ -79,13 +79,13 @@ export function asService(service: string, database?: string): Promise<Client> {
   return connect(url.toString());
 }
 
-/** The connected role's attributes, connection limit and memberships, as pg_roles has them. */
+/** The logged-in role's (session_user's) attributes, connection limit and memberships, as pg_roles has them. */
 export async function currentRoleAttributes(c: Client): Promise<Record<string, unknown>> {
   const { rows } = await c.query(
     `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolconnlimit,
             ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                    WHERE m.member = r.oid ORDER BY 1) AS member_of
-       FROM pg_roles r WHERE rolname = current_user`,
+       FROM pg_roles r WHERE rolname = session_user`,
   );
   return rows[0];
 }

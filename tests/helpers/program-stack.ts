@@ -25,7 +25,7 @@
  * About 9 s on 2 cores, 7 of them the engine's `up`. Needs the engine built
  * (`make tools`; scripts/pulumi.sh would otherwise build it, minutes).
  */
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -65,6 +65,12 @@ export interface ProgramStackOptions {
    * @default "test"
    */
   base?: string;
+  /**
+   * Run an earlier version of the program: the checkout's files come from this
+   * commit of the repository (`git archive`) until upgrade() puts this tree's in.
+   * @default this tree
+   */
+  commit?: string;
 }
 
 export interface StackChange {
@@ -120,6 +126,8 @@ export interface ProgramStack {
    * program removes what a change added.
    */
   up(change?: StackChange): Promise<void>;
+  /** Replaces the checkout's program files with this tree's (after `commit`); runs nothing. */
+  upgrade(): void;
   /** Writes `change` (config, migrations) into the checkout without running anything. */
   apply(change?: StackChange): void;
   /** Reads the stack's outputs again (secrets shown). */
@@ -204,7 +212,25 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
   const root = mkdtempSync(join(tmpdir(), "program-stack-"));
   let server: TestServer | undefined;
   try {
-    for (const path of CHECKOUT) cpSync(join(ROOT, path), join(root, path), { recursive: true });
+    const copyTree = () => {
+      for (const path of CHECKOUT) {
+        rmSync(join(root, path), { recursive: true, force: true });
+        cpSync(join(ROOT, path), join(root, path), { recursive: true });
+      }
+    };
+    if (options.commit) {
+      const archive = spawnSync("git", ["archive", "--format=tar", options.commit, ...CHECKOUT], {
+        cwd: ROOT,
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      if (archive.status !== 0) {
+        throw new Error(`git archive ${options.commit} failed (a shallow clone?): ${archive.stderr}`);
+      }
+      const untar = spawnSync("tar", ["-x", "-C", root], { input: archive.stdout });
+      if (untar.status !== 0) throw new Error(`tar -x failed: ${untar.stderr}`);
+    } else {
+      copyTree();
+    }
     symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
 
     let t = process.hrtime.bigint();
@@ -305,6 +331,7 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
       admin: (database = "postgres") => srv.client(database, adminUser, adminPassword),
       superuser: (database = "postgres") => srv.client(database),
       up,
+      upgrade: copyTree,
       apply,
       readOutputs,
       start: startCommand,
