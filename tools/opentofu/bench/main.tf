@@ -1,5 +1,5 @@
 # The peer of the Pulumi program in `make bench` (scripts/bench.ts): the
-# objects ServiceDatabase and BackupRole create for each service (components/
+# objects ServiceDatabase (with its login users) and BackupRole create for each service (components/
 # database/service-database.ts, backup-role.ts), with the same provider (cyrilgdn/postgresql, which our
 # Pulumi postgresql provider bridges), the same provider settings and the same
 # non-superuser admin. Passwords come in as a variable (the program generates
@@ -62,11 +62,13 @@ locals {
   managed  = toset(var.managed_schema_services)
 }
 
+# The service role ({db}_app, NOLOGIN: what the login users inherit; the
+# resource keeps its earlier name) and its two login users (alternating users,
+# components/database/login-users.ts).
 resource "postgresql_role" "login" {
   for_each                  = local.services
   name                      = "${each.key}_app"
-  login                     = true
-  password                  = var.passwords[each.key]
+  login                     = false
   connection_limit          = var.connection_limit
   superuser                 = false
   create_database           = false
@@ -74,6 +76,25 @@ resource "postgresql_role" "login" {
   replication               = false
   bypass_row_level_security = false
   inherit                   = true
+  skip_reassign_owned       = true
+}
+
+resource "postgresql_role" "user" {
+  for_each = {
+    for pair in setproduct(var.services, ["a", "b"]) : "${pair[0]}_${pair[1]}" => { service = pair[0], slot = pair[1] }
+  }
+  name                      = "${each.value.service}_app_${each.value.slot}"
+  login                     = true
+  password                  = "${var.passwords[each.value.service]}-${each.value.slot}"
+  connection_limit          = var.connection_limit
+  superuser                 = false
+  create_database           = false
+  create_role               = false
+  replication               = false
+  bypass_row_level_security = false
+  inherit                   = true
+  roles                     = [postgresql_role.login[each.value.service].name]
+  assume_role               = postgresql_role.login[each.value.service].name
   skip_reassign_owned       = true
 }
 
