@@ -66,13 +66,14 @@ describe("database-alerts.yaml", () => {
     expect(doc.metadata.name).toBe("platform-databases");
   });
 
-  it("has the ADR's three alerts (and two more), each with a severity, a summary and a runbook line", () => {
+  it("has the ADR's three alerts (and three more), each with a severity, a summary and a runbook line", () => {
     expect(alerts.map((a) => a.alert)).toEqual([
       "DatabaseRequiredTableMissing",
       "DatabaseSizeOverBudget",
       "DatabaseConnectionsNearLimit",
       "DatabaseHealthCheckFailed",
       "DatabaseChecksDown",
+      "DatabaseMetricsExporterAbsent",
     ]);
     for (const a of alerts) {
       expect(["critical", "warning"], a.alert).toContain(a.labels?.severity);
