@@ -153,7 +153,7 @@ lint-layers: deps ## components/ layering and no import cycles (.dependency-crui
 hooks: ## install the git pre-commit hook (ADR-0060 naming check on staged files)
 	scripts/install-git-hooks.sh
 
-bench: deps tools ## timings of pulumi up/preview vs plain psql (medians)
+bench: deps tools ## timings of pulumi up/preview vs plain psql and OpenTofu (medians; builds OpenTofu once)
 	$(TSX) scripts/bench.ts
 	$(TSX) scripts/bench-migrations.ts
 

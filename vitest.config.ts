@@ -12,6 +12,7 @@ export default defineConfig({
           include: ["tests/**/*.test.ts"],
           exclude: ["tests/e2e/**"],
           environment: "node",
+          setupFiles: ["tests/helpers/require-ts.ts"],
           testTimeout: 30_000,
         },
       },
@@ -20,6 +21,7 @@ export default defineConfig({
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts"],
           environment: "node",
+          setupFiles: ["tests/helpers/require-ts.ts"],
           // One real server and one Pulumi stack: one file at a time, in name
           // order (90-lifecycle destroys the stack last).
           fileParallelism: false,

@@ -12,54 +12,70 @@
  * language host is replaced by the SDK's own. The program is index.ts, loaded
  * fresh for the run; its exports become the stack outputs, as with the host.
  */
-import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
+import { runCli } from "./lib/cli-client";
 
 const ROOT = resolve(__dirname, "..");
 
-// Internal modules of @pulumi/pulumi that the Automation API itself uses.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { LanguageServer } = require("@pulumi/pulumi/automation/server");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const langrpc = require("@pulumi/pulumi/proto/language_grpc_pb");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { grpcChannelOptions } = require("@pulumi/pulumi/runtime/settings");
+/** The SDK's LanguageServer (automation/server, internal: what the Automation API itself uses). */
+interface LanguageServer {
+  getRequiredPlugins: grpc.handleUnaryCall<unknown, unknown>;
+  getPluginInfo: grpc.handleUnaryCall<unknown, unknown>;
+  run: grpc.handleUnaryCall<unknown, unknown>;
+  onPulumiExit(hasError: boolean): void;
+}
 
+let runs = 0;
 async function program(): Promise<Record<string, unknown>> {
-  // A fresh copy of the program and its components for this run.
+  // A fresh copy of the program for this run; from the second run of this
+  // process on (`up` without --skip-preview), of its components as well.
   for (const key of Object.keys(require.cache)) {
-    if (key.startsWith(ROOT) && !key.includes("node_modules")) delete require.cache[key];
+    const ours = key.startsWith(ROOT) && !key.includes("node_modules");
+    if (ours && (runs > 0 || key === resolve(ROOT, "index.ts"))) delete require.cache[key];
   }
+  runs++;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(resolve(ROOT, "index.ts"));
   return { ...mod };
 }
 
-async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const server = new grpc.Server({ ...grpcChannelOptions });
-  const languageServer = new LanguageServer(program);
-  server.addService(langrpc.LanguageRuntimeService, languageServer);
-  const port = await new Promise<number>((ok, fail) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? fail(err) : ok(p),
-    ),
-  );
-  const child = spawn("pulumi", [...args, `--client=127.0.0.1:${port}`, "--exec-kind", "auto.inline"], {
-    cwd: ROOT,
-    stdio: "inherit",
-  });
-  const code = await new Promise<number>((ok) => child.on("close", (c) => ok(c ?? 1)));
-  try {
-    languageServer.onPulumiExit(code !== 0);
-  } finally {
-    server.forceShutdown();
-  }
-  return code;
+// The SDK and the program's modules load while the CLI starts (it needs the
+// program only once it has read the stack): the server is created on first use.
+let server: LanguageServer | undefined;
+function languageServer(): LanguageServer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  server ??= new (require("@pulumi/pulumi/automation/server").LanguageServer)(program) as LanguageServer;
+  return server;
 }
 
-main().then(
+type Call = grpc.ServerUnaryCall<unknown, unknown>;
+type Callback = grpc.sendUnaryData<unknown>;
+
+runCli({
+  handlers: {
+    getRequiredPlugins: (call: Call, callback: Callback) =>
+      languageServer().getRequiredPlugins(call, callback),
+    getPluginInfo: (call: Call, callback: Callback) => languageServer().getPluginInfo(call, callback),
+    run: (call: Call, callback: Callback) => languageServer().run(call, callback),
+  },
+  args: process.argv.slice(2),
+  cwd: ROOT,
+  afterSpawn: () =>
+    setImmediate(() => {
+      languageServer();
+      // The components (and through them @pulumi/pulumi and @pulumi/postgresql); not index.ts,
+      // whose top level registers the resources. Only a head start: an error here
+      // surfaces when the program runs.
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require(resolve(ROOT, "components"));
+      } catch {
+        // (reported by the run)
+      }
+    }),
+  afterExit: (code) => server?.onPulumiExit(code !== 0),
+}).then(
   (code) => process.exit(code),
   (err: Error) => {
     console.error(`pulumi-inline: ${err.message}`);

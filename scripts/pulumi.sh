@@ -45,8 +45,10 @@ else
   [ "$external" = true ] && cli_only=(--cli-only)
   PATH="$("$root/scripts/ensure-pulumi.sh" "${cli_only[@]}" | tail -n1):$PATH"
 fi
-# pulumi-resource-pulumi-nodejs (dynamic providers) ships inside @pulumi/pulumi.
-PATH="$PATH:$root/node_modules/@pulumi/pulumi"
+# pulumi-resource-pulumi-nodejs (dynamic providers): the one in scripts/plugins
+# starts the provider host directly; the one shipped in @pulumi/pulumi first
+# spends a node start on locating it.
+PATH="$root/scripts/plugins:$PATH:$root/node_modules/@pulumi/pulumi"
 export PATH
 export PULUMI_SKIP_UPDATE_CHECK=true
 
@@ -79,7 +81,24 @@ cd "$root"
 # the copy). A cloud stack uses its committed file as is (its secrets provider
 # settings live there; CI's checkout is thrown away).
 scratch="$root/.local/$stack/Pulumi.$stack.yaml"
-if ! pulumi stack select "$stack_ref" >/dev/null 2>&1; then
+# Does the stack exist? With the file backend, its state file says so without
+# a CLI start of its own (about 0.3 s); any other backend asks `stack select`.
+stack_exists() {
+  case "${PULUMI_BACKEND_URL:-}" in
+    file://*)
+      local project dir
+      project="$(sed -n 's/^name: *//p' "$root/Pulumi.yaml" | head -n1)"
+      dir="${PULUMI_BACKEND_URL#file://}/.pulumi/stacks"
+      local f
+      for f in "$dir/$project/$stack".json{,.gz,.zst} "$dir/$stack".json{,.gz,.zst}; do
+        [ -f "$f" ] && return 0
+      done
+      return 1
+      ;;
+    *) pulumi stack select "$stack_ref" >/dev/null 2>&1 ;;
+  esac
+}
+if ! stack_exists; then
   if [ "$external" = true ]; then
     echo "pulumi.sh: stack $stack_ref not found in the backend ${PULUMI_BACKEND_URL:-Pulumi Cloud}; it is created by a first \`pulumi stack init\` on purpose, not here" >&2
     exit 2
@@ -127,10 +146,17 @@ fi
 # `up` and `preview` run the program. Without the pulumi-language-nodejs host
 # (not buildable from the Go modules reachable here), the SDK serves the program
 # in-process and the CLI connects to it (what the Automation API does).
+# PULUMI_HOST=standard instead runs it as the standard host does: a node
+# process running @pulumi/pulumi's cmd/run with Pulumi.yaml's runtime options
+# (scripts/pulumi-host.ts).
 case "${1:-}" in
   up|update|preview|pre)
     if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
-      exec "$root/node_modules/.bin/tsx" "$root/scripts/pulumi-inline.ts" --stack "$stack_ref" --non-interactive "$@" "${config_args[@]}"
+      server="$root/scripts/pulumi-inline.ts"
+      [ "${PULUMI_HOST:-}" = standard ] && server="$root/scripts/pulumi-host.ts"
+      # node with the project's .ts hook, as Pulumi.yaml runs the program (the
+      # tsx CLI would start a second node process, and its hook costs more).
+      exec node --require "$root/scripts/lib/register-ts.cjs" "$server" --stack "$stack_ref" --non-interactive "$@" "${config_args[@]}"
     fi
     ;;
 esac

@@ -1,8 +1,8 @@
 /**
  * The migrations as a Pulumi resource: its place in the program under mocks
  * (after the gdpr database, password a secret, version exported), and its
- * provider serialized the way Pulumi serializes dynamic providers, then run in
- * a plain Node process (like the dynamic-provider host) against PostgreSQL.
+ * provider as the resource ships it to the dynamic-provider host (its
+ * `__provider` module), run in a plain Node process against PostgreSQL.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -115,7 +115,7 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
     expect(reg.replaceWith).toEqual([database]);
   });
 
-  it("the password is a secret input, in neither the serialized provider nor any output", async () => {
+  it("the password is a secret input, in neither the provider's module (__provider) nor any output", async () => {
     const p = await program({ environment: "test", adminPassword: "config-admin-pw" });
     await unwrap(p.databaseNames);
     await settle();
@@ -166,7 +166,7 @@ describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {
 });
 
 describe(
-  "the provider, serialized as Pulumi does and run in a plain Node process",
+  "the provider, as its resources ship it (__provider) and run in a plain Node process",
   { timeout: 300_000 },
   () => {
     let server: TestServer;
@@ -174,19 +174,10 @@ describe(
     let providerFile: string;
 
     beforeAll(async () => {
-      const { migrationsProvider } = await import("../components/schema/schema-migrations");
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
-        serializeFunction(
-          f: () => unknown,
-          opts: { allowSecrets: boolean },
-        ): Promise<{ text: string; exportName: string; containsSecrets: boolean }>;
-      };
-      const serialized = await closure.serializeFunction(() => migrationsProvider, { allowSecrets: false });
-      expect(serialized.containsSecrets).toBe(false);
+      const { MIGRATIONS_PROVIDER_SOURCE } = await import("../components/schema/schema-migrations");
       dir = mkdtempSync(join(tmpdir(), "provider-"));
       providerFile = join(dir, "provider.js");
-      writeFileSync(providerFile, serialized.text);
+      writeFileSync(providerFile, MIGRATIONS_PROVIDER_SOURCE);
       server = await startTestServer();
     }, 120_000);
     afterAll(() => {

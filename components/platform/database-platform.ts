@@ -21,7 +21,6 @@ import { SchemaMigrations } from "../schema/schema-migrations";
 import { RetentionRole } from "../schema/retention-role";
 import { HelmValues, HelmValuesInput, renderHelmValues } from "../cluster/helm-values";
 import { MonitoringRole } from "../observability/monitoring-role";
-import { PlatformCluster } from "./platform-cluster";
 import { planPlatform } from "./platform-plan";
 
 export interface DatabasePlatformArgs {
@@ -268,6 +267,9 @@ export class DatabasePlatform extends pulumi.ComponentResource {
       }));
 
     if (cfg.kubernetes) {
+      // Required only with a cluster: a stack without one never loads @pulumi/kubernetes.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { PlatformCluster } = require("./platform-cluster") as typeof import("./platform-cluster");
       new PlatformCluster(
         `${name}-cluster`,
         {

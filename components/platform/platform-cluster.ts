@@ -10,7 +10,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { secretName } from "../naming";
 import { clusterEndpoint, HelmValuesInput } from "../cluster/helm-values";
 import { DatabaseSecrets } from "../cluster/database-secrets";
-import { DatabaseAlerts, PrometheusRuleDoc } from "../cluster/database-alerts";
+import { DatabaseAlerts } from "../cluster/database-alerts";
+import type { PrometheusRuleDoc } from "../cluster/prometheus-rule";
 import { RetentionCronJob } from "../cluster/retention-cronjob";
 
 export interface PlatformClusterService {

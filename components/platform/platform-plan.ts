@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { ServiceConfig, StackConfig } from "../config/stack-config";
 import { MigrationFile, readMigrationsDir } from "../schema/migration-files";
 import { definesPurgeFunction, migrationsDir } from "../schema/migration-paths";
-import { PrometheusRuleDoc, readPrometheusRule } from "../cluster/database-alerts";
+import { PrometheusRuleDoc, readPrometheusRule } from "../cluster/prometheus-rule";
 
 /** Where the alert rules live, relative to the project root. */
 export const ALERT_RULES_FILE = path.join("deployments", "prometheus", "database-alerts.yaml");

@@ -63,6 +63,11 @@ export class MigrationError extends Error {
   }
 }
 
+/** `001_gdpr_schema.sql sha256:…`: what preview shows, and what the migrations provider checks on disk. */
+export function migrationFingerprints(files: readonly MigrationFile[]): string[] {
+  return files.map((f) => `${f.name} sha256:${f.checksum}`);
+}
+
 export function sha256(content: string | Buffer): string {
   return createHash("sha256").update(content).digest("hex");
 }

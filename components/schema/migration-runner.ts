@@ -37,6 +37,7 @@ export {
   VERSION_TABLE_DDL,
   MIGRATION_FILE_PATTERN,
   MigrationError,
+  migrationFingerprints,
   sha256,
   parseMigrationFiles,
   readMigrationsDir,

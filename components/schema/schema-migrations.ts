@@ -15,15 +15,13 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { MigrationFile } from "./migration-runner";
+import { providerSource, StaticProviderResource } from "../dynamic-provider";
+import { migrationFingerprints, MigrationFile } from "./migration-files";
+
+export { migrationFingerprints } from "./migration-files";
 
 /** The runner module the provider loads (through tsx) when it runs. */
 const RUNNER_MODULE = path.join(__dirname, "migration-runner.ts");
-
-/** `001_gdpr_schema.sql sha256:…`: what preview shows, and what the provider checks on disk. */
-export function migrationFingerprints(files: readonly MigrationFile[]): string[] {
-  return files.map((f) => `${f.name} sha256:${f.checksum}`);
-}
 
 /** The provider's inputs (password excepted, these are also its outputs). */
 export interface MigrationRunInputs {
@@ -49,109 +47,117 @@ export interface MigrationRunOutputs extends Omit<MigrationRunInputs, "password"
   applied: string[];
 }
 
-/** Keys whose change replaces the resource (a different database to migrate). */
-const REPLACE_KEYS = ["host", "port", "database"] as const;
-/** Keys whose change re-runs the runner. */
-const UPDATE_KEYS = ["migrations", "ownerRole", "loginRole", "user", "sslmode"] as const;
-
 /**
- * Runs the migrations described by the inputs. Self-contained (it runs in
- * Pulumi's dynamic-provider host, which gets it serialized): it requires
- * what it needs, loads the runner from the checkout through tsx, and never
+ * The dynamic provider. It runs in Pulumi's dynamic-provider host from the
+ * source text of this factory (dynamic-provider.ts), so everything it uses is
+ * defined inside: it loads the runner from the checkout through tsx, and never
  * returns the password.
  */
-async function applyMigrations(inputs: MigrationRunInputs): Promise<MigrationRunOutputs> {
-  // Resolved from the checkout (not from the host's working directory).
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const dirname = (require("path") as typeof import("path")).dirname(inputs.runner);
-  const tsx = require(require.resolve("tsx/cjs/api", { paths: [dirname] })) as {
-    require: (id: string, from: string) => unknown;
-  };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const runner = tsx.require(inputs.runner, inputs.runner) as typeof import("./migration-runner");
-  const files = runner.readMigrationsDir(inputs.directory);
-  const onDisk = migrationFingerprints(files);
-  if (JSON.stringify(onDisk) !== JSON.stringify(inputs.migrations)) {
-    throw new runner.MigrationError(
-      `the files in ${inputs.directory} changed after the program read them (planned: ${inputs.migrations.join(", ")}; on disk: ${onDisk.join(", ")}); run pulumi up again`,
-    );
-  }
-  const result = await runner.runMigrations({
-    connection: {
+export function migrationsProviderFactory(): pulumi.dynamic.ResourceProvider {
+  /** Keys whose change replaces the resource (a different database to migrate). */
+  const REPLACE_KEYS = ["host", "port", "database"] as const;
+  /** Keys whose change re-runs the runner. */
+  const UPDATE_KEYS = ["migrations", "ownerRole", "loginRole", "user", "sslmode"] as const;
+
+  /** Runs the migrations described by the inputs. */
+  async function applyMigrations(inputs: MigrationRunInputs): Promise<MigrationRunOutputs> {
+    // Resolved from the checkout (not from the host's working directory).
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const dirname = (require("path") as typeof import("path")).dirname(inputs.runner);
+    const tsx = require(require.resolve("tsx/cjs/api", { paths: [dirname] })) as {
+      require: (id: string, from: string) => unknown;
+    };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const runner = tsx.require(inputs.runner, inputs.runner) as typeof import("./migration-runner");
+    const files = runner.readMigrationsDir(inputs.directory);
+    const onDisk = runner.migrationFingerprints(files);
+    if (JSON.stringify(onDisk) !== JSON.stringify(inputs.migrations)) {
+      throw new runner.MigrationError(
+        `the files in ${inputs.directory} changed after the program read them (planned: ${inputs.migrations.join(", ")}; on disk: ${onDisk.join(", ")}); run pulumi up again`,
+      );
+    }
+    const result = await runner.runMigrations({
+      connection: {
+        host: inputs.host,
+        port: inputs.port,
+        database: inputs.database,
+        user: inputs.user,
+        password: inputs.password || undefined,
+        ssl: runner.sslOption(inputs.sslmode),
+      },
+      ownerRole: inputs.ownerRole,
+      loginRole: inputs.loginRole,
+      migrations: files,
+    });
+    return {
       host: inputs.host,
       port: inputs.port,
-      database: inputs.database,
+      sslmode: inputs.sslmode,
       user: inputs.user,
-      password: inputs.password || undefined,
-      ssl: runner.sslOption(inputs.sslmode),
-    },
-    ownerRole: inputs.ownerRole,
-    loginRole: inputs.loginRole,
-    migrations: files,
-  });
+      database: inputs.database,
+      ownerRole: inputs.ownerRole,
+      loginRole: inputs.loginRole,
+      migrations: inputs.migrations,
+      directory: inputs.directory,
+      runner: inputs.runner,
+      version: result.version,
+      applied: result.history.map((h) => h.name),
+    };
+  }
+
   return {
-    host: inputs.host,
-    port: inputs.port,
-    sslmode: inputs.sslmode,
-    user: inputs.user,
-    database: inputs.database,
-    ownerRole: inputs.ownerRole,
-    loginRole: inputs.loginRole,
-    migrations: inputs.migrations,
-    directory: inputs.directory,
-    runner: inputs.runner,
-    version: result.version,
-    applied: result.history.map((h) => h.name),
+    async check(_olds: MigrationRunInputs, news: MigrationRunInputs) {
+      const failures: pulumi.dynamic.CheckFailure[] = [];
+      for (const key of [
+        "host",
+        "user",
+        "database",
+        "ownerRole",
+        "loginRole",
+        "directory",
+        "runner",
+      ] as const) {
+        if (typeof news[key] !== "string" || news[key] === "") {
+          failures.push({ property: key, reason: `${key} is required, got ${JSON.stringify(news[key])}` });
+        }
+      }
+      if (!Array.isArray(news.migrations) || news.migrations.length === 0) {
+        failures.push({
+          property: "migrations",
+          reason: `no migration files in ${news.directory}: at least one NNN_name.sql is needed`,
+        });
+      }
+      return { inputs: news, failures };
+    },
+    async diff(_id: string, olds: MigrationRunInputs, news: MigrationRunInputs) {
+      const differs = (key: keyof MigrationRunInputs) =>
+        JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
+      const replaces = REPLACE_KEYS.filter(differs);
+      return {
+        changes: replaces.length > 0 || UPDATE_KEYS.some(differs),
+        replaces: [...replaces],
+        deleteBeforeReplace: false,
+      };
+    },
+    async create(inputs: MigrationRunInputs) {
+      const outs = await applyMigrations(inputs);
+      return { id: `${inputs.host}:${inputs.port}/${inputs.database}`, outs };
+    },
+    async update(_id: string, _olds: MigrationRunOutputs, news: MigrationRunInputs) {
+      return { outs: await applyMigrations(news) };
+    },
+    async delete() {
+      // Nothing to undo: migrations are not reversed, and the schema is dropped
+      // with its database (deletedWith).
+    },
   };
 }
 
-/** The dynamic provider (exported for tests that run it serialized, as Pulumi does). */
-export const migrationsProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: MigrationRunInputs, news: MigrationRunInputs) {
-    const failures: pulumi.dynamic.CheckFailure[] = [];
-    for (const key of [
-      "host",
-      "user",
-      "database",
-      "ownerRole",
-      "loginRole",
-      "directory",
-      "runner",
-    ] as const) {
-      if (typeof news[key] !== "string" || news[key] === "") {
-        failures.push({ property: key, reason: `${key} is required, got ${JSON.stringify(news[key])}` });
-      }
-    }
-    if (!Array.isArray(news.migrations) || news.migrations.length === 0) {
-      failures.push({
-        property: "migrations",
-        reason: `no migration files in ${news.directory}: at least one NNN_name.sql is needed`,
-      });
-    }
-    return { inputs: news, failures };
-  },
-  async diff(_id: string, olds: MigrationRunInputs, news: MigrationRunInputs) {
-    const differs = (key: keyof MigrationRunInputs) =>
-      JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
-    const replaces = REPLACE_KEYS.filter(differs);
-    return {
-      changes: replaces.length > 0 || UPDATE_KEYS.some(differs),
-      replaces: [...replaces],
-      deleteBeforeReplace: false,
-    };
-  },
-  async create(inputs: MigrationRunInputs) {
-    const outs = await applyMigrations(inputs);
-    return { id: `${inputs.host}:${inputs.port}/${inputs.database}`, outs };
-  },
-  async update(_id: string, _olds: MigrationRunOutputs, news: MigrationRunInputs) {
-    return { outs: await applyMigrations(news) };
-  },
-  async delete() {
-    // Nothing to undo: migrations are not reversed, and the schema is dropped
-    // with its database (deletedWith).
-  },
-};
+/** The provider, in this process (tests). */
+export const migrationsProvider = migrationsProviderFactory();
+
+/** The provider's module as the dynamic-provider host loads it (the runs' `__provider`). */
+export const MIGRATIONS_PROVIDER_SOURCE = providerSource(migrationsProviderFactory);
 
 interface MigrationRunArgs {
   host: pulumi.Input<string>;
@@ -168,7 +174,7 @@ interface MigrationRunArgs {
 }
 
 /** One run of the runner against one database (the dynamic resource). */
-class MigrationRun extends pulumi.dynamic.Resource {
+class MigrationRun extends StaticProviderResource {
   // `declare`: the base constructor defines these outputs; a class field
   // would reset them to undefined (ES2022 class-field semantics).
   declare public readonly version: pulumi.Output<number>;
@@ -177,12 +183,12 @@ class MigrationRun extends pulumi.dynamic.Resource {
   constructor(name: string, args: MigrationRunArgs, opts?: pulumi.CustomResourceOptions) {
     // Outputs must be listed among the props (as undefined) to exist.
     super(
-      migrationsProvider,
+      MIGRATIONS_PROVIDER_SOURCE,
+      "platform-databases",
+      "SchemaMigrationRun",
       name,
       { ...args, version: undefined, applied: undefined },
       opts,
-      "platform-databases",
-      "SchemaMigrationRun",
     );
   }
 }

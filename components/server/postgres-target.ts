@@ -3,8 +3,15 @@ import * as postgresql from "@pulumi/postgresql";
 import type { SslMode, Target } from "../config/types";
 import type { CloudConfig } from "../config/cloud-config";
 import type { Environment } from "../naming";
-import { CloudSqlInstance, CLOUDSQL_WEEKDAY } from "./cloudsql-instance";
-import { RdsInstance, rdsBackupWindow, rdsMaintenanceWindow } from "./rds-instance";
+// Types only: each cloud's module (and its SDK, @pulumi/gcp or @pulumi/aws) is
+// required in connectManaged for its own target, so a local stack loads neither.
+import type { CloudSqlInstance } from "./cloudsql-instance";
+import type { RdsInstance } from "./rds-instance";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const loadCloudSql = () => require("./cloudsql-instance") as typeof import("./cloudsql-instance");
+const loadRds = () => require("./rds-instance") as typeof import("./rds-instance");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface PostgresTargetArgs {
   /** Where the server runs: `local` (a server given by host/port), `gcp` (Cloud SQL) or `aws` (RDS). */
@@ -138,6 +145,7 @@ function connectManaged(parent: PostgresTarget, name: string, args: PostgresTarg
   };
 
   if (cloud.cloud === "gcp") {
+    const { CloudSqlInstance, CLOUDSQL_WEEKDAY } = loadCloudSql();
     const instance = new CloudSqlInstance(
       `${name}-cloudsql`,
       {
@@ -195,6 +203,7 @@ function connectManaged(parent: PostgresTarget, name: string, args: PostgresTarg
     };
   }
 
+  const { RdsInstance, rdsBackupWindow, rdsMaintenanceWindow } = loadRds();
   const instance = new RdsInstance(
     `${name}-rds`,
     {

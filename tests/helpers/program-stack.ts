@@ -131,6 +131,8 @@ export interface ProgramStack {
   start(command: string, args: string[], env?: Record<string, string>): Running;
   /** start(...).done */
   exec(command: string, args: string[], env?: Record<string, string>): Promise<Finished>;
+  /** `scripts/pulumi.sh <stack> <args>` in the checkout, with `env` added; resolves with its stdout. */
+  pulumi(args: string[], env?: Record<string, string>): Promise<string>;
   /** Stops the server and deletes the checkout. */
   stop(): void;
 }
@@ -307,6 +309,7 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
       readOutputs,
       start: startCommand,
       exec: (command, args, extra) => startCommand(command, args, extra).done,
+      pulumi: (args, extra = {}) => run(root, "scripts/pulumi.sh", [name, ...args], { ...env, ...extra }),
       stop() {
         srv.stop();
         rmSync(root, { recursive: true, force: true });
