@@ -117,6 +117,7 @@ export const CONFIG_KEYS = [
   "kubeContext",
   "namespace",
   "clusterHost",
+  "exporterImage",
   "retentionSchedule",
   ...BACKUP_CONFIG_KEYS,
   ...CLOUD_CONFIG_KEYS,
@@ -243,10 +244,14 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
 
   const monitoring = parseBoolean(problems, "monitoring", raw.monitoring, true);
 
-  const { kubernetes, namespace, kubeContext, clusterHost, retentionSchedule } = parseClusterConfig(
-    problems,
-    raw,
-  );
+  const { kubernetes, namespace, kubeContext, clusterHost, exporterImage, retentionSchedule } =
+    parseClusterConfig(problems, raw);
+  if (exporterImage !== undefined && !monitoring) {
+    problems.add(
+      "exporterImage",
+      `${JSON.stringify(exporterImage)} is set but monitoring is false: the exporter reads the server as the monitoring role`,
+    );
+  }
   const limits = parseConnectionLimits(problems, raw.connectionLimits, serviceNames);
   const maxConnectionsKey = parseInteger(problems, "maxConnections", raw.maxConnections, 0, 0, 262143);
   const reservedConnections = parseInteger(
@@ -320,6 +325,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     namespace,
     kubeContext,
     clusterHost,
+    exporterImage,
     retentionSchedule,
     appMaxReplicas,
     connectionBudget,
