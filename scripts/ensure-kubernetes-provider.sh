@@ -28,8 +28,9 @@
 #     in the schema the plugin serves, and package.json must pin
 #     PULUMI_KUBERNETES_SDK_VERSION (the SDK is newer than the provider commit:
 #     docs/cluster.md says how the pair was chosen);
-#  3. build (-mod=readonly: go.mod and go.sum are committed), then start the
-#     plugin once: it must print the port it serves on, as the engine expects.
+#  3. build (-mod=readonly: go.mod and go.sum are committed; the version
+#     stamped with -X), then start the plugin once: it must print the port it
+#     serves on, as the engine expects, and embed the schema of its version.
 # Progress goes to stderr.
 set -euo pipefail
 
@@ -105,8 +106,10 @@ build_provider() {
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   [[ "$port" =~ ^[0-9]+$ ]] || { cat "$tmp/plugin.log" >&2; log "the built $name did not start (first line: '$port')"; exit 1; }
-  go version -m "$tmp/out/$name" | grep -q "pkg/version.Version=$version" ||
-    { log "the built $name is not stamped with version $version"; exit 1; }
+  # The schema it serves carries the version (generate.go); -trimpath keeps the
+  # -X stamp out of `go version -m`, so that is what is checked.
+  grep -qF "\"version\":\"$version\"" "$tmp/out/$name" ||
+    { log "the built $name does not embed a schema of version $version"; exit 1; }
 }
 
 build_into "$dest" "$name" build_provider
