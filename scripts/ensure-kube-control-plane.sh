@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Provide the local control plane's binaries, kube-apiserver and etcd, built
-# from their Go modules and cached (scripts/cluster.sh starts them).
+# Provide the local control plane's binaries, kube-apiserver,
+# kube-controller-manager and etcd, built from their Go modules and cached
+# (scripts/local-cluster.ts starts them). The controller manager runs only its
+# garbage collector and namespace controller: without the first, a delete with
+# foreground propagation (the kubernetes provider's default) never completes.
 #
 #   scripts/ensure-kube-control-plane.sh   -> last stdout line: the directory holding
-#                                             kube-apiserver and etcd
+#                                             kube-apiserver, kube-controller-manager and etcd
 #
 # Pins (tools/versions.env; a value in the environment wins; the wrapper module
 # tools/kube-control-plane/go.mod must require the same, the script checks):
-#   KUBERNETES_VERSION  k8s.io/kubernetes (cmd/kube-apiserver), staging repos at v0.<minor>.<patch>
+#   KUBERNETES_VERSION  k8s.io/kubernetes (cmd/kube-apiserver, cmd/kube-controller-manager),
+#                       staging repos at v0.<minor>.<patch>
 #   ETCD_VERSION        go.etcd.io/etcd/server/v3 (etcdmain, as upstream's etcd binary)
 # Cache: ${XDG_CACHE_HOME:-$HOME/.cache}/platform-databases/kube-control-plane-<k8s>-etcd-<etcd>/
 #
-# Both binaries come from one module graph, so a cold build compiles the
-# packages they share (gRPC, the etcd client, protobuf, otel) once. They are
-# stamped as upstream's release builds are: kube-apiserver with the
+# All three come from one module graph, so a cold build compiles the packages
+# they share (client-go, apimachinery, gRPC, protobuf, otel) once. They are
+# stamped as upstream's release builds are: the Kubernetes binaries with the
 # k8s.io/component-base/version variables (hack/lib/version.sh; without them it
 # reports v0.0.0-master and clients take it for an ancient server), etcd with
 # its git SHA when the module proxy records one. Each must report its pinned
@@ -73,18 +77,20 @@ build_control_plane() {
   [[ -z "$etcd_sha" ]] || etcd_flags+=" -X go.etcd.io/etcd/api/v3/version.GitSHA=${etcd_sha:0:8}"
   log "building etcd $etcd with $(go version | cut -d' ' -f3)"
   go build -trimpath -ldflags "$etcd_flags" -o "$out/etcd" ./cmd/etcd >&2
-  log "etcd built ($((SECONDS - start))s so far); building kube-apiserver $k8s (many minutes on first use)"
-  go build -trimpath -ldflags "-s -w \
-    -X $cv.gitVersion=v$k8s -X $cv.gitMajor=1 -X $cv.gitMinor=$minor \
-    -X $cv.gitCommit=$commit -X $cv.gitTreeState=clean -X $cv.buildDate=1970-01-01T00:00:00Z" \
-    -o "$out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver >&2
-  log "built both in $((SECONDS - start))s"
-
-  got="$("$out/kube-apiserver" --version)"
-  [[ "$got" == "Kubernetes v$k8s" ]] || { log "built kube-apiserver reports '$got', want Kubernetes v$k8s"; exit 1; }
+  local k8s_flags="-s -w -X $cv.gitVersion=v$k8s -X $cv.gitMajor=1 -X $cv.gitMinor=$minor \
+    -X $cv.gitCommit=$commit -X $cv.gitTreeState=clean -X $cv.buildDate=1970-01-01T00:00:00Z"
+  local cmd
+  for cmd in kube-apiserver kube-controller-manager; do
+    log "building $cmd $k8s ($((SECONDS - start))s so far; many minutes on first use)"
+    go build -trimpath -ldflags "$k8s_flags" -o "$out/$cmd" "k8s.io/kubernetes/cmd/$cmd" >&2
+    got="$("$out/$cmd" --version)"
+    [[ "$got" == "Kubernetes v$k8s" ]] || { log "built $cmd reports '$got', want Kubernetes v$k8s"; exit 1; }
+  done
+  log "built all three in $((SECONDS - start))s"
   got="$("$out/etcd" --version | sed -n 's/^etcd Version: //p')"
   [[ "$got" == "$etcd" ]] || { log "built etcd reports '$got', want $etcd"; exit 1; }
 }
 
-build_into "$dest" kube-apiserver build_control_plane
+# The last one built: an entry with it is complete.
+build_into "$dest" kube-controller-manager build_control_plane
 printf '%s\n' "$dest"

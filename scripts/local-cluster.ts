@@ -1,10 +1,13 @@
 /**
- * A local Kubernetes control plane for the tests and for newcomers: etcd and
- * kube-apiserver (built from Go modules by scripts/ensure-kube-control-plane.sh,
- * cached) on loopback, with no kubelet, scheduler or controller manager. The
- * API server stores and validates objects (Secrets, CronJobs, PrometheusRules,
- * Deployments), which is what the program's cluster half is tested against;
- * no pod ever runs.
+ * A local Kubernetes control plane for the tests and for newcomers: etcd,
+ * kube-apiserver and kube-controller-manager (built from Go modules by
+ * scripts/ensure-kube-control-plane.sh, cached) on loopback, with no kubelet
+ * or scheduler. The API server stores and validates objects (Secrets,
+ * CronJobs, PrometheusRules, Deployments), which is what the program's
+ * cluster half is tested against; the controller manager runs only the
+ * garbage collector (a delete with foreground propagation, the kubernetes
+ * provider's default, waits for it) and the namespace controller (a deleted
+ * namespace goes away). No pod ever runs.
  *
  *   tsx scripts/local-cluster.ts start [dir]    certificates and kubeconfig (once), start, wait
  *                                               for /readyz, install the CRDs
@@ -20,7 +23,8 @@
  *
  * dir defaults to .local/cluster (git-ignored). It holds pki/ (a CA, the API
  * server's serving certificate, an admin client certificate in system:masters,
- * the service-account signing key; made with openssl), etcd/ (data), the logs,
+ * the service-account signing key; made with openssl; the controller manager
+ * uses the admin's kubeconfig), etcd/ (data), the logs,
  * state.json (ports and process ids) and `kubeconfig` (context
  * "platform-databases-local"). Ports are free loopback ports picked at the
  * first start and kept. The prometheus-operator CRDs (PrometheusRule,
@@ -52,8 +56,10 @@ interface State {
   etcdClientPort: number;
   etcdPeerPort: number;
   apiserverPort: number;
+  controllerManagerPort: number;
   etcdPid?: number;
   apiserverPid?: number;
+  controllerManagerPid?: number;
 }
 
 function log(message: string): void {
@@ -179,6 +185,9 @@ function startProcess(bin: string, args: string[], logFile: string): ChildProces
   const fd = openSync(logFile, "a");
   const child = spawn(bin, args, { detached: true, stdio: ["ignore", fd, fd] });
   closeSync(fd);
+  // A binary that cannot start (missing, not executable) has no pid: the caller's
+  // wait then reports it exited, with its log.
+  child.on("error", (err) => writeFileSync(logFile, `${bin}: ${err.message}\n`, { flag: "a" }));
   child.unref();
   return child;
 }
@@ -270,7 +279,9 @@ async function installCrds(cluster: LocalCluster): Promise<void> {
     );
     log(`CRD ${name} installed`);
   }
-  // Discovery serves the group once its CRDs are established; clients (the provider) need it.
+  // Discovery serves the group once its CRDs are established (clients such as
+  // the provider need it), and each resource's storage answers a list (until
+  // then: 429 "storage is (re)initializing").
   await waitFor(
     "monitoring.coreos.com/v1 in discovery",
     async () => {
@@ -280,6 +291,15 @@ async function installCrds(cluster: LocalCluster): Promise<void> {
     () => undefined,
     60_000,
   );
+  for (const plural of plurals) {
+    await waitFor(
+      `${plural}.monitoring.coreos.com listable`,
+      async () =>
+        (await apiRequest(cluster, "GET", `/apis/monitoring.coreos.com/v1/${plural}?limit=1`)).status === 200,
+      () => undefined,
+      60_000,
+    );
+  }
 }
 
 export async function start(dir = DEFAULT_CLUSTER_DIR): Promise<LocalCluster> {
@@ -291,7 +311,10 @@ export async function start(dir = DEFAULT_CLUSTER_DIR): Promise<LocalCluster> {
     etcdClientPort: await freePort(),
     etcdPeerPort: await freePort(),
     apiserverPort: await freePort(),
+    controllerManagerPort: await freePort(),
   };
+  // A directory from before the controller manager was added.
+  state.controllerManagerPort ??= await freePort();
   writeState(dir, state);
   const cluster = describeCluster(dir) as LocalCluster;
   writeKubeconfig(dir, cluster.server);
@@ -364,8 +387,52 @@ export async function start(dir = DEFAULT_CLUSTER_DIR): Promise<LocalCluster> {
       alive(state.apiserverPid, "kube-apiserver") ? undefined : `kube-apiserver exited:\n${tail(apiLog)}`,
   );
   log(`kube-apiserver ready; kubeconfig ${cluster.kubeconfig}`);
+
+  const kcmLog = join(dir, "kube-controller-manager.log");
+  if (!alive(state.controllerManagerPid, "kube-controller-manager")) {
+    log("starting kube-controller-manager (garbage collector, namespace controller)");
+    const kcm = startProcess(
+      join(bin, "kube-controller-manager"),
+      [
+        `--kubeconfig=${cluster.kubeconfig}`,
+        `--authentication-kubeconfig=${cluster.kubeconfig}`,
+        `--authorization-kubeconfig=${cluster.kubeconfig}`,
+        "--controllers=garbagecollector,namespace",
+        "--leader-elect=false",
+        "--use-service-account-credentials=false",
+        `--bind-address=${HOST}`,
+        `--secure-port=${state.controllerManagerPort}`,
+        `--cert-dir=${join(dir, "controller-manager-certs")}`,
+        "--profiling=false",
+      ],
+      kcmLog,
+    );
+    state.controllerManagerPid = kcm.pid;
+    writeState(dir, state);
+  }
+  await waitFor(
+    "kube-controller-manager /healthz",
+    async () => (await selfSignedStatus(`https://${HOST}:${state.controllerManagerPort}/healthz`)) === 200,
+    () =>
+      alive(state.controllerManagerPid, "kube-controller-manager")
+        ? undefined
+        : `kube-controller-manager exited:\n${tail(kcmLog)}`,
+  );
   await installCrds(cluster);
   return cluster;
+}
+
+/** The status of a GET to a loopback endpoint serving its own self-signed certificate (a health check). */
+function selfSignedStatus(url: string): Promise<number> {
+  return new Promise((ok, fail) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 5_000 }, (res) => {
+      res.resume();
+      ok(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(new Error(`${url}: timed out`)));
+    req.on("error", fail);
+    req.end();
+  });
 }
 
 async function stopPid(name: string, pid: number | undefined): Promise<void> {
@@ -384,8 +451,10 @@ export async function stop(dir = DEFAULT_CLUSTER_DIR, reset = false): Promise<vo
   dir = resolve(dir);
   const state = readState(dir);
   if (state) {
+    await stopPid("kube-controller-manager", state.controllerManagerPid);
     await stopPid("kube-apiserver", state.apiserverPid);
     await stopPid("etcd", state.etcdPid);
+    delete state.controllerManagerPid;
     delete state.apiserverPid;
     delete state.etcdPid;
     if (!reset) writeState(dir, state);
@@ -395,7 +464,11 @@ export async function stop(dir = DEFAULT_CLUSTER_DIR, reset = false): Promise<vo
 
 export function running(dir = DEFAULT_CLUSTER_DIR): boolean {
   const state = readState(resolve(dir));
-  return alive(state?.apiserverPid, "kube-apiserver") && alive(state?.etcdPid, "etcd");
+  return (
+    alive(state?.apiserverPid, "kube-apiserver") &&
+    alive(state?.etcdPid, "etcd") &&
+    alive(state?.controllerManagerPid, "kube-controller-manager")
+  );
 }
 
 /** Creates `name` unless it exists. */

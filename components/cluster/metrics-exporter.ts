@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { postgresUri } from "../server/connection";
 import type { Endpoint } from "../server/connection";
+import { OWNED_SECRET_ANNOTATIONS } from "./secret-data";
 
 /**
  * The exporter's name: its Deployment, Service, ServiceMonitor and Secret. The
@@ -168,6 +169,7 @@ export class MetricsExporter extends pulumi.ComponentResource {
         metadata: {
           name: EXPORTER_NAME,
           namespace: args.namespace,
+          annotations: { ...OWNED_SECRET_ANNOTATIONS },
           labels: {
             "app.kubernetes.io/managed-by": "pulumi",
             "app.kubernetes.io/part-of": "platform-databases",

@@ -79,7 +79,15 @@ export class PlatformCluster extends pulumi.ComponentResource {
     super("platform-databases:index:PlatformCluster", name, {}, opts);
     this.provider = new k8s.Provider(
       `${name}-provider`,
-      { kubeconfig: args.kubeconfig, context: args.kubeContext, namespace: args.namespace },
+      {
+        kubeconfig: args.kubeconfig,
+        context: args.kubeContext,
+        namespace: args.namespace,
+        // A changed password (or a Secret repaired after a hand edit) updates the
+        // Secret in place; the provider's default replaces it (deleted, then
+        // created: pods starting in between find no Secret).
+        enableSecretMutable: true,
+      },
       { parent: this },
     );
     const inCluster = { parent: this, providers: { kubernetes: this.provider } };
