@@ -90,7 +90,7 @@ uses_kubernetes() {
     return 0
   fi
   state="${PULUMI_BACKEND_URL#file://}/.pulumi/stacks/platform-databases/$stack.json"
-  [ -f "$state" ] && grep -q '"type": "pulumi:providers:kubernetes"' "$state"
+  [ -f "$state" ] && grep -Eq '"type": ?"pulumi:providers:kubernetes"' "$state"
 }
 if [ "$external" = false ] && uses_kubernetes "$@"; then
   PATH="$("$root/scripts/ensure-kubernetes-provider.sh" | tail -n1):$PATH"
