@@ -38,6 +38,8 @@ export const retentionUris = platform.retentionUris;
 export const backupRoles = platform.backupRoles;
 /** Each backup role's URI to its database (a secret). */
 export const backupUris = platform.backupUris;
+/** `gs://…` / `s3://…` of each backup bucket the stack creates, by service (targets gcp and aws). */
+export const backupBuckets = platform.backupBuckets;
 /** The monitoring role's name (undefined when config monitoring is false). */
 export const monitoringRole = platform.monitoringRole;
 /** Its URI (a secret) to the first service database: `make check` and `make metrics` connect with it. */

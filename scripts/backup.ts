@@ -6,6 +6,7 @@
  *   make restore STACK=test SERVICE=gdpr [BACKUP=<id>] [INTO=<database>]
  *   tsx scripts/backup.ts backup <stack> [--service S]
  *   tsx scripts/backup.ts restore <stack> --service S [--backup ID] [--into DB] [--json]
+ *   tsx scripts/backup.ts erasures <stack> [--service S]   (make backup-erasures)
  *
  * Backup: as the service's backup role (the stack's secret output
  * backupUris), in one REPEATABLE READ snapshot: the manifest (every table,
@@ -18,7 +19,9 @@
  * one; by default `<database>_restore_<id>`, refused if it exists), CONNECT
  * revoked from PUBLIC first; pg_restore --no-owner --no-acl; then every
  * table's row count and checksum is compared with the manifest, and the
- * result said. Exit status: 0 done (and verified), 1 failed or mismatch, 2 usage.
+ * result said; then the GDPR erasures recorded after the backup are
+ * re-applied (scripts/backup/erasures.ts). Exit status: 0 done (and
+ * verified), 1 failed or mismatch, 2 usage.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -39,12 +42,21 @@ import {
   parseManifest,
   readTables,
 } from "./backup/manifest";
+import {
+  Erasure,
+  exportErasures,
+  hasErasureLog,
+  missingErasures,
+  newestExport,
+  readErasures,
+  replayErasures,
+} from "./backup/erasures";
 import { MANIFEST, storeFor } from "./backup/store";
 
 const ROOT = resolve(__dirname, "..");
 
 export interface BackupOptions {
-  command: "backup" | "restore";
+  command: "backup" | "restore" | "erasures";
   stack: string;
   service?: string;
   backup?: string;
@@ -54,8 +66,8 @@ export interface BackupOptions {
 
 export function parseBackupArgs(argv: readonly string[]): BackupOptions {
   const [command, ...rest] = argv;
-  if (command !== "backup" && command !== "restore") {
-    throw new UsageError(`first argument ${JSON.stringify(command)} is not backup or restore`);
+  if (command !== "backup" && command !== "restore" && command !== "erasures") {
+    throw new UsageError(`first argument ${JSON.stringify(command)} is not backup, restore or erasures`);
   }
   const opts: Partial<BackupOptions> = { command, json: false };
   const value = (flag: string, v: string | undefined) => {
@@ -74,7 +86,7 @@ export function parseBackupArgs(argv: readonly string[]): BackupOptions {
   }
   if (!opts.stack) throw new UsageError("give a stack (e.g. test)");
   if (command === "restore" && !opts.service) throw new UsageError("restore needs a service (SERVICE=…)");
-  if (command === "backup" && (opts.backup || opts.into)) {
+  if (command !== "restore" && (opts.backup || opts.into)) {
     throw new UsageError("BACKUP and INTO are for restore");
   }
   if (opts.into !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.into)) {
@@ -149,6 +161,7 @@ export async function backupService(
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const snapshot = (await client.query("SELECT pg_export_snapshot() AS s")).rows[0].s as string;
     const tables = await readTables(client);
+    const erasures = await readErasures(client);
     const file = `${svc.database}.dump`;
     const conn = splitPassword(uri);
     runTool(
@@ -187,6 +200,7 @@ export async function backupService(
     const retention = { retainUntil: expires, locked: svc.backup.locked };
     await store.put(`${svc.database}/${id}/${file}`, join(tmp, file), retention);
     await store.put(`${svc.database}/${id}/${MANIFEST}`, join(tmp, MANIFEST), retention);
+    await exportErasures(store, svc.database, erasures, id, retention);
     return manifest;
   } finally {
     await client.end().catch(() => undefined);
@@ -194,10 +208,56 @@ export async function backupService(
   }
 }
 
+export interface ErasureReplay {
+  /** Erasures recorded after the backup, re-applied on the restored copy. */
+  replayed: number;
+  /** Profiles they deleted from it. */
+  profilesDeleted: number;
+  /** Where the log could not be read (the restore still replays what the others hold). */
+  notes: string[];
+}
+
 export interface RestoreResult {
   manifest: Manifest;
   database: string;
   problems: string[];
+  /** Set when the database keeps an erasure log (gdpr). */
+  erasures?: ErasureReplay;
+}
+
+/**
+ * Re-applies, on the restored copy, the erasures its log lacks: from the live
+ * database's log (read as the backup role, `liveUri`) and the newest copy of
+ * the log in the destination.
+ */
+async function replayAfterRestore(
+  restored: Client,
+  store: ReturnType<typeof storeFor>,
+  database: string,
+  liveUri: string | undefined,
+): Promise<ErasureReplay> {
+  const notes: string[] = [];
+  let live: Erasure[] = [];
+  if (liveUri) {
+    const c = new Client({ ...clientConfigFromUri(liveUri, "backupUri"), application_name: "make-restore" });
+    try {
+      await c.connect();
+      live = await readErasures(c);
+    } catch (err) {
+      notes.push(`the live ${database}'s erasure log could not be read (${(err as Error).message})`);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  } else notes.push(`no backup role for the live ${database}: its erasure log was not read`);
+  let exported: Erasure[] = [];
+  try {
+    exported = (await newestExport(store, database))?.erasures ?? [];
+  } catch (err) {
+    notes.push(`the erasure log copies in ${store.where} could not be read (${(err as Error).message})`);
+  }
+  const missing = missingErasures(await readErasures(restored), live, exported);
+  const profilesDeleted = await replayErasures(restored, missing);
+  return { replayed: missing.length, profilesDeleted, notes };
 }
 
 /** The admin's connection to `database` on a local stack. */
@@ -224,7 +284,7 @@ export async function restoreService(
   stack: string,
   cfg: StackConfig,
   svc: ServiceConfig,
-  opts: { backup?: string; into?: string },
+  opts: { backup?: string; into?: string; liveUri?: string },
 ): Promise<RestoreResult> {
   const store = storeFor(svc.backup.destination, stack, ROOT);
   const ids = await store.ids(svc.database);
@@ -281,13 +341,39 @@ export async function restoreService(
     await check.connect();
     try {
       const problems = compareTables(manifest.tables, await readTables(check));
-      return { manifest, database: into, problems };
+      // Verified against the manifest first; then no erased person may stay in the copy.
+      const erasures = (await hasErasureLog(check))
+        ? await replayAfterRestore(check, store, svc.database, opts.liveUri)
+        : undefined;
+      return { manifest, database: into, problems, ...(erasures ? { erasures } : {}) };
     } finally {
       await check.end();
     }
   } finally {
     await admin.end().catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Copies one service's erasure log to its destination (make backup-erasures); a line to print, or "". */
+export async function copyErasureLog(stack: string, svc: ServiceConfig, uri: string): Promise<string> {
+  const client = new Client({ ...clientConfigFromUri(uri, "backupUri"), application_name: "make-backup" });
+  await client.connect();
+  try {
+    if (!(await hasErasureLog(client))) return "";
+    const erasures = await readErasures(client);
+    const store = storeFor(svc.backup.destination, stack, ROOT);
+    const at = new Date();
+    const retention = {
+      retainUntil: new Date(at.getTime() + svc.backup.retentionDays * 86_400_000),
+      locked: svc.backup.locked,
+    };
+    const wrote = await exportErasures(store, svc.database, erasures, backupId(at), retention);
+    return wrote
+      ? `${svc.database}: erasure log (${erasures.length} entries) copied to ${store.where}/${svc.database}/erasures/${backupId(at)}.json`
+      : `${svc.database}: erasure log (${erasures.length} entries) unchanged since its last copy in ${store.where}`;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -327,12 +413,27 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       return 0;
     }
+    if (opts.command === "erasures") {
+      const services = opts.service ? [serviceOf(cfg, opts.stack, opts.service)] : cfg.services;
+      const outputs = readStackOutputs(opts.stack, { showSecrets: true });
+      for (const svc of services) {
+        const line = await copyErasureLog(opts.stack, svc, backupUriOf(opts.stack, outputs, svc.name));
+        if (line) process.stdout.write(`${line}\n`);
+      }
+      return 0;
+    }
     const svc = serviceOf(cfg, opts.stack, opts.service as string);
-    const r = await restoreService(opts.stack, cfg, svc, opts);
+    let liveUri: string | undefined;
+    try {
+      liveUri = backupUriOf(opts.stack, readStackOutputs(opts.stack, { showSecrets: true }), svc.name);
+    } catch {
+      liveUri = undefined; // said in the result's notes: the copies in the destination still count
+    }
+    const r = await restoreService(opts.stack, cfg, svc, { ...opts, liveUri });
     const rows = r.manifest.tables.reduce((n, t) => n + t.rows, 0);
     if (opts.json)
       process.stdout.write(
-        `${JSON.stringify({ database: r.database, id: r.manifest.id, problems: r.problems })}\n`,
+        `${JSON.stringify({ database: r.database, id: r.manifest.id, problems: r.problems, erasures: r.erasures })}\n`,
       );
     else if (r.problems.length === 0) {
       process.stdout.write(
@@ -344,6 +445,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         `${svc.database}: backup ${r.manifest.id} restored into ${r.database}; NOT verified:\n` +
           r.problems.map((p) => `  - ${p}\n`).join(""),
       );
+    }
+    if (r.erasures && !opts.json) {
+      const e = r.erasures;
+      process.stdout.write(
+        `${r.database}: re-applied ${e.replayed} GDPR erasure${e.replayed === 1 ? "" : "s"} recorded after the backup ` +
+          `(${e.profilesDeleted} profile${e.profilesDeleted === 1 ? "" : "s"} deleted)\n`,
+      );
+      for (const n of e.notes) process.stderr.write(`restore: warning: ${n}\n`);
     }
     return r.problems.length === 0 ? 0 : 1;
   } catch (err) {

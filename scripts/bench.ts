@@ -110,7 +110,7 @@ function median(xs: number[]): number {
 }
 
 /** A fresh server for `stack` (and no Pulumi state for it). */
-async function freshServer(stack: string): Promise<void> {
+async function freshServer(stack: string, services: number): Promise<void> {
   if (stack === STACK) {
     spawnSync(
       join(ROOT, "scripts/pulumi.sh"),
@@ -122,7 +122,9 @@ async function freshServer(stack: string): Promise<void> {
     );
   }
   stop(stack, true);
-  await start(stack);
+  // Room for every role's connection limit (25 each by default, 2 for each backup role) and the
+  // reserved connections: the connection budget refuses less at preview.
+  await start(stack, Math.max(200, services * 30 + 50));
 }
 
 /** The same DDL the program issues for self-migrating services, as one psql script: the floor. */
@@ -195,7 +197,7 @@ async function measure(n: number, runs: Runs, tofuCache: string, withEmpty: bool
       );
     }
 
-    await freshServer(STACK);
+    await freshServer(STACK, n);
     const server = describeServer(STACK);
     const psqlArgs = ["-q", "-h", server.host, "-p", String(server.port), "-U", server.adminUser];
     const psqlEnv = { ...process.env, PGPASSWORD: server.adminPassword };
@@ -204,7 +206,7 @@ async function measure(n: number, runs: Runs, tofuCache: string, withEmpty: bool
       timed(() => run("psql", [...psqlArgs, "-d", "postgres", "-f", script], { env: psqlEnv })),
     );
 
-    await freshServer(STACK);
+    await freshServer(STACK, n);
     add(
       "cold",
       timed(() => pulumi(configFile, ["up", "--yes", "--skip-preview"])),
@@ -227,7 +229,7 @@ async function measure(n: number, runs: Runs, tofuCache: string, withEmpty: bool
       timed(() => pulumi(configFile, ["up", "--yes", "--skip-preview"], standard)),
     );
 
-    await freshServer(PEER);
+    await freshServer(PEER, n);
     const peer = describeServer(PEER);
     const tofu = tofuWork(tofuCache, join(ROOT, ".local", PEER, "work"), peer, names);
     add(

@@ -28,6 +28,7 @@ import { resolve } from "node:path";
 import { Client, ClientConfig } from "pg";
 import { CheckConnectionError, collectSnapshot, Connect } from "../components/observability/health-collect";
 import { allPassed, evaluate } from "../components/observability/health-evaluate";
+import { backupAgeRow, BackupStatus } from "../components/observability/backup-age";
 import { formatTable } from "../components/observability/health-format";
 import { CheckResult, HealthSpec, healthSpec, Snapshot } from "../components/observability/health-spec";
 import type { Profile } from "../components/config/stack-config";
@@ -44,6 +45,7 @@ import {
 } from "../components/naming";
 import { readStackOutputs, StackOutputs } from "./helm-values";
 import { stackConfig } from "./local-server";
+import { readBackupStatus } from "./backup/status";
 
 export const ROOT = resolve(__dirname, "..");
 /** The environment variable holding the monitoring role's URI in `--from-env` mode. */
@@ -123,6 +125,8 @@ export interface CheckTarget {
   label: string;
   spec: HealthSpec;
   connect: Connect;
+  /** When each database's last good backup was taken (a stack's destinations); none from --from-env. */
+  backups?: () => Promise<BackupStatus[]>;
 }
 
 function connector(base: ClientConfig): Connect {
@@ -162,7 +166,12 @@ export function targetFromStack(stack: string, outputs: StackOutputs, cfg = stac
     migrations: migrationsFor(cfg.services),
     retentionRoles: retentionRolesOf(stack, outputs),
   });
-  return { label: `stack ${stack}`, spec, connect: connector(clientConfigFromUri(uri)) };
+  return {
+    label: `stack ${stack}`,
+    spec,
+    connect: connector(clientConfigFromUri(uri)),
+    backups: () => readBackupStatus(stack, cfg.services, ROOT),
+  };
 }
 
 /**
@@ -268,12 +277,17 @@ export function resolveTarget(opts: CheckOptions): CheckTarget {
   return targetFromStack(stack, readStackOutputs(stack, { showSecrets: true }));
 }
 
-/** One run: read the server, evaluate. */
+/** One run: read the server and the backups' destinations, evaluate. */
 export async function runChecks(
   target: CheckTarget,
-): Promise<{ snapshot: Snapshot; results: CheckResult[] }> {
-  const snapshot = await collectSnapshot(target.spec, target.connect);
-  return { snapshot, results: evaluate(target.spec, snapshot) };
+  now = new Date(),
+): Promise<{ snapshot: Snapshot; results: CheckResult[]; backups: BackupStatus[] }> {
+  const [snapshot, backups] = await Promise.all([
+    collectSnapshot(target.spec, target.connect),
+    target.backups?.() ?? Promise.resolve([]),
+  ]);
+  const results = [...evaluate(target.spec, snapshot), ...backups.map((b) => backupAgeRow(b, now))];
+  return { snapshot, results, backups };
 }
 
 /** The `--json` document. */

@@ -177,7 +177,12 @@ function isRunning(server: LocalServer, bin: string, user?: SystemUser): boolean
   return res.status === 0;
 }
 
-export async function start(stack: string): Promise<LocalServer> {
+/**
+ * Starts (or reuses) the stack's local server. `maxConnections`: its
+ * max_connections (default 200); `make bench` raises it for its 30 services'
+ * roles, whose limits the connection budget checks against it.
+ */
+export async function start(stack: string, maxConnections = 200): Promise<LocalServer> {
   const server = describeServer(stack);
   if (!server.external) {
     const user = systemUser();
@@ -247,7 +252,7 @@ export async function start(stack: string): Promise<LocalServer> {
       const logFile = join(server.runDir, "postgres.log");
       writeFileSync(logFile, "", { flag: "a" });
       if (user) chownSync(logFile, user.uid, user.gid);
-      const options = `-p ${server.port} -h ${server.host} -k ${server.runDir} -c max_connections=200`;
+      const options = `-p ${server.port} -h ${server.host} -k ${server.runDir} -c max_connections=${maxConnections}`;
       run(
         join(bin, "pg_ctl"),
         ["start", "-w", "-t", "60", "-D", server.dataDir, "-l", logFile, "-o", options],

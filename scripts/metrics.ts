@@ -43,8 +43,8 @@ async function handle(target: CheckTarget, req: IncomingMessage, res: ServerResp
   if (path === "/metrics") {
     let registry;
     try {
-      const { snapshot, results } = await runChecks(target);
-      registry = buildRegistry(target.spec, snapshot, results);
+      const { snapshot, results, backups } = await runChecks(target);
+      registry = buildRegistry(target.spec, snapshot, results, backups);
     } catch (err) {
       process.stderr.write(`metrics: cannot read the server: ${(err as Error).message}\n`);
       registry = buildRegistry(target.spec, undefined);

@@ -66,12 +66,14 @@ describe("database-alerts.yaml", () => {
     expect(doc.metadata.name).toBe("platform-databases");
   });
 
-  it("has the ADR's three alerts (and three more), each with a severity, a summary and a runbook line", () => {
+  it("has the ADR's three alerts (and five more), each with a severity, a summary and a runbook line", () => {
     expect(alerts.map((a) => a.alert)).toEqual([
       "DatabaseRequiredTableMissing",
       "DatabaseSizeOverBudget",
       "DatabaseConnectionsNearLimit",
       "DatabaseHealthCheckFailed",
+      "DatabaseBackupTooOld",
+      "DatabaseBackupMissing",
       "DatabaseChecksDown",
       "DatabaseMetricsExporterAbsent",
     ]);
@@ -80,7 +82,7 @@ describe("database-alerts.yaml", () => {
       expect(a.annotations?.summary, a.alert).toMatch(/\S/);
       expect(a.annotations?.runbook, a.alert).toMatch(/docs\/health\.md#[a-z]+$/);
       expect(a.annotations?.runbook, a.alert).not.toContain("\n");
-      expect(a.for, a.alert).toMatch(/^\d+m$/);
+      expect(a.for, a.alert).toMatch(/^\d+[mhd]$/);
     }
   });
 

@@ -5,9 +5,13 @@
  * COMPLIANCE mode for a locked policy, GOVERNANCE otherwise, versioning,
  * lifecycle expiry, SSE-KMS, public access blocked).
  */
+import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../components/config/stack-config";
+import { backupBucketName, planPlatform } from "../components/platform/platform-plan";
+import { cloudMocks, stackFileConfig } from "./helpers/cloud-mocks";
 import { installMocks, ofType, protects, resetRecorded, settle, unwrap } from "./helpers/mocks";
+import { resource, runProgram } from "./helpers/run-program";
 
 const PROD_GCP = {
   environment: "prod",
@@ -121,5 +125,90 @@ describe("BackupBucket", () => {
     expect(
       () => new BackupBucket("x", { cloud: "gcp", bucketName: "x-backups", policy: policies.gdpr }),
     ).toThrow("BackupBucket x: a GCS bucket needs gcpProject and gcpLocation");
+  });
+});
+
+/** The program on the prod and dev stack files (tests/helpers/run-program.ts), as tests/cloud-stacks.test.ts runs it. */
+describe("the stack creates a backup bucket per service whose destination is `bucket`", () => {
+  const GCS = "gcp:storage/bucket:Bucket";
+  const S3 = "aws:s3/bucket:Bucket";
+  const LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration";
+
+  it("prod on gcp: one GCS bucket per service, gdpr's locked for 7 years, exported as backupBuckets", async () => {
+    const run = await runProgram(stackFileConfig("prod", { target: "gcp" }), "prod", cloudMocks());
+    const buckets = run.resources.filter((r) => r.type === GCS);
+    expect(buckets.map((b) => b.name).sort()).toEqual([
+      "platform-gdpr-backups-bucket",
+      "platform-keycloak-backups-bucket",
+      "platform-openfga-backups-bucket",
+    ]);
+    const gdpr = resource(run, GCS, "platform-gdpr-backups-bucket");
+    expect(gdpr.inputs).toMatchObject({
+      project: "platform-db-prod",
+      location: "europe-west1",
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: "enforced",
+      retentionPolicy: { retentionPeriod: String(2557 * 86400), isLocked: true },
+    });
+    // Auto-named (globally unique), never a fixed name another project could hold.
+    expect(gdpr.inputs.name).toBeUndefined();
+    expect(run.protect.get("platform-gdpr-backups-bucket")).toBe(true);
+    expect(resource(run, GCS, "platform-openfga-backups-bucket").inputs.retentionPolicy).toEqual({
+      retentionPeriod: String(30 * 86400),
+      isLocked: false,
+    });
+    expect(run.resources.some((r) => r.type.startsWith("aws:"))).toBe(false);
+    const urls = await unwrap(run.program.backupBuckets);
+    expect(Object.keys(urls).sort()).toEqual(["gdpr", "keycloak", "openfga"]);
+    expect(urls.gdpr).toMatch(/^gs:\/\//);
+  }, 120_000);
+
+  it("prod on aws: S3 buckets with Object Lock, COMPLIANCE for gdpr, GOVERNANCE for the 30-day services", async () => {
+    const run = await runProgram(stackFileConfig("prod", { target: "aws" }), "prod", cloudMocks());
+    expect(run.resources.filter((r) => r.type === S3).length).toBe(3);
+    expect(resource(run, S3, "platform-gdpr-backups-bucket").inputs).toMatchObject({
+      objectLockEnabled: true,
+      forceDestroy: false,
+    });
+    expect(resource(run, LOCK, "platform-gdpr-backups-object-lock").inputs.rule).toEqual({
+      defaultRetention: { mode: "COMPLIANCE", days: 2557 },
+    });
+    expect(resource(run, LOCK, "platform-keycloak-backups-object-lock").inputs.rule).toEqual({
+      defaultRetention: { mode: "GOVERNANCE", days: 30 },
+    });
+    expect(run.resources.some((r) => r.type.startsWith("gcp:"))).toBe(false);
+  }, 120_000);
+
+  it("staging: nothing locked; a service sent to an existing bucket gets none; a local stack none at all", async () => {
+    const staging = await runProgram(
+      stackFileConfig("staging", {
+        target: "gcp",
+        backupDestination: JSON.stringify(["keycloak=gs://existing-backups/keycloak"]),
+      }),
+      "staging",
+      cloudMocks(),
+    );
+    const names = staging.resources.filter((r) => r.type === GCS).map((r) => r.name);
+    expect(names.sort()).toEqual(["platform-gdpr-backups-bucket", "platform-openfga-backups-bucket"]);
+    expect(resource(staging, GCS, "platform-gdpr-backups-bucket").inputs.retentionPolicy).toMatchObject({
+      isLocked: false,
+    });
+    const dev = await runProgram(stackFileConfig("dev"), "dev");
+    expect(dev.resources.filter((r) => r.type.includes("Bucket"))).toEqual([]);
+    expect(await unwrap(dev.program.backupBuckets)).toEqual({});
+  }, 120_000);
+
+  it("refuses, before anything is registered, a service whose bucket name would be too long", () => {
+    const service = "a_very_long_service_name_for_buckets";
+    expect(backupBucketName("platform", "openfga")).toEqual({ name: "platform-openfga-backups" });
+    expect(backupBucketName("platform", service)).toEqual({
+      problem: expect.stringContaining(
+        `service "${service}": its backup bucket "platform-a-very-long-service-name-for-buckets-backups-bucket-<7 random>" would be 68 characters (a bucket name is at most 63 of a-z 0-9 -)`,
+      ),
+    });
+    const cfg = parseStackConfig({ ...PROD_GCP, services: JSON.stringify(["gdpr", service]) });
+    expect(() => planPlatform("platform", cfg, join(__dirname, ".."))).toThrow(
+      /DatabasePlatform platform: 1 problem:\n {2}- service "a_very_long_service_name_for_buckets": its backup bucket/,
+    );
   });
 });

@@ -86,7 +86,7 @@ describe("backups to the object-storage emulator", () => {
     });
     expect(lines[0]).toMatch(
       new RegExp(
-        `^gdpr_test: backup \\S+ restored into gdpr_from_gcs; verified: 6 tables, ${1 + MIGRATIONS.length} rows,`,
+        `^gdpr_test: backup \\S+ restored into gdpr_from_gcs; verified: 7 tables, ${1 + MIGRATIONS.length} rows,`,
       ),
     );
     expect(lines[1]).toMatch(

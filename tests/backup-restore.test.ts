@@ -75,7 +75,7 @@ describe("make backup and make restore, on a real server", () => {
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(
       new RegExp(
-        `^gdpr_test: backup \\d{8}T\\d{6}Z \\(6 tables, ${GDPR_ROWS} rows, \\d+ bytes\\) in .*kept 7y until `,
+        `^gdpr_test: backup \\d{8}T\\d{6}Z \\(7 tables, ${GDPR_ROWS} rows, \\d+ bytes\\) in .*kept 7y until `,
         "m",
       ),
     );
@@ -121,7 +121,7 @@ describe("make backup and make restore, on a real server", () => {
   it("restores gdpr and keycloak into databases named by INTO, verified", async () => {
     const g = cli("restore", stack.name, "--service", "gdpr", "--into", "gdpr_drill");
     expect(g.stdout).toMatch(
-      new RegExp(`^gdpr_test: backup \\S+ restored into gdpr_drill; verified: 6 tables, ${GDPR_ROWS} rows`),
+      new RegExp(`^gdpr_test: backup \\S+ restored into gdpr_drill; verified: 7 tables, ${GDPR_ROWS} rows`),
     );
     expect(g.status).toBe(0);
     expect(await rows("gdpr_drill", "SELECT user_id FROM user_profiles ORDER BY 1")).toEqual([

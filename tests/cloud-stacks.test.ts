@@ -240,6 +240,12 @@ describe("staging differs from prod only where its config says", () => {
         "platform-postgres-cloudsql-instance.<protect>",
         // backupRetentionDays
         "platform-postgres-cloudsql-instance.settings.backupConfiguration.backupRetentionSettings.retainedBackups",
+        // the backup buckets: in gcpProject; gdpr's 7 years locked (and protected) in prod only
+        "platform-gdpr-backups-bucket.project",
+        "platform-openfga-backups-bucket.project",
+        "platform-keycloak-backups-bucket.project",
+        "platform-gdpr-backups-bucket.retentionPolicy.isLocked",
+        "platform-gdpr-backups-bucket.<protect>",
       ].sort(),
     );
   }, 240_000);
@@ -290,6 +296,9 @@ describe("staging differs from prod only where its config says", () => {
         // awsInstanceClass, diskSizeGb, diskAutoresizeLimitGb
         "platform-postgres-rds-instance.instanceClass",
         "platform-postgres-rds-instance.allocatedStorage",
+        // gdpr's backup bucket: Object Lock COMPLIANCE (and protected) in prod only, GOVERNANCE in staging
+        "platform-gdpr-backups-bucket.<protect>",
+        "platform-gdpr-backups-object-lock.rule.defaultRetention.mode",
         "platform-postgres-rds-instance.maxAllocatedStorage",
         // highAvailability
         "platform-postgres-rds-instance.multiAz",

@@ -81,6 +81,7 @@ describe("DatabasePlatform", () => {
         [
           expect.stringMatching(/^001_gdpr_schema\.sql sha256:/),
           expect.stringMatching(/^002_conversations_app_indexes\.sql sha256:/),
+          expect.stringMatching(/^003_erasure_log\.sql sha256:/),
         ],
       ],
       [

@@ -435,8 +435,8 @@ describe("a fourth managed-schema service, billing (pure)", () => {
         },
       ]),
     ).toEqual(["Cache", "Mixed", "s"]);
-    // gdpr's real migrations create exactly consumers.md's tables: the two rules agree.
-    expect(tablesCreatedBy(MIGRATIONS)).toEqual(REQUIRED_TABLES.gdpr.tables);
+    // gdpr's real migrations create consumers.md's tables, and the erasure log (003) beside them.
+    expect(tablesCreatedBy(MIGRATIONS)).toEqual([...REQUIRED_TABLES.gdpr.tables, "erasure_log"]);
   });
 
   it("which tables are expected: REQUIRED_TABLES, else a managed-schema service's migrations, else none", () => {

@@ -302,7 +302,11 @@ describe("test mode, as the image's superuser", { timeout: 300_000 }, () => {
         applied_by: "postgres",
       })),
     );
-    expect(versions.map((v) => v.name)).toEqual([SCHEMA_FILE, "002_conversations_app_indexes.sql"]);
+    expect(versions.map((v) => v.name)).toEqual([
+      SCHEMA_FILE,
+      "002_conversations_app_indexes.sql",
+      "003_erasure_log.sql",
+    ]);
     // The index names the application's own tests check.
     expect(
       await rows(
@@ -462,6 +466,7 @@ describe("dev mode, as a CREATEDB CREATEROLE admin through PG* variables", { tim
         "audit_logs",
         "consent_records",
         "conversations",
+        "erasure_log",
         "schema_migrations",
         "user_preferences",
         "user_profiles",

@@ -80,11 +80,11 @@ describe("main against PostgreSQL", { timeout: 300_000 }, () => {
 
   it("dry run lists what would be applied; then it applies it; then there is nothing to apply", async () => {
     expect(await migrate("--dry-run")).toBe(0);
-    const files = "001_gdpr_schema.sql, 002_conversations_app_indexes.sql";
+    const files = "001_gdpr_schema.sql, 002_conversations_app_indexes.sql, 003_erasure_log.sql";
     expect(out).toEqual([`gdpr_test: at version 000; would apply ${files}`]);
     out.length = 0;
     expect(await migrate()).toBe(0);
-    expect(out).toEqual([`gdpr_test: applied ${files}; now at version 002`]);
+    expect(out).toEqual([`gdpr_test: applied ${files}; now at version 003`]);
     expect(err.join("\n")).toContain("==> gdpr_test: applying 001_gdpr_schema.sql as gdpr_test_owner");
     expect(err.join("\n")).toContain(
       "==> gdpr_test: applying 002_conversations_app_indexes.sql as gdpr_test_owner",
@@ -92,13 +92,17 @@ describe("main against PostgreSQL", { timeout: 300_000 }, () => {
     expect(err.join("\n")).not.toContain(db.adminPassword);
     out.length = 0;
     expect(await migrate()).toBe(0);
-    expect(out).toEqual(["gdpr_test: nothing to apply; at version 002"]);
+    expect(out).toEqual(["gdpr_test: nothing to apply; at version 003"]);
   });
 
   it("an edited applied file is refused", async () => {
     const dir = mkdtempSync(join(tmpdir(), "migrations-"));
     try {
-      for (const name of ["001_gdpr_schema.sql", "002_conversations_app_indexes.sql"]) {
+      for (const name of [
+        "001_gdpr_schema.sql",
+        "002_conversations_app_indexes.sql",
+        "003_erasure_log.sql",
+      ]) {
         const text = readFileSync(join(ROOT, "migrations", name), "utf8");
         writeFileSync(join(dir, name), name.startsWith("001") ? text + "-- x\n" : text);
       }

@@ -21,6 +21,7 @@ import { createGdprDatabase, GdprDatabase } from "./helpers/gdpr-database";
 const MIGRATIONS_DIR = join(__dirname, "..", "migrations");
 const SCHEMA_FILE = "001_gdpr_schema.sql";
 const INDEX_FILE = "002_conversations_app_indexes.sql";
+const ERASURE_FILE = "003_erasure_log.sql";
 const GDPR_TABLES = ["audit_logs", "consent_records", "conversations", "user_preferences", "user_profiles"];
 
 function file(name: string, sql: string): MigrationFile {
@@ -69,7 +70,7 @@ describe("parseMigrationFiles", () => {
 
   it("reads the repository's migrations: 001, then 002, checksums of the bytes on disk", () => {
     const files = readMigrationsDir(MIGRATIONS_DIR);
-    expect(files.map((f) => f.name)).toEqual([SCHEMA_FILE, INDEX_FILE]);
+    expect(files.map((f) => f.name)).toEqual([SCHEMA_FILE, INDEX_FILE, ERASURE_FILE]);
     for (const f of files) expect(f.checksum).toBe(sha256(readFileSync(join(MIGRATIONS_DIR, f.name))));
   });
 });
@@ -163,12 +164,12 @@ describe("runMigrations against PostgreSQL", { timeout: 300_000 }, () => {
   it("applies gdpr's migrations to an empty database in order, as the owner role, and records version, name, checksum, time", async () => {
     const db = await fresh();
     const result = await run(db, schema);
-    expect(result.applied).toEqual([SCHEMA_FILE, INDEX_FILE]);
-    expect(result.version).toBe(2);
-    expect(await tables(db)).toEqual(GDPR_TABLES.map((t) => [t, db.ownerRole]));
+    expect(result.applied).toEqual([SCHEMA_FILE, INDEX_FILE, ERASURE_FILE]);
+    expect(result.version).toBe(3);
+    expect(await tables(db)).toEqual([...GDPR_TABLES, "erasure_log"].sort().map((t) => [t, db.ownerRole]));
     const rows = await versionRows(db);
     expect(rows).toEqual(
-      [SCHEMA_FILE, INDEX_FILE].map((name, i) =>
+      [SCHEMA_FILE, INDEX_FILE, ERASURE_FILE].map((name, i) =>
         expect.objectContaining({
           version: i + 1,
           name,

@@ -48,4 +48,18 @@ describe("scripts/lib/register-ts.cjs", () => {
     expect(on.status, on.out).toBe(0);
     expect(on.out).toContain("throws.ts:5:");
   });
+
+  it("defers the TypeScript compiler the SDK loads until a function is serialized", () => {
+    const res = node([
+      "-e",
+      `const pulumi = require("@pulumi/pulumi");
+       const loaded = () => Object.keys(require.cache).some((f) => f.includes("/node_modules/typescript/"));
+       const before = loaded();
+       pulumi.runtime.serializeFunction(() => 42).then((s) => {
+         console.log(JSON.stringify([before, loaded(), s.text.includes("42")]));
+       });`,
+    ]);
+    expect(res.status, res.out).toBe(0);
+    expect(JSON.parse(res.out.split("\n")[0])).toEqual([false, true, true]);
+  });
 });

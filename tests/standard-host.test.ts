@@ -151,9 +151,23 @@ describe("a preview through the standard host's entry point (real engine, scratc
     expect(run.modules).toContain(join(stack.root, "scripts", "lib", "register-ts.cjs"));
     const packages = packagesOf(run.modules);
     expect(packages).toContain("esbuild");
-    // (The SDK itself loads the `typescript` package, for its closure
-    // serializer; it parses with it, it never type-checks.)
     for (const loader of ["ts-node", "tsx"]) expect(packages).not.toContain(loader);
+  });
+
+  it("loads no TypeScript compiler in the program's or the dynamic-provider host's process", () => {
+    const processes = records.filter((r) =>
+      ["@pulumi/pulumi/cmd/run", "@pulumi/pulumi/cmd/dynamic-provider"].some((p) => r.argv[1]?.includes(p)),
+    );
+    expect(processes.map((r) => r.argv[1].split("@pulumi/pulumi/")[1]).sort()).toEqual([
+      "cmd/dynamic-provider/index.js",
+      "cmd/run/index.js",
+    ]);
+    for (const r of processes) expect(packagesOf(r.modules)).not.toContain("typescript");
+  });
+
+  it("installs no source-map-support in the program's process unless source maps are asked for", () => {
+    const [run] = records.filter((r) => r.argv[1]?.includes("@pulumi/pulumi/cmd/run"));
+    expect(packagesOf(run.modules)).not.toContain("source-map-support");
   });
 
   it("loads no cloud or kubernetes SDK for a local stack without a cluster", () => {

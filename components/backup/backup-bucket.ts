@@ -1,13 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as gcp from "@pulumi/gcp";
-import * as aws from "@pulumi/aws";
 import type { BackupPolicy } from "../config/backup-config";
+
+// Each cloud's SDK is loaded by the branch that uses it: a GCS bucket never
+// loads @pulumi/aws, an S3 bucket never @pulumi/gcp (tests/loaded-packages.test.ts).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const loadGcp = () => require("@pulumi/gcp") as typeof import("@pulumi/gcp");
+const loadAws = () => require("@pulumi/aws") as typeof import("@pulumi/aws");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface BackupBucketArgs {
   /** Where the bucket lives: `gcp` (a GCS bucket) or `aws` (an S3 bucket). */
   cloud: "gcp" | "aws";
-  /** The bucket's name (globally unique). */
-  bucketName: string;
+  /**
+   * The bucket's name (globally unique).
+   * @default Pulumi's auto-name: the resource name and a random suffix
+   */
+  bucketName?: string;
   /** The service's backup policy (config/backup-config.ts): retention and lock. */
   policy: BackupPolicy;
   /** GCP project and location (region) of a GCS bucket. */
@@ -56,10 +64,11 @@ export class BackupBucket extends pulumi.ComponentResource {
       if (!args.gcpProject || !args.gcpLocation) {
         throw new Error(`BackupBucket ${name}: a GCS bucket needs gcpProject and gcpLocation`);
       }
+      const gcp = loadGcp();
       const bucket = new gcp.storage.Bucket(
         `${name}-bucket`,
         {
-          name: args.bucketName,
+          ...(args.bucketName ? { name: args.bucketName } : {}),
           project: args.gcpProject,
           location: args.gcpLocation,
           storageClass: "STANDARD",
@@ -75,9 +84,14 @@ export class BackupBucket extends pulumi.ComponentResource {
       this.bucketName = bucket.name;
       this.url = pulumi.interpolate`gs://${bucket.name}`;
     } else {
+      const aws = loadAws();
       const bucket = new aws.s3.Bucket(
         `${name}-bucket`,
-        { bucket: args.bucketName, objectLockEnabled: true, forceDestroy: false },
+        {
+          ...(args.bucketName ? { bucket: args.bucketName } : {}),
+          objectLockEnabled: true,
+          forceDestroy: false,
+        },
         { parent: this, protect: args.policy.locked },
       );
       new aws.s3.BucketOwnershipControls(

@@ -28,6 +28,7 @@ export const CHECK_KINDS = [
   "public-connect",
   "retention-role",
   "monitoring-role",
+  "backup-age",
 ] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 

@@ -22,11 +22,17 @@
  *   postgres_role_connections{role}          open connections of each service login role
  *   postgres_role_connection_limit{role}     its rolconnlimit (-1 = no limit)
  *   database_checks_up                       1 when the server could be read
+ *   postgres_backup_last_success_timestamp_seconds{database}
+ *                                            when its newest complete backup (manifest
+ *                                            written) was taken; absent with none
+ *   postgres_backup_max_age_seconds{database} the age its schedule allows
+ *                                            (backup-age.ts), for the alert
  */
 import { Gauge, Registry } from "prom-client";
 import { ADR_MIGRATIONS_SERVICE } from "../schema/migration-paths";
 import type { CheckResult, CheckStatus, HealthSpec, Snapshot } from "./health-spec";
 import { requiredTables } from "./required-tables";
+import { allowedBackupAgeSeconds, BackupStatus } from "./backup-age";
 
 export const STATUS_VALUE: Record<CheckStatus, number> = { PASS: 1, FAIL: 0, PENDING: -1 };
 
@@ -47,6 +53,7 @@ export function buildRegistry(
   spec: HealthSpec,
   snapshot?: Snapshot,
   results: readonly CheckResult[] = [],
+  backups: readonly BackupStatus[] = [],
 ): Registry {
   const registry = new Registry();
   const up = gauge(
@@ -144,6 +151,25 @@ export function buildRegistry(
       { role: role.name },
       snapshot.connections.filter((c) => c.role === role.name).reduce((n, c) => n + c.count, 0),
     );
+  }
+
+  const lastBackup = gauge(
+    registry,
+    "postgres_backup_last_success_timestamp_seconds",
+    "When the newest complete backup of each service database (its manifest written) was taken, Unix seconds.",
+    ["database"],
+  );
+  const maxAge = gauge(
+    registry,
+    "postgres_backup_max_age_seconds",
+    "The age each database's last good backup may reach under its backup schedule, seconds.",
+    ["database"],
+  );
+  for (const b of backups) {
+    // A destination that could not be read says nothing: no series rather than a wrong one.
+    if (b.error !== undefined) continue;
+    maxAge.set({ database: b.database }, allowedBackupAgeSeconds(b.schedule));
+    if (b.lastSuccess) lastBackup.set({ database: b.database }, b.lastSuccess.getTime() / 1000);
   }
 
   for (const r of results) check.set({ check: r.check, subject: r.subject }, STATUS_VALUE[r.status]);

@@ -2,8 +2,9 @@
  * ADR-0060's whole platform as one component: the server (local, Cloud SQL or
  * RDS) and its admin provider; per service a database and least-privilege
  * roles (ServiceDatabase), the migrations of every managed-schema service and
- * a retention role where they define the purge; the monitoring role; and,
- * with a cluster, one Secret per service, the retention CronJobs and the
+ * a retention role where they define the purge; a backup role per database
+ * and, on the clouds, its backup bucket; the monitoring role; and, with a
+ * cluster, one Secret per service, the retention CronJobs and the
  * alerts. Its outputs are what index.ts exports as the stack's outputs.
  *
  * Two platforms in one program do not collide: every child is named
@@ -17,6 +18,10 @@ import { postgresUri } from "../server/connection";
 import { PostgresTarget } from "../server/postgres-target";
 import { ServiceDatabase } from "../database/service-database";
 import { BackupRole } from "../database/backup-role";
+// Loaded only when a service's backups go to a bucket the stack creates (targets gcp and aws).
+import type { BackupBucket } from "../backup/backup-bucket";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadBackupBucket = () => require("../backup/backup-bucket") as typeof import("../backup/backup-bucket");
 import { SchemaMigrations } from "../schema/schema-migrations";
 import { RetentionRole } from "../schema/retention-role";
 import { HelmValues, HelmValuesInput, renderHelmValues } from "../cluster/helm-values";
@@ -98,6 +103,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
   public readonly backupRoles: pulumi.Output<Record<string, string>>;
   /** Each backup role's URI to its database, a secret (make backup, make restore's check). */
   public readonly backupUris: pulumi.Output<Record<string, string>>;
+  /** `gs://…` / `s3://…` of each backup bucket the stack creates, by service (destination `bucket`). */
+  public readonly backupBuckets: pulumi.Output<Record<string, string>>;
   /** The monitoring role (undefined with monitoring off). */
   public readonly monitoringRole?: pulumi.Output<string>;
   /** Its URI to the first service database, a secret (make check, make metrics). */
@@ -243,6 +250,25 @@ export class DatabasePlatform extends pulumi.ComponentResource {
       return { service: s.svc, role };
     });
 
+    // One bucket per service whose destination is `bucket` (the clouds; config
+    // refuses it for target local), its retention and lock from the policy.
+    const buckets = services.flatMap((s) => {
+      const bucketName = s.plan.backupBucket;
+      if (!bucketName || !cfg.cloud) return [];
+      const bucket: BackupBucket = new (loadBackupBucket().BackupBucket)(
+        bucketName,
+        {
+          cloud: cfg.cloud.cloud,
+          policy: s.svc.backup,
+          ...(cfg.cloud.cloud === "gcp"
+            ? { gcpProject: cfg.cloud.project, gcpLocation: cfg.cloud.region }
+            : {}),
+        },
+        { parent: this },
+      );
+      return [{ service: s.svc.name, bucket }];
+    });
+
     // The chart reaches the server at clusterHost when set, else at the server's host.
     const helmInput: pulumi.Output<HelmValuesInput> = pulumi
       .all([server.host, server.port, server.cloudSqlConnectionName])
@@ -344,6 +370,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
     const backupOutputs = perService(backups);
     this.backupRoles = backupOutputs.roles;
     this.backupUris = backupOutputs.uris;
+    this.backupBuckets = byName(buckets.map((b) => [b.service, b.bucket.url]));
     if (monitoring) {
       this.monitoringRole = monitoring.roleName;
       this.monitoringUri = secretUri(
@@ -364,6 +391,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
       retentionUris: this.retentionUris,
       backupRoles: this.backupRoles,
       backupUris: this.backupUris,
+      backupBuckets: this.backupBuckets,
       monitoringRole: this.monitoringRole,
       monitoringUri: this.monitoringUri,
     });

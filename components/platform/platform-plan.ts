@@ -2,7 +2,8 @@
  * What a DatabasePlatform will build, read and checked before it registers
  * anything: each managed-schema service's migrations (from its own directory,
  * schema/migration-paths.ts), whether they define the retention purge, and the
- * alert rule file when the stack has a cluster and monitoring. Every problem
+ * alert rule file when the stack has a cluster and monitoring, and the name
+ * of each backup bucket the stack creates (destination `bucket`). Every problem
  * is reported at once, each naming the service and the file or rule.
  */
 import { existsSync } from "node:fs";
@@ -21,6 +22,30 @@ export interface ServicePlan {
   migrations?: { dir: string; files: MigrationFile[] };
   /** The retention role's name, when the service's migrations define the purge function. */
   retentionRole?: string;
+  /** The BackupBucket's resource name, when the service's backups go to a bucket the stack creates. */
+  backupBucket?: string;
+}
+
+/** Bucket names hold 63 characters (GCS and S3); Pulumi's auto-name adds `-` and 7 random characters. */
+const BUCKET_NAME_MAX = 63;
+const AUTONAME_SUFFIX = 8;
+
+/**
+ * The BackupBucket of `service` in platform `component`: its bucket is
+ * auto-named `<component>-<service>-backups-bucket-<random>`, with `_` as `-`
+ * (S3 refuses underscores); a reason when that is too long.
+ */
+export function backupBucketName(component: string, service: string): { name: string } | { problem: string } {
+  const name = `${component}-${service.replace(/_/g, "-")}-backups`;
+  const length = `${name}-bucket`.length + AUTONAME_SUFFIX;
+  if (length > BUCKET_NAME_MAX || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+    return {
+      problem:
+        `service ${JSON.stringify(service)}: its backup bucket "${name}-bucket-<7 random>" would be ${length} characters ` +
+        `(a bucket name is at most ${BUCKET_NAME_MAX} of a-z 0-9 -): shorten the service name or the platform's name ${JSON.stringify(component)}, or set backupDestination to an existing gs:// or s3:// bucket`,
+    };
+  }
+  return { name };
 }
 
 export interface PlatformPlan {
@@ -46,6 +71,28 @@ export class PlatformPlanError extends Error {
 export function planPlatform(component: string, config: StackConfig, root: string): PlatformPlan {
   const problems: string[] = [];
   const services = config.services.map((service): ServicePlan => {
+    const plan = planSchema(service);
+    if (service.backup.destination.kind !== "bucket") return plan;
+    const bucket = backupBucketName(component, service.name);
+    if ("problem" in bucket) {
+      problems.push(bucket.problem);
+      return plan;
+    }
+    return { ...plan, backupBucket: bucket.name };
+  });
+  let alertRules: PrometheusRuleDoc | undefined;
+  if (config.kubernetes && config.monitoring) {
+    try {
+      alertRules = readPrometheusRule(path.join(root, ALERT_RULES_FILE));
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (problems.length > 0) throw new PlatformPlanError(component, problems);
+  return { services, alertRules };
+
+  /** A managed-schema service's migrations and retention role. */
+  function planSchema(service: ServiceConfig): ServicePlan {
     if (service.profile !== "managed-schema") return { service };
     const dir = migrationsDir(root, service.name);
     let files: MigrationFile[] = [];
@@ -67,15 +114,5 @@ export function planPlatform(component: string, config: StackConfig, root: strin
       migrations: { dir, files },
       retentionRole: definesPurgeFunction(files) ? service.retentionRole : undefined,
     };
-  });
-  let alertRules: PrometheusRuleDoc | undefined;
-  if (config.kubernetes && config.monitoring) {
-    try {
-      alertRules = readPrometheusRule(path.join(root, ALERT_RULES_FILE));
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
   }
-  if (problems.length > 0) throw new PlatformPlanError(component, problems);
-  return { services, alertRules };
 }

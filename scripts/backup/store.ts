@@ -33,6 +33,8 @@ export interface BackupStore {
   read(key: string): Promise<string>;
   /** Ids of the complete backups (with a manifest) of `database`, oldest first. */
   ids(database: string): Promise<string[]>;
+  /** Keys of the files directly under `prefix` (which ends in `/`), sorted. */
+  list(prefix: string): Promise<string[]>;
 }
 
 export const MANIFEST = "manifest.json";
@@ -61,6 +63,14 @@ class DirStore implements BackupStore {
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
       .filter((id) => existsSync(join(dir, id, MANIFEST)))
+      .sort();
+  }
+  async list(prefix: string) {
+    const dir = join(this.root, prefix);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => !f.endsWith(".partial"))
+      .map((f) => `${prefix}${f}`)
       .sort();
   }
 }
@@ -126,8 +136,8 @@ export class GcsStore implements BackupStore {
   private objectPath(key: string, query: string) {
     return `/storage/v1/b/${encodeURIComponent(this.bucket)}/o/${encodeURIComponent(this.name(key))}${query}`;
   }
-  async ids(database: string) {
-    const prefix = this.name(`${database}/`);
+  /** Object names (with the prefix) under `prefix`, every page. */
+  private async names(prefix: string): Promise<string[]> {
     const names: string[] = [];
     let token = "";
     do {
@@ -141,10 +151,22 @@ export class GcsStore implements BackupStore {
       names.push(...(page.items ?? []).map((i) => i.name));
       token = page.nextPageToken ?? "";
     } while (token);
-    return names
+    return names;
+  }
+  async ids(database: string) {
+    const prefix = this.name(`${database}/`);
+    return (await this.names(prefix))
       .filter((n) => n.endsWith(`/${MANIFEST}`))
       .map((n) => n.slice(prefix.length, -MANIFEST.length - 1))
       .filter((id) => !id.includes("/"))
+      .sort();
+  }
+  async list(prefix: string) {
+    const full = this.name(prefix);
+    const strip = this.name("").length;
+    return (await this.names(full))
+      .filter((n) => !n.slice(full.length).includes("/"))
+      .map((n) => n.slice(strip))
       .sort();
   }
 }

@@ -21,6 +21,8 @@ const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require
 const { tmpdir } = require("node:os");
 const { join } = require("node:path");
 const esbuild = require("esbuild");
+// The SDK's TypeScript compiler, loaded only if a function is ever serialized.
+require("./sdk-preload.cjs");
 
 /** The project's compiler options that change the emitted code (esbuild reads the rest itself). */
 const tsconfigRaw = JSON.parse(readFileSync(join(__dirname, "..", "..", "tsconfig.json"), "utf8"));

@@ -326,6 +326,10 @@ describe("the ADR's health check after the services started", () => {
     expect(res.status, res.stdout + res.stderr).toBe(0);
     const report = JSON.parse(res.stdout);
     expect(report.counts.FAIL).toBe(0);
-    expect(report.counts.PENDING ?? 0).toBe(0);
+    // The test stack takes no scheduled backups: its backup-age rows are PENDING (no backup yet).
+    const pending = (report.results as { name: string; check: string; status: string }[]).filter(
+      (r) => r.status === "PENDING",
+    );
+    expect(pending.filter((r) => r.check !== "backup-age")).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
-# The peer of the Pulumi program in `make bench` (scripts/bench-tofu.ts): the
-# objects ServiceDatabase creates for each service (components/database/
-# service-database.ts), with the same provider (cyrilgdn/postgresql, which our
+# The peer of the Pulumi program in `make bench` (scripts/bench.ts): the
+# objects ServiceDatabase and BackupRole create for each service (components/
+# database/service-database.ts, backup-role.ts), with the same provider (cyrilgdn/postgresql, which our
 # Pulumi postgresql provider bridges), the same provider settings and the same
 # non-superuser admin. Passwords come in as a variable (the program generates
 # them with a dynamic provider; OpenTofu would need the random provider).
@@ -144,4 +144,84 @@ resource "postgresql_grant" "schema_usage" {
   object_type = "schema"
   privileges  = ["USAGE"]
   depends_on  = [postgresql_schema.public, postgresql_grant.schema_revoke_public]
+}
+
+# BackupRole (components/database/backup-role.ts): a read-only login role per
+# database, CONNECT, USAGE and SELECT on what is there and what its creator
+# makes later. Grants on one database run one after the other, as in the
+# program (two GRANTs rewriting one ACL at once fail).
+resource "postgresql_role" "backup" {
+  for_each                  = local.services
+  name                      = "${each.key}_backup"
+  login                     = true
+  password                  = "${var.passwords[each.key]}-backup"
+  connection_limit          = 2
+  superuser                 = false
+  create_database           = false
+  create_role               = false
+  replication               = false
+  bypass_row_level_security = false
+  inherit                   = true
+  skip_reassign_owned       = true
+}
+
+resource "postgresql_grant" "backup_connect" {
+  for_each    = local.services
+  database    = postgresql_database.db[each.key].name
+  role        = postgresql_role.backup[each.key].name
+  object_type = "database"
+  privileges  = ["CONNECT"]
+  depends_on  = [postgresql_grant.connect]
+}
+
+resource "postgresql_grant" "backup_schema_usage" {
+  for_each    = local.services
+  database    = postgresql_database.db[each.key].name
+  schema      = "public"
+  role        = postgresql_role.backup[each.key].name
+  object_type = "schema"
+  privileges  = ["USAGE"]
+  depends_on  = [postgresql_grant.backup_connect, postgresql_grant.schema_usage, postgresql_grant.schema_revoke_public]
+}
+
+resource "postgresql_grant" "backup_tables" {
+  for_each    = local.services
+  database    = postgresql_database.db[each.key].name
+  schema      = "public"
+  role        = postgresql_role.backup[each.key].name
+  object_type = "table"
+  privileges  = ["SELECT"]
+  depends_on  = [postgresql_grant.backup_schema_usage]
+}
+
+resource "postgresql_grant" "backup_sequences" {
+  for_each    = local.services
+  database    = postgresql_database.db[each.key].name
+  schema      = "public"
+  role        = postgresql_role.backup[each.key].name
+  object_type = "sequence"
+  privileges  = ["SELECT"]
+  depends_on  = [postgresql_grant.backup_tables]
+}
+
+resource "postgresql_default_privileges" "backup_tables" {
+  for_each    = local.services
+  database    = postgresql_database.db[each.key].name
+  schema      = "public"
+  owner       = try(postgresql_role.owner[each.key].name, postgresql_role.login[each.key].name)
+  role        = postgresql_role.backup[each.key].name
+  object_type = "table"
+  privileges  = ["SELECT"]
+  depends_on  = [postgresql_grant.backup_sequences]
+}
+
+resource "postgresql_default_privileges" "backup_sequences" {
+  for_each    = local.services
+  database    = postgresql_database.db[each.key].name
+  schema      = "public"
+  owner       = try(postgresql_role.owner[each.key].name, postgresql_role.login[each.key].name)
+  role        = postgresql_role.backup[each.key].name
+  object_type = "sequence"
+  privileges  = ["SELECT"]
+  depends_on  = [postgresql_default_privileges.backup_tables]
 }
