@@ -28,11 +28,13 @@ deps: node_modules/.stamp ## install node_modules with the lockfile
 tools: ## build or reuse the Pulumi CLI, language host and postgresql provider
 	@scripts/ensure-pulumi.sh >/dev/null
 
-up: deps tools ## start the local server and `pulumi up --refresh` the dev stack (STACK=dev): also repairs drift
+up: deps tools ## start the local server and `pulumi up --refresh` the dev stack (STACK=dev): also repairs drift; CLUSTER=1 adds the local cluster's objects
 	@echo "==> local PostgreSQL for stack $(STACK)"
 	$(TSX) scripts/local-server.ts start $(STACK)
-	@echo "==> pulumi up ($(STACK))"
-	$(PULUMI) $(STACK) up --yes --skip-preview --refresh
+	@echo "==> pulumi up ($(STACK)$(if $(CLUSTER),; objects in the local cluster, namespace databases))"
+	$(if $(CLUSTER),$(TSX) scripts/local-cluster.ts start)
+	$(PULUMI) $(STACK) up --yes --skip-preview --refresh \
+	  $(if $(CLUSTER),--config-file "$$($(TSX) scripts/local-cluster.ts stack-config $(STACK))")
 	@echo "==> stack outputs ($(STACK); secrets hidden)"
 	$(PULUMI) $(STACK) stack output
 	@$(TSX) scripts/connect-help.ts $(STACK)
@@ -55,8 +57,11 @@ test-unit: deps tools test-tools ## unit and mock tests (two files run the engin
 test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, helm, OpenFGA, Keycloak, pg_dump/pg_restore, fake-gcs-server
+test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, helm, OpenFGA, Keycloak, pg_dump/pg_restore, fake-gcs-server, the kubernetes provider, kube-apiserver + etcd
 	@scripts/ensure-promtool.sh >/dev/null
+	@scripts/ensure-kubernetes-provider.sh >/dev/null
+	@scripts/ensure-kube-control-plane.sh >/dev/null
+	@scripts/ensure-prometheus-operator-crds.sh >/dev/null
 	@scripts/ensure-helm.sh >/dev/null
 	@scripts/ensure-pg-client.sh >/dev/null
 	@scripts/ensure-fake-gcs.sh >/dev/null
@@ -67,6 +72,17 @@ test: deps tools test-tools ## the whole suite (what CI runs): make lint, unit a
 	@$(MAKE) --no-print-directory lint
 	node_modules/.bin/vitest run --project unit
 	node_modules/.bin/vitest run --project e2e
+
+# A local Kubernetes control plane (etcd + kube-apiserver, no kubelet) under .local/cluster (docs/cluster.md).
+.PHONY: cluster-up cluster-down cluster-reset
+cluster-up: deps ## start the local kube-apiserver + etcd (built from Go modules, cached) with the prometheus-operator CRDs; kubeconfig in .local/cluster/kubeconfig
+	$(TSX) scripts/local-cluster.ts start
+
+cluster-down: deps ## stop the local control plane (its data kept; cluster-reset deletes it)
+	$(TSX) scripts/local-cluster.ts stop
+
+cluster-reset: deps ## stop the local control plane and delete .local/cluster
+	$(TSX) scripts/local-cluster.ts reset
 
 # What a deployment takes from a stack: Helm values and the ADR's environment variables.
 .PHONY: helm-values env

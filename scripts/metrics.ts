@@ -83,7 +83,7 @@ export function serveMetrics(target: CheckTarget, port = DEFAULT_PORT, host = DE
   });
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2), ["--port", "--host"]);
   const port = parsePort(opts.extra["--port"] ?? process.env.PORT);
   const host = opts.extra["--host"] ?? DEFAULT_HOST;

@@ -73,6 +73,29 @@ else
   fi
 fi
 
+# The kubernetes provider of a local stack, built from Go modules and cached
+# (scripts/ensure-kubernetes-provider.sh; the engine takes a
+# pulumi-resource-kubernetes on PATH before its plugin cache, as for
+# postgresql): when the config the engine gets (the committed file, or a
+# --config-file) says `kubernetes: true`, or the stack's state holds
+# Kubernetes objects (a destroy or refresh after the key was turned off).
+uses_kubernetes() {
+  local file="$committed" prev="" arg state
+  for arg in "$@"; do
+    [ "$prev" = --config-file ] && file="$arg"
+    case "$arg" in --config-file=*) file="${arg#--config-file=}" ;; esac
+    prev="$arg"
+  done
+  if [ -f "$file" ] && grep -Eq '^[[:space:]]*platform-databases:kubernetes:[[:space:]]*"?true' "$file"; then
+    return 0
+  fi
+  state="${PULUMI_BACKEND_URL#file://}/.pulumi/stacks/platform-databases/$stack.json"
+  [ -f "$state" ] && grep -Eq '"type": ?"pulumi:providers:kubernetes"' "$state"
+}
+if [ "$external" = false ] && uses_kubernetes "$@"; then
+  PATH="$("$root/scripts/ensure-kubernetes-provider.sh" | tail -n1):$PATH"
+fi
+
 cd "$root"
 # Pulumi writes `encryptionsalt` (and normalised values) into the stack's
 # config file. The committed Pulumi.<stack>.yaml of a local stack stays

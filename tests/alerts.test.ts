@@ -66,7 +66,7 @@ describe("database-alerts.yaml", () => {
     expect(doc.metadata.name).toBe("platform-databases");
   });
 
-  it("has the ADR's three alerts (and four more), each with a severity, a summary and a runbook line", () => {
+  it("has the ADR's three alerts (and five more), each with a severity, a summary and a runbook line", () => {
     expect(alerts.map((a) => a.alert)).toEqual([
       "DatabaseRequiredTableMissing",
       "DatabaseSizeOverBudget",
@@ -75,6 +75,7 @@ describe("database-alerts.yaml", () => {
       "DatabaseBackupTooOld",
       "DatabaseBackupMissing",
       "DatabaseChecksDown",
+      "DatabaseMetricsExporterAbsent",
     ]);
     for (const a of alerts) {
       expect(["critical", "warning"], a.alert).toContain(a.labels?.severity);

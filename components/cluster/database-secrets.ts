@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { Endpoint } from "../server/connection";
-import { secretStringData } from "./secret-data";
+import { OWNED_SECRET_ANNOTATIONS, secretStringData } from "./secret-data";
 
 export { secretStringData, GENERIC_SECRET_KEYS } from "./secret-data";
 
@@ -74,6 +74,7 @@ export class DatabaseSecrets extends pulumi.ComponentResource {
           metadata: {
             name: svc.secretName,
             namespace: args.namespace,
+            annotations: { ...OWNED_SECRET_ANNOTATIONS },
             labels: {
               "app.kubernetes.io/managed-by": "pulumi",
               "app.kubernetes.io/part-of": "platform-databases",

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { postgresUri } from "../server/connection";
 import type { Endpoint } from "../server/connection";
 import { PURGE_FUNCTION } from "../schema/migration-paths";
+import { OWNED_SECRET_ANNOTATIONS } from "./secret-data";
 
 /** The key of the retention Secret the CronJob reads its connection URI from. */
 export const RETENTION_SECRET_KEY = "uri";
@@ -129,6 +130,7 @@ export class RetentionCronJob extends pulumi.ComponentResource {
         metadata: {
           name: args.name,
           namespace: args.namespace,
+          annotations: { ...OWNED_SECRET_ANNOTATIONS },
           labels: {
             "app.kubernetes.io/managed-by": "pulumi",
             "app.kubernetes.io/part-of": "platform-databases",

@@ -12,6 +12,14 @@
 import { SECRET_KEYS } from "../naming";
 import { ConnectionParts, jdbcUrl, postgresUri } from "../server/connection";
 
+/**
+ * Annotations of every Secret the program writes. The program is the
+ * authority on their data: `pulumi up` takes back a field someone changed by
+ * hand (kubectl edit, a patch) instead of failing with a server-side apply
+ * field conflict, so a refresh-and-up repairs the drift.
+ */
+export const OWNED_SECRET_ANNOTATIONS: Readonly<Record<string, string>> = { "pulumi.com/patchForce": "true" };
+
 /** The keys of a Secret of a service the chart does not consume. */
 export const GENERIC_SECRET_KEYS = [
   "host",

@@ -25,6 +25,8 @@ export interface ClusterConfig {
   kubeContext?: string;
   /** Host the cluster's pods reach the server on, when it differs from `host`. */
   clusterHost?: string;
+  /** Image of the metrics exporter; its Deployment exists only when set (with `kubernetes` and `monitoring`). */
+  exporterImage?: string;
   /** Cron schedule (UTC) of the retention purge's CronJobs (with `kubernetes`). */
   retentionSchedule: string;
 }
@@ -36,6 +38,7 @@ export function parseClusterConfig(problems: Problems, raw: RawConfig): ClusterC
   const namespace = raw.namespace === "" ? undefined : raw.namespace;
   const kubeContext = raw.kubeContext === "" ? undefined : raw.kubeContext;
   const clusterHost = raw.clusterHost === "" ? undefined : raw.clusterHost;
+  const exporterImage = raw.exporterImage === "" ? undefined : raw.exporterImage;
   const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
   if (namespace !== undefined && (namespace.length > 63 || !dnsLabel.test(namespace))) {
     problems.add(
@@ -48,6 +51,10 @@ export function parseClusterConfig(problems: Problems, raw: RawConfig): ClusterC
   }
   if (clusterHost !== undefined && /\s/.test(clusterHost)) {
     problems.add("clusterHost", `${JSON.stringify(clusterHost)} is not a host name`);
+  }
+  // An image reference: [host[:port]/]path[:tag][@digest], no whitespace, no scheme.
+  if (exporterImage !== undefined && !/^[a-z0-9]([a-z0-9._:/@-]*[A-Za-z0-9_])?$/i.test(exporterImage)) {
+    problems.add("exporterImage", `${JSON.stringify(exporterImage)} is not an image reference`);
   }
   const retentionSchedule =
     raw.retentionSchedule === undefined || raw.retentionSchedule === ""
@@ -69,6 +76,7 @@ export function parseClusterConfig(problems: Problems, raw: RawConfig): ClusterC
     const set = [
       ["namespace", namespace],
       ["kubeContext", kubeContext],
+      ["exporterImage", exporterImage],
     ] as const;
     for (const [key, value] of set) {
       if (value !== undefined) {
@@ -80,5 +88,5 @@ export function parseClusterConfig(problems: Problems, raw: RawConfig): ClusterC
       }
     }
   }
-  return { kubernetes, namespace, kubeContext, clusterHost, retentionSchedule };
+  return { kubernetes, namespace, kubeContext, clusterHost, exporterImage, retentionSchedule };
 }

@@ -132,6 +132,7 @@ export const CONFIG_KEYS = [
   "kubeContext",
   "namespace",
   "clusterHost",
+  "exporterImage",
   "retentionSchedule",
   ...BACKUP_CONFIG_KEYS,
   ...CLOUD_CONFIG_KEYS,
@@ -258,10 +259,14 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
 
   const monitoring = parseBoolean(problems, "monitoring", raw.monitoring, true);
 
-  const { kubernetes, namespace, kubeContext, clusterHost, retentionSchedule } = parseClusterConfig(
-    problems,
-    raw,
-  );
+  const { kubernetes, namespace, kubeContext, clusterHost, exporterImage, retentionSchedule } =
+    parseClusterConfig(problems, raw);
+  if (exporterImage !== undefined && !monitoring) {
+    problems.add(
+      "exporterImage",
+      `${JSON.stringify(exporterImage)} is set but monitoring is false: the exporter reads the server as the monitoring role`,
+    );
+  }
   const limits = parseServiceIntegers(problems, "connectionLimits", raw.connectionLimits, serviceNames, {
     min: 1,
     max: 10000,
@@ -346,6 +351,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     namespace,
     kubeContext,
     clusterHost,
+    exporterImage,
     retentionSchedule,
     appMaxReplicas,
     connectionBudget,

@@ -326,6 +326,10 @@ export class DatabasePlatform extends pulumi.ComponentResource {
           })),
           retentionSchedule: cfg.retentionSchedule,
           postgresVersion: cfg.postgresVersion,
+          exporter:
+            cfg.exporterImage && monitoring
+              ? { image: cfg.exporterImage, roleName: monitoring.roleName, password: monitoring.password }
+              : undefined,
         },
         { parent: this },
       );

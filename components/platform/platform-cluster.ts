@@ -13,6 +13,7 @@ import { DatabaseSecrets } from "../cluster/database-secrets";
 import { DatabaseAlerts } from "../cluster/database-alerts";
 import type { PrometheusRuleDoc } from "../cluster/prometheus-rule";
 import { RetentionCronJob } from "../cluster/retention-cronjob";
+import { MetricsExporter } from "../cluster/metrics-exporter";
 
 export interface PlatformClusterService {
   service: string;
@@ -59,6 +60,15 @@ export interface PlatformClusterArgs {
   retentionSchedule: string;
   /** Server major version (the CronJobs' psql image). */
   postgresVersion: number;
+  /** The metrics exporter (config `exporterImage`, with monitoring); none when unset. */
+  exporter?: PlatformClusterExporter;
+}
+
+export interface PlatformClusterExporter {
+  image: string;
+  /** The monitoring role and its password (a Pulumi secret). */
+  roleName: pulumi.Input<string>;
+  password: pulumi.Input<string>;
 }
 
 export class PlatformCluster extends pulumi.ComponentResource {
@@ -69,7 +79,15 @@ export class PlatformCluster extends pulumi.ComponentResource {
     super("platform-databases:index:PlatformCluster", name, {}, opts);
     this.provider = new k8s.Provider(
       `${name}-provider`,
-      { kubeconfig: args.kubeconfig, context: args.kubeContext, namespace: args.namespace },
+      {
+        kubeconfig: args.kubeconfig,
+        context: args.kubeContext,
+        namespace: args.namespace,
+        // A changed password (or a Secret repaired after a hand edit) updates the
+        // Secret in place; the provider's default replaces it (deleted, then
+        // created: pods starting in between find no Secret).
+        enableSecretMutable: true,
+      },
       { parent: this },
     );
     const inCluster = { parent: this, providers: { kubernetes: this.provider } };
@@ -102,6 +120,23 @@ export class PlatformCluster extends pulumi.ComponentResource {
           roleName: r.roleName,
           password: r.password,
           database: r.database,
+          endpoint: args.helmInput.apply(({ host, port, sslmode }) => ({ host, port, sslmode })),
+        },
+        inCluster,
+      );
+    }
+
+    if (args.exporter) {
+      new MetricsExporter(
+        `${name}-exporter`,
+        {
+          namespace: args.namespace,
+          image: args.exporter.image,
+          environment: args.environment,
+          services: args.services.map((svc) => svc.service),
+          roleName: args.exporter.roleName,
+          password: args.exporter.password,
+          database: args.services[0].database,
           endpoint: args.helmInput.apply(({ host, port, sslmode }) => ({ host, port, sslmode })),
         },
         inCluster,

@@ -54,6 +54,7 @@ const CHECKOUT = [
   "policy",
   "tools/versions.env",
   "tools/pulumi",
+  "tools/kubernetes-provider",
 ];
 
 /** The repository's migrations (gdpr's, migrations/NNN_*.sql), as the program reads them. */
@@ -71,6 +72,14 @@ export interface ProgramStackOptions {
    * @default this tree
    */
   commit?: string;
+  /** Config keys (without the `platform-databases:` prefix) set over the base stack's, kept by every `up`. */
+  config?: Record<string, unknown>;
+  /**
+   * Run the first `up` before returning; with false the caller runs it (after
+   * looking at the server as the program finds it), and `outputs` is unset until then.
+   * @default true
+   */
+  up?: boolean;
 }
 
 export interface StackChange {
@@ -241,6 +250,7 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
       ...(parse(readFileSync(join(ROOT, `Pulumi.${base}.yaml`), "utf8"))?.config ?? {}),
       [`${PROJECT}:host`]: server.host,
       [`${PROJECT}:port`]: server.port,
+      ...Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [`${PROJECT}:${k}`, v])),
     };
     const stackFile = join(root, `Pulumi.${name}.yaml`);
     let config!: StackConfig;
@@ -303,7 +313,7 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
     };
     const startCommand = (command: string, args: string[], extra: Record<string, string> = {}) =>
       startIn(root, command, args, { ...env, ...extra });
-    await up();
+    if (options.up !== false) await up();
 
     const srv = server;
     return {
