@@ -228,7 +228,12 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
       }
     };
     if (options.commit) {
-      const archive = spawnSync("git", ["archive", "--format=tar", options.commit, ...CHECKOUT], {
+      // The paths that commit has (later ones, e.g. tools/kubernetes-provider, are not in it).
+      const paths = CHECKOUT.filter(
+        (path) =>
+          spawnSync("git", ["cat-file", "-e", `${options.commit}:${path}`], { cwd: ROOT }).status === 0,
+      );
+      const archive = spawnSync("git", ["archive", "--format=tar", options.commit, ...paths], {
         cwd: ROOT,
         maxBuffer: 256 * 1024 * 1024,
       });
