@@ -44,6 +44,8 @@ export const backupRoles = platform.backupRoles;
 export const backupUris = platform.backupUris;
 /** `gs://…` / `s3://…` of each backup bucket the stack creates, by service (targets gcp and aws). */
 export const backupBuckets = platform.backupBuckets;
+/** The IAM login's database user by service (config iamLogins; targets gcp and aws; docs/iam.md). */
+export const iamUsers = platform.iamUsers;
 /** The monitoring role's name (undefined when config monitoring is false). */
 export const monitoringRole = platform.monitoringRole;
 /** Its URI (a secret) to the first service database: `make check` and `make metrics` connect with it. */

@@ -27,7 +27,9 @@ import {
 import type { BudgetInput, MaxConnections } from "./connection-budget";
 import { cloudSqlMaxConnections, rdsMaxConnections } from "./server-connections";
 import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
+import { iamLoginOf, parseIamLogins } from "./iam-config";
 import type { CloudConfig } from "./cloud-config";
+import type { IamLoginConfig } from "./iam-config";
 import { DEFAULT_RETENTION_SCHEDULE, parseClusterConfig } from "./cluster-config";
 import { BACKUP_CONFIG_KEYS, parseBackupConfig } from "./backup-config";
 import type { BackupPolicy } from "./backup-config";
@@ -82,6 +84,8 @@ export interface ServiceConfig {
   /** Retention, schedule and destination of its logical backups (backup-config.ts). */
   backup: BackupPolicy;
   connectionLimit: number;
+  /** Its IAM login (config `iamLogins`, targets gcp and aws; docs/iam.md). */
+  iamLogin?: IamLoginConfig;
 }
 
 export interface StackConfig extends ClusterConfig {
@@ -123,6 +127,7 @@ export const CONFIG_KEYS = [
   "reservedConnections",
   "appMaxReplicas",
   "rotations",
+  "iamLogins",
   "host",
   "port",
   "sslmode",
@@ -277,6 +282,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     max: MAX_ROTATION,
     example: "gdpr=3",
   });
+  const iamLogins = parseIamLogins(problems, raw.iamLogins, serviceNames, target);
   const maxConnectionsKey = parseInteger(problems, "maxConnections", raw.maxConnections, 0, 0, 262143);
   const reservedConnections = parseInteger(
     problems,
@@ -313,6 +319,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
         backupRole: backupRoleName(name, environment),
         backup: backups[name],
         connectionLimit: limits.get(name) ?? connectionLimit,
+        iamLogin: iamLoginOf(iamLogins.get(name), target, roles.login),
       });
     } catch (err) {
       problems.add(`services`, (err as Error).message);

@@ -18,6 +18,7 @@ import { postgresUri } from "../server/connection";
 import { PostgresTarget } from "../server/postgres-target";
 import { ServiceDatabase } from "../database/service-database";
 import { BackupRole } from "../database/backup-role";
+import { IamLogin, iamLoginArgs } from "../database/iam-login";
 // Loaded only when a service's backups go to a bucket the stack creates (targets gcp and aws).
 import type { BackupBucket } from "../backup/backup-bucket";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -109,6 +110,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
   public readonly backupUris: pulumi.Output<Record<string, string>>;
   /** `gs://…` / `s3://…` of each backup bucket the stack creates, by service (destination `bucket`). */
   public readonly backupBuckets: pulumi.Output<Record<string, string>>;
+  /** The IAM login's database user by service (config iamLogins, docs/iam.md). */
+  public readonly iamUsers: pulumi.Output<Record<string, string>>;
   /** The monitoring role (undefined with monitoring off). */
   public readonly monitoringRole?: pulumi.Output<string>;
   /** Its URI to the first service database, a secret (make check, make metrics). */
@@ -189,6 +192,14 @@ export class DatabasePlatform extends pulumi.ComponentResource {
           )
         : undefined;
       return { plan: p, svc, db, migrations };
+    });
+
+    // Passwordless logins through the cloud's IAM (config iamLogins), with the service role's privileges.
+    const iamLogins = services.flatMap(({ svc, db }) => {
+      const iam = iamLoginArgs(svc, db.serviceRoleName, cfg.cloud, server.instance);
+      if (!iam) return [];
+      const login = new IamLogin(`${name}-${svc.name}-iam`, iam, { parent: this, providers });
+      return [[svc.name, login.user] as [string, pulumi.Output<string>]];
     });
 
     // Read-only: pg_monitor, CONNECT on each database once its own grants are
@@ -381,6 +392,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
     this.backupRoles = backupOutputs.roles;
     this.backupUris = backupOutputs.uris;
     this.backupBuckets = byName(buckets.map((b) => [b.service, b.bucket.url]));
+    this.iamUsers = byName(iamLogins);
     if (monitoring) {
       this.monitoringRole = monitoring.roleName;
       this.monitoringUri = secretUri(
@@ -404,6 +416,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
       backupRoles: this.backupRoles,
       backupUris: this.backupUris,
       backupBuckets: this.backupBuckets,
+      iamUsers: this.iamUsers,
       monitoringRole: this.monitoringRole,
       monitoringUri: this.monitoringUri,
     });

@@ -10,6 +10,8 @@ import { MockOptions, Recorded, protects } from "./mocks";
 import type { Subject } from "../../policy/rules";
 
 export const MOCK_PRIVATE_IP = "10.20.0.3";
+/** The DbiResourceId the mocked RDS instance reports. */
+export const MOCK_RDS_RESOURCE_ID = "db-ABCDEFGHIJKLMNOPQRSTUVWXY0";
 /** The RDS master password the mocked Secrets Manager returns (URI-hostile characters on purpose). */
 export const MOCK_RDS_MASTER_PASSWORD = "mock-rds-master-@:/?#%";
 
@@ -24,6 +26,8 @@ function cloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unk
   if (args.type === "aws:rds/instance:Instance") {
     return {
       address: `${inputs.identifier}.c0ffee123456.${inputs.region}.rds.amazonaws.com`,
+      arn: `arn:aws:rds:${inputs.region}:123456789012:db:${inputs.identifier}`,
+      resourceId: MOCK_RDS_RESOURCE_ID,
       masterUserSecrets: [
         {
           secretArn: `arn:aws:secretsmanager:${inputs.region}:123456789012:secret:rds!db-${inputs.identifier}-AbCdEf`,

@@ -1,0 +1,162 @@
+/**
+ * IAM logins (config `iamLogins`, docs/iam.md): the key's validation, and the
+ * whole program under mocks on the staging stack file for both clouds: Cloud
+ * SQL's IAM service-account user granted the service role; RDS's passwordless
+ * rds_iam role and the rds-db:connect policy on the configured IAM role; the
+ * `iamUsers` output.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, parseStackConfig } from "../components/config/stack-config";
+import { iamRoleName, rdsDbUserArn } from "../components/database/iam-login";
+import { MOCK_RDS_RESOURCE_ID, cloudMocks, plain, stackFileConfig } from "./helpers/cloud-mocks";
+import { isSecret, unwrap } from "./helpers/mocks";
+import { Run, resource, runProgram } from "./helpers/run-program";
+
+const SA = "gdpr-app@platform-db-staging.iam.gserviceaccount.com";
+const ROLE_ARN = "arn:aws:iam::210987654321:role/workloads/gdpr-app";
+const PROVIDER = "pulumi:providers:postgresql";
+
+function config(target: string, iamLogins: string[], extra: Record<string, string> = {}) {
+  return stackFileConfig("staging", { target, iamLogins: JSON.stringify(iamLogins), ...extra });
+}
+
+/** The ConfigError's problems for a config, or a failure when it parses. */
+function problems(raw: Record<string, string>): string[] {
+  try {
+    parseStackConfig(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("the config parsed");
+}
+
+describe("config iamLogins", () => {
+  it("gives a gcp service its service account and Cloud SQL's user name for it", () => {
+    const gdpr = parseStackConfig(config("gcp", [`gdpr=${SA}`])).services.find((s) => s.name === "gdpr")!;
+    expect(gdpr.iamLogin).toEqual({ principal: SA, user: "gdpr-app@platform-db-staging.iam" });
+    const others = parseStackConfig(config("gcp", [`gdpr=${SA}`])).services.filter((s) => s.name !== "gdpr");
+    expect(others.map((s) => s.iamLogin)).toEqual([undefined, undefined]);
+  });
+
+  it("gives an aws service its IAM role and the {service role}_iam user", () => {
+    const gdpr = parseStackConfig(config("aws", [`gdpr=${ROLE_ARN}`])).services.find(
+      (s) => s.name === "gdpr",
+    )!;
+    expect(gdpr.iamLogin).toEqual({ principal: ROLE_ARN, user: "gdpr_app_iam" });
+  });
+
+  it("is refused for target local, naming the key and the rule", () => {
+    const raw = stackFileConfig("dev", { iamLogins: JSON.stringify([`gdpr=${SA}`]) });
+    expect(problems(raw)).toEqual([
+      'iamLogins: is set but target is "local": IAM logins are for targets gcp (Cloud SQL) and aws (RDS) only',
+    ]);
+  });
+
+  it("refuses a principal of the wrong kind for the target, an unknown service, a repeat and a malformed entry", () => {
+    expect(
+      problems(
+        config("gcp", [
+          `gdpr=${ROLE_ARN}`,
+          "openfga=openfga-app@platform-db-staging.iam.gserviceaccount.com",
+        ]),
+      ),
+    ).toEqual([
+      `iamLogins[0]: ${JSON.stringify(ROLE_ARN)} is not a service-account email (name@project.iam.gserviceaccount.com) (target gcp)`,
+    ]);
+    expect(problems(config("gcp", ["gdpr=gdpr-app@gmail.com"]))[0]).toMatch(
+      /^iamLogins\[0\]: .* is not a service-account email/,
+    );
+    expect(problems(config("aws", [`gdpr=${SA}`]))).toEqual([
+      `iamLogins[0]: ${JSON.stringify(SA)} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>) (target aws)`,
+    ]);
+    expect(problems(config("aws", ["gdpr=arn:aws:iam::12345:role/x"]))[0]).toMatch(/is not an IAM role ARN/);
+    expect(problems(config("aws", ["gdpr=arn:aws:iam::123456789012:user/x"]))[0]).toMatch(
+      /is not an IAM role ARN/,
+    );
+    expect(
+      problems(config("aws", [`billing=${ROLE_ARN}`, `gdpr=${ROLE_ARN}`, `gdpr=${ROLE_ARN}`, "gdpr"])),
+    ).toEqual([
+      'iamLogins[0]: "billing" is not one of the configured services (gdpr, openfga, keycloak)',
+      'iamLogins[2]: "gdpr" is listed twice',
+      'iamLogins[3]: "gdpr" is not service=<principal> (e.g. gdpr=arn:aws:iam::123456789012:role/gdpr-app)',
+    ]);
+  });
+});
+
+describe("the helpers", () => {
+  it("builds rds-db:connect's resource from the instance ARN and resource id", () => {
+    expect(rdsDbUserArn("arn:aws:rds:eu-central-1:123456789012:db:x", "db-ABC", "gdpr_app_iam")).toBe(
+      "arn:aws:rds-db:eu-central-1:123456789012:dbuser:db-ABC/gdpr_app_iam",
+    );
+    expect(iamRoleName(ROLE_ARN)).toBe("gdpr-app");
+  });
+});
+
+describe("IAM logins under mocks", () => {
+  let gcp: Run;
+  let aws: Run;
+  beforeAll(async () => {
+    gcp = await runProgram(config("gcp", [`gdpr=${SA}`]), "staging", cloudMocks());
+    aws = await runProgram(config("aws", [`openfga=${ROLE_ARN}`]), "staging", cloudMocks());
+  }, 120_000);
+
+  it("Cloud SQL: an IAM service-account user on the instance, granted gdpr's service role once it exists", async () => {
+    const users = gcp.resources.filter(
+      (r) => r.type === "gcp:sql/user:User" && r.inputs.type === "CLOUD_IAM_SERVICE_ACCOUNT",
+    );
+    expect(users.map((u) => u.name)).toEqual(["platform-gdpr-iam-user"]);
+    const instance = resource(gcp, "gcp:sql/databaseInstance:DatabaseInstance");
+    expect(plain(users[0].inputs)).toEqual({
+      project: "platform-db-staging",
+      instance: instance.inputs.name,
+      name: "gdpr-app@platform-db-staging.iam",
+      type: "CLOUD_IAM_SERVICE_ACCOUNT",
+    });
+    expect(users[0].inputs).not.toHaveProperty("password");
+    const grant = resource(gcp, "postgresql:index/grantRole:GrantRole", "platform-gdpr-iam-grant");
+    expect(plain(grant.inputs)).toMatchObject({
+      role: "gdpr-app@platform-db-staging.iam",
+      grantRole: "gdpr_app",
+      withAdminOption: false,
+    });
+    expect(gcp.dependsOn.get("platform-gdpr-iam-grant")).toEqual(
+      expect.arrayContaining(["platform-gdpr-iam-user", "platform-gdpr-role"]),
+    );
+    expect(grant.provider).toContain(`${PROVIDER}::${resource(gcp, PROVIDER).name}`);
+    expect(gcp.resources.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+    expect(await unwrap(gcp.program.iamUsers)).toEqual({ gdpr: "gdpr-app@platform-db-staging.iam" });
+    expect(await isSecret(gcp.program.iamUsers)).toBe(false);
+  });
+
+  it("RDS: a passwordless rds_iam role in openfga's service role, and rds-db:connect as it on the configured role", async () => {
+    const role = resource(aws, "postgresql:index/role:Role", "platform-openfga-iam-role");
+    expect(plain(role.inputs)).toMatchObject({
+      name: "openfga_app_iam",
+      login: true,
+      superuser: false,
+      createDatabase: false,
+      createRole: false,
+      roles: ["rds_iam", "openfga_app"],
+      assumeRole: "openfga_app",
+    });
+    expect(role.inputs).not.toHaveProperty("password");
+    expect(role.provider).toContain(`${PROVIDER}::${resource(aws, PROVIDER).name}`);
+    const policy = resource(aws, "aws:iam/rolePolicy:RolePolicy");
+    expect(policy.name).toBe("platform-openfga-iam-connect-policy");
+    expect(policy.inputs.role).toBe("gdpr-app");
+    expect(JSON.parse(policy.inputs.policy as string)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: "rds-db:connect",
+          Resource: `arn:aws:rds-db:eu-central-1:123456789012:dbuser:${MOCK_RDS_RESOURCE_ID}/openfga_app_iam`,
+        },
+      ],
+    });
+    expect(aws.resources.filter((r) => r.type.startsWith("gcp:"))).toEqual([]);
+    expect(await unwrap(aws.program.iamUsers)).toEqual({ openfga: "openfga_app_iam" });
+    expect(await isSecret(aws.program.iamUsers)).toBe(false);
+  });
+});
