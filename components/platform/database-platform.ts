@@ -14,7 +14,6 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/stack-config";
 import { loginUsersAfter, LoginUsersState, retentionJobName, secretName } from "../naming";
-import { postgresUri } from "../server/connection";
 import { PostgresTarget } from "../server/postgres-target";
 import { ServiceDatabase } from "../database/service-database";
 import { BackupRole } from "../database/backup-role";
@@ -28,6 +27,7 @@ import { RetentionRole } from "../schema/retention-role";
 import { HelmValues, HelmValuesInput, renderHelmValues } from "../cluster/helm-values";
 import { MonitoringRole } from "../observability/monitoring-role";
 import { planPlatform } from "./platform-plan";
+import { byName, HelperRoleEntry, helperRoleOutputs, secretUri } from "./platform-outputs";
 
 export interface DatabasePlatformArgs {
   /** The validated stack config (config/read-config.ts readStackConfig, or parseStackConfig). */
@@ -55,30 +55,6 @@ export interface DatabasePlatformArgs {
    * @default false
    */
   adoptStackLevelResources?: boolean;
-}
-
-/** A role's URI to one database, as a Pulumi secret (it holds the password). */
-function secretUri(
-  server: PostgresTarget,
-  sslmode: string,
-  user: pulumi.Input<string>,
-  password: pulumi.Input<string>,
-  database: pulumi.Input<string>,
-): pulumi.Output<string> {
-  return pulumi.secret(
-    pulumi
-      .all([user, password, server.host, server.port, database])
-      .apply(([u, p, host, port, db]) =>
-        postgresUri({ user: u, password: p, host, port, database: db, sslmode }),
-      ),
-  );
-}
-
-/** One output map keyed by service name from a list of per-service outputs. */
-function byName<T>(entries: [string, pulumi.Input<T>][]): pulumi.Output<Record<string, T>> {
-  return pulumi
-    .all(entries.map(([, value]) => value))
-    .apply((values) => Object.fromEntries(entries.map(([name], i) => [name, values[i] as T])));
 }
 
 export class DatabasePlatform extends pulumi.ComponentResource {
@@ -368,23 +344,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
         s.migrations ? [[s.svc.name, s.migrations.version] as [string, pulumi.Output<number>]] : [],
       ),
     );
-    /** A helper role per service: its names, and its URIs to the service's database (a secret). */
-    const perService = (
-      list: {
-        service: { name: string; database: string };
-        role: { roleName: pulumi.Output<string>; password: pulumi.Output<string> };
-      }[],
-    ) => ({
-      roles: byName(list.map((r) => [r.service.name, r.role.roleName])),
-      uris: pulumi.secret(
-        byName(
-          list.map((r) => [
-            r.service.name,
-            secretUri(server, cfg.sslmode, r.role.roleName, r.role.password, r.service.database),
-          ]),
-        ),
-      ),
-    });
+    const perService = (list: HelperRoleEntry[]) => helperRoleOutputs(server, cfg.sslmode, list);
     const retentionOutputs = perService(retention);
     this.retentionRoles = retentionOutputs.roles;
     this.retentionUris = retentionOutputs.uris;
