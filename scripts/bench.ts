@@ -131,15 +131,30 @@ async function freshServer(stack: string, services: number): Promise<void> {
 function psqlScript(services: ServiceConfig[], admin: string): string {
   const lines = ["\\set ON_ERROR_STOP 1"];
   for (const s of services) {
+    const [a, b] = s.loginUsers;
+    const role = s.loginRole;
     lines.push(
-      `CREATE ROLE ${s.loginRole} LOGIN CONNECTION LIMIT ${s.connectionLimit} PASSWORD 'bench-only';`,
-      `GRANT ${s.loginRole} TO ${admin};`,
+      `CREATE ROLE ${role} NOLOGIN CONNECTION LIMIT ${s.connectionLimit};`,
+      `GRANT ${role} TO ${admin};`,
+      ...[a, b].flatMap((user) => [
+        `CREATE ROLE ${user} LOGIN CONNECTION LIMIT ${s.connectionLimit} PASSWORD 'bench-only' IN ROLE ${role};`,
+        `ALTER ROLE ${user} SET role = ${role};`,
+        `GRANT ${user} TO ${admin};`,
+      ]),
+      `CREATE ROLE ${s.backupRole} LOGIN CONNECTION LIMIT 2 PASSWORD 'bench-only';`,
+      `GRANT ${s.backupRole} TO ${admin};`,
       `CREATE DATABASE ${s.database} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C';`,
       `REVOKE ALL ON DATABASE ${s.database} FROM PUBLIC;`,
-      `GRANT CONNECT, TEMPORARY ON DATABASE ${s.database} TO ${s.loginRole};`,
+      `GRANT CONNECT, TEMPORARY ON DATABASE ${s.database} TO ${role};`,
+      `GRANT CONNECT ON DATABASE ${s.database} TO ${s.backupRole};`,
       `\\c ${s.database}`,
-      `ALTER SCHEMA public OWNER TO ${s.loginRole};`,
+      `ALTER SCHEMA public OWNER TO ${role};`,
       `REVOKE ALL ON SCHEMA public FROM PUBLIC;`,
+      `GRANT USAGE ON SCHEMA public TO ${s.backupRole};`,
+      `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${s.backupRole};`,
+      `GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO ${s.backupRole};`,
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${role} IN SCHEMA public GRANT SELECT ON TABLES TO ${s.backupRole};`,
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${role} IN SCHEMA public GRANT SELECT ON SEQUENCES TO ${s.backupRole};`,
       `\\c postgres`,
     );
   }
