@@ -1,7 +1,8 @@
 /**
  * The server's `max_connections` as the connection budget (connection-budget.ts)
  * needs it, when config does not give it: a Cloud SQL tier's or an RDS
- * class's default. Pure. The local target reads it from the server instead
+ * class's default (and `serverMaxConnections`, which picks the key, a flag or that
+ * default for a stack's config). Pure. The local target reads it from the server instead
  * (read-server-limit.ts).
  *
  * Both are the clouds' documented defaults, derived from the instance's memory:
@@ -13,6 +14,11 @@
  * Either is overridden by a `max_connections` database flag / parameter, or by
  * the config key `maxConnections`.
  */
+
+import type { CloudConfig } from "./cloud-types";
+import type { MaxConnections } from "./connection-budget";
+import type { Problems } from "./parse";
+import type { Target } from "./types";
 
 const GIB = 1024 ** 3;
 
@@ -85,4 +91,42 @@ export function rdsMaxConnections(instanceClass: string): number | undefined {
   const gib = rdsClassMemoryGib(instanceClass);
   if (gib === undefined) return undefined;
   return Math.min(Math.floor((gib * GIB * 0.9) / 9531392), 5000);
+}
+
+/**
+ * The server's max_connections and where it came from: the key
+ * maxConnections, else a max_connections database flag, else the Cloud SQL
+ * tier's / RDS class's default (server-connections.ts). Undefined for a local
+ * target without the key (read-config.ts reads the server). A cloud instance
+ * whose default is unknown needs the key.
+ */
+export function serverMaxConnections(
+  problems: Problems,
+  key: number,
+  target: Target,
+  cloud: CloudConfig | undefined,
+): MaxConnections | undefined {
+  if (key > 0) return { value: key, source: "maxConnections" };
+  if (target === "local" || !cloud) return undefined;
+  const flag = cloud.databaseFlags.max_connections;
+  if (flag !== undefined) {
+    if (/^\d+$/.test(flag)) return { value: Number(flag), source: "databaseFlags max_connections" };
+    problems.add("databaseFlags", `max_connections=${JSON.stringify(flag)} is not a whole number`);
+    return undefined;
+  }
+  // A missing tier or class is reported by the cloud parser already.
+  if ((cloud.cloud === "gcp" ? cloud.tier : cloud.instanceClass) === "") return undefined;
+  const [value, source] =
+    cloud.cloud === "gcp"
+      ? [cloudSqlMaxConnections(cloud.tier), `gcpTier ${JSON.stringify(cloud.tier)}`]
+      : [rdsMaxConnections(cloud.instanceClass), `awsInstanceClass ${JSON.stringify(cloud.instanceClass)}`];
+  if (value === undefined) {
+    problems.add(
+      "maxConnections",
+      `is required with ${source}: its default max_connections is not known here; set maxConnections ` +
+        `(or a max_connections database flag)`,
+    );
+    return undefined;
+  }
+  return { value, source: `the default of ${source}` };
 }

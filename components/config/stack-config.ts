@@ -24,8 +24,8 @@ import {
   DEFAULT_RESERVED_CONNECTIONS,
   connectionBudgetProblems,
 } from "./connection-budget";
-import type { BudgetInput, MaxConnections } from "./connection-budget";
-import { cloudSqlMaxConnections, rdsMaxConnections } from "./server-connections";
+import type { BudgetInput } from "./connection-budget";
+import { serverMaxConnections } from "./server-connections";
 import { CLOUD_CONFIG_KEYS, parseCloudConfig } from "./cloud-config";
 import { iamLoginOf, parseIamLogins } from "./iam-config";
 import type { CloudConfig } from "./cloud-config";
@@ -363,42 +363,4 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     appMaxReplicas,
     connectionBudget,
   };
-}
-
-/**
- * The server's max_connections and where it came from: the key
- * maxConnections, else a max_connections database flag, else the Cloud SQL
- * tier's / RDS class's default (server-connections.ts). Undefined for a local
- * target without the key (read-config.ts reads the server). A cloud instance
- * whose default is unknown needs the key.
- */
-function serverMaxConnections(
-  problems: Problems,
-  key: number,
-  target: Target,
-  cloud: CloudConfig | undefined,
-): MaxConnections | undefined {
-  if (key > 0) return { value: key, source: "maxConnections" };
-  if (target === "local" || !cloud) return undefined;
-  const flag = cloud.databaseFlags.max_connections;
-  if (flag !== undefined) {
-    if (/^\d+$/.test(flag)) return { value: Number(flag), source: "databaseFlags max_connections" };
-    problems.add("databaseFlags", `max_connections=${JSON.stringify(flag)} is not a whole number`);
-    return undefined;
-  }
-  // A missing tier or class is reported by the cloud parser already.
-  if ((cloud.cloud === "gcp" ? cloud.tier : cloud.instanceClass) === "") return undefined;
-  const [value, source] =
-    cloud.cloud === "gcp"
-      ? [cloudSqlMaxConnections(cloud.tier), `gcpTier ${JSON.stringify(cloud.tier)}`]
-      : [rdsMaxConnections(cloud.instanceClass), `awsInstanceClass ${JSON.stringify(cloud.instanceClass)}`];
-  if (value === undefined) {
-    problems.add(
-      "maxConnections",
-      `is required with ${source}: its default max_connections is not known here; set maxConnections ` +
-        `(or a max_connections database flag)`,
-    );
-    return undefined;
-  }
-  return { value, source: `the default of ${source}` };
 }
