@@ -315,7 +315,14 @@ export class DatabasePlatform extends pulumi.ComponentResource {
           postgresVersion: cfg.postgresVersion,
           exporter:
             cfg.exporterImage && monitoring
-              ? { image: cfg.exporterImage, roleName: monitoring.roleName, password: monitoring.password }
+              ? {
+                  image: cfg.exporterImage,
+                  managedSchemaServices: cfg.services
+                    .filter((svc) => svc.profile === "managed-schema")
+                    .map((svc) => svc.name),
+                  roleName: monitoring.roleName,
+                  password: monitoring.password,
+                }
               : undefined,
         },
         { parent: this },

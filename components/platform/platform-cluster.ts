@@ -66,6 +66,8 @@ export interface PlatformClusterArgs {
 
 export interface PlatformClusterExporter {
   image: string;
+  /** The services whose schema the migrations manage (what the exporter checks their version against). */
+  managedSchemaServices: string[];
   /** The monitoring role and its password (a Pulumi secret). */
   roleName: pulumi.Input<string>;
   password: pulumi.Input<string>;
@@ -134,6 +136,7 @@ export class PlatformCluster extends pulumi.ComponentResource {
           image: args.exporter.image,
           environment: args.environment,
           services: args.services.map((svc) => svc.service),
+          managedSchemaServices: args.exporter.managedSchemaServices,
           roleName: args.exporter.roleName,
           password: args.exporter.password,
           database: args.services[0].database,
