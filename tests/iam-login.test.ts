@@ -31,6 +31,12 @@ function problems(raw: Record<string, string>): string[] {
   throw new Error("the config parsed");
 }
 
+/** The staging stack's three services and a fourth, billing, that the chart does not deploy (room for its connections). */
+const WITH_BILLING = {
+  services: JSON.stringify(["gdpr", "openfga", "keycloak", "billing"]),
+  maxConnections: "200",
+};
+
 describe("config iamLogins", () => {
   it("gives a gcp service its service account and Cloud SQL's user name for it", () => {
     const gdpr = parseStackConfig(config("gcp", [`gdpr=${SA}`])).services.find((s) => s.name === "gdpr")!;
@@ -40,10 +46,10 @@ describe("config iamLogins", () => {
   });
 
   it("gives an aws service its IAM role and the {service role}_iam user", () => {
-    const gdpr = parseStackConfig(config("aws", [`gdpr=${ROLE_ARN}`])).services.find(
-      (s) => s.name === "gdpr",
+    const billing = parseStackConfig(config("aws", [`billing=${ROLE_ARN}`], WITH_BILLING)).services.find(
+      (s) => s.name === "billing",
     )!;
-    expect(gdpr.iamLogin).toEqual({ principal: ROLE_ARN, user: "gdpr_app_iam" });
+    expect(billing.iamLogin).toEqual({ principal: ROLE_ARN, user: "billing_app_iam" });
   });
 
   it("is refused for target local, naming the key and the rule", () => {
@@ -53,33 +59,67 @@ describe("config iamLogins", () => {
     ]);
   });
 
-  it("refuses a principal of the wrong kind for the target, an unknown service, a repeat and a malformed entry", () => {
+  it("refuses, naming service, target and reason, a service whose consumer cannot log in with IAM", () => {
     expect(
       problems(
         config("gcp", [
-          `gdpr=${ROLE_ARN}`,
           "openfga=openfga-app@platform-db-staging.iam.gserviceaccount.com",
+          "keycloak=keycloak-app@platform-db-staging.iam.gserviceaccount.com",
         ]),
       ),
     ).toEqual([
+      'iamLogins[0]: "openfga" cannot log in with IAM on target gcp: the openfga subchart connects to the ' +
+        "instance directly, without a Cloud SQL Auth Proxy, and OpenFGA cannot produce Cloud SQL IAM tokens " +
+        "itself (openfga/openfga issue 870)",
+      'iamLogins[1]: "keycloak" cannot log in with IAM on target gcp: the keycloak subchart connects to the ' +
+        "instance directly, without a Cloud SQL Auth Proxy, and Keycloak's image lacks the Cloud SQL JDBC " +
+        "socket factory that would log in with IAM",
+    ]);
+    expect(
+      problems(config("aws", [`gdpr=${ROLE_ARN}`, `openfga=${ROLE_ARN}`, `keycloak=${ROLE_ARN}`])),
+    ).toEqual([
+      'iamLogins[0]: "gdpr" cannot log in with IAM on target aws: the application cannot mint RDS IAM ' +
+        "tokens (it needs a password in GDPR_POSTGRES_URL) and its chart runs no proxy that would",
+      'iamLogins[1]: "openfga" cannot log in with IAM on target aws: OpenFGA cannot mint RDS IAM tokens ' +
+        "(no RDS IAM authentication: openfga/openfga issue 870) and its subchart runs no proxy that would",
+      'iamLogins[2]: "keycloak" cannot log in with IAM on target aws: Keycloak\'s image lacks the AWS JDBC ' +
+        "wrapper that would mint RDS IAM tokens, and its subchart runs no proxy that would",
+    ]);
+  });
+
+  it("accepts gdpr on gcp and a service the chart does not deploy on both clouds", () => {
+    const gcp = parseStackConfig(
+      config(
+        "gcp",
+        [`gdpr=${SA}`, "billing=billing-app@platform-db-staging.iam.gserviceaccount.com"],
+        WITH_BILLING,
+      ),
+    );
+    expect(gcp.services.filter((s) => s.iamLogin).map((s) => [s.name, s.iamLogin?.user])).toEqual([
+      ["gdpr", "gdpr-app@platform-db-staging.iam"],
+      ["billing", "billing-app@platform-db-staging.iam"],
+    ]);
+    const aws = parseStackConfig(config("aws", [`billing=${ROLE_ARN}`], WITH_BILLING));
+    expect(aws.services.filter((s) => s.iamLogin).map((s) => s.name)).toEqual(["billing"]);
+  });
+
+  it("refuses a principal of the wrong kind for the target, an unknown service, a repeat and a malformed entry", () => {
+    expect(problems(config("gcp", [`gdpr=${ROLE_ARN}`]))).toEqual([
       `iamLogins[0]: ${JSON.stringify(ROLE_ARN)} is not a service-account email (name@project.iam.gserviceaccount.com) (target gcp)`,
     ]);
     expect(problems(config("gcp", ["gdpr=gdpr-app@gmail.com"]))[0]).toMatch(
       /^iamLogins\[0\]: .* is not a service-account email/,
     );
-    expect(problems(config("aws", [`gdpr=${SA}`]))).toEqual([
+    const aws = (entries: string[]) => problems(config("aws", entries, WITH_BILLING));
+    expect(aws([`billing=${SA}`])).toEqual([
       `iamLogins[0]: ${JSON.stringify(SA)} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>) (target aws)`,
     ]);
-    expect(problems(config("aws", ["gdpr=arn:aws:iam::12345:role/x"]))[0]).toMatch(/is not an IAM role ARN/);
-    expect(problems(config("aws", ["gdpr=arn:aws:iam::123456789012:user/x"]))[0]).toMatch(
-      /is not an IAM role ARN/,
-    );
-    expect(
-      problems(config("aws", [`billing=${ROLE_ARN}`, `gdpr=${ROLE_ARN}`, `gdpr=${ROLE_ARN}`, "gdpr"])),
-    ).toEqual([
-      'iamLogins[0]: "billing" is not one of the configured services (gdpr, openfga, keycloak)',
-      'iamLogins[2]: "gdpr" is listed twice',
-      'iamLogins[3]: "gdpr" is not service=<principal> (e.g. gdpr=arn:aws:iam::123456789012:role/gdpr-app)',
+    expect(aws(["billing=arn:aws:iam::12345:role/x"])[0]).toMatch(/is not an IAM role ARN/);
+    expect(aws(["billing=arn:aws:iam::123456789012:user/x"])[0]).toMatch(/is not an IAM role ARN/);
+    expect(aws([`ledger=${ROLE_ARN}`, `billing=${ROLE_ARN}`, `billing=${ROLE_ARN}`, "billing"])).toEqual([
+      'iamLogins[0]: "ledger" is not one of the configured services (gdpr, openfga, keycloak, billing)',
+      'iamLogins[2]: "billing" is listed twice',
+      'iamLogins[3]: "billing" is not service=<principal> (e.g. gdpr=arn:aws:iam::123456789012:role/gdpr-app)',
     ]);
   });
 });
@@ -98,7 +138,7 @@ describe("IAM logins under mocks", () => {
   let aws: Run;
   beforeAll(async () => {
     gcp = await runProgram(config("gcp", [`gdpr=${SA}`]), "staging", cloudMocks());
-    aws = await runProgram(config("aws", [`openfga=${ROLE_ARN}`]), "staging", cloudMocks());
+    aws = await runProgram(config("aws", [`billing=${ROLE_ARN}`], WITH_BILLING), "staging", cloudMocks());
   }, 120_000);
 
   it("Cloud SQL: an IAM service-account user on the instance, granted gdpr's service role once it exists", async () => {
@@ -129,21 +169,21 @@ describe("IAM logins under mocks", () => {
     expect(await isSecret(gcp.program.iamUsers)).toBe(false);
   });
 
-  it("RDS: a passwordless rds_iam role in openfga's service role, and rds-db:connect as it on the configured role", async () => {
-    const role = resource(aws, "postgresql:index/role:Role", "platform-openfga-iam-role");
+  it("RDS: a passwordless rds_iam role in billing's service role, and rds-db:connect as it on the configured role", async () => {
+    const role = resource(aws, "postgresql:index/role:Role", "platform-billing-iam-role");
     expect(plain(role.inputs)).toMatchObject({
-      name: "openfga_app_iam",
+      name: "billing_app_iam",
       login: true,
       superuser: false,
       createDatabase: false,
       createRole: false,
-      roles: ["rds_iam", "openfga_app"],
-      assumeRole: "openfga_app",
+      roles: ["rds_iam", "billing_app"],
+      assumeRole: "billing_app",
     });
     expect(role.inputs).not.toHaveProperty("password");
     expect(role.provider).toContain(`${PROVIDER}::${resource(aws, PROVIDER).name}`);
     const policy = resource(aws, "aws:iam/rolePolicy:RolePolicy");
-    expect(policy.name).toBe("platform-openfga-iam-connect-policy");
+    expect(policy.name).toBe("platform-billing-iam-connect-policy");
     expect(policy.inputs.role).toBe("gdpr-app");
     expect(JSON.parse(policy.inputs.policy as string)).toEqual({
       Version: "2012-10-17",
@@ -151,12 +191,12 @@ describe("IAM logins under mocks", () => {
         {
           Effect: "Allow",
           Action: "rds-db:connect",
-          Resource: `arn:aws:rds-db:eu-central-1:123456789012:dbuser:${MOCK_RDS_RESOURCE_ID}/openfga_app_iam`,
+          Resource: `arn:aws:rds-db:eu-central-1:123456789012:dbuser:${MOCK_RDS_RESOURCE_ID}/billing_app_iam`,
         },
       ],
     });
     expect(aws.resources.filter((r) => r.type.startsWith("gcp:"))).toEqual([]);
-    expect(await unwrap(aws.program.iamUsers)).toEqual({ openfga: "openfga_app_iam" });
+    expect(await unwrap(aws.program.iamUsers)).toEqual({ billing: "billing_app_iam" });
     expect(await isSecret(aws.program.iamUsers)).toBe(false);
   });
 });
