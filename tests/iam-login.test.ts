@@ -200,3 +200,108 @@ describe("IAM logins under mocks", () => {
     expect(await isSecret(aws.program.iamUsers)).toBe(false);
   });
 });
+
+/** A Secret's data as the program gave it (unwrapped from its secret marker), by Secret name. */
+function secretData(run: Run, name: string): Record<string, string> {
+  const secret = run.resources.find(
+    (r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs.metadata as { name: string }).name === name,
+  );
+  if (!secret) throw new Error(`no Secret ${name}`);
+  return plain(secret.inputs.stringData) as Record<string, string>;
+}
+
+describe("IAM logins reach the cluster (under mocks, with kubernetes)", () => {
+  const BILLING_SA = "billing-app@platform-db-staging.iam.gserviceaccount.com";
+  const cluster = { ...WITH_BILLING, kubernetes: "true", namespace: "apps" };
+  let gcp: Run;
+  let aws: Run;
+  beforeAll(async () => {
+    gcp = await runProgram(
+      config("gcp", [`gdpr=${SA}`, `billing=${BILLING_SA}`], cluster),
+      "staging",
+      cloudMocks(),
+    );
+    aws = await runProgram(config("aws", [`billing=${ROLE_ARN}`], cluster), "staging", cloudMocks());
+  }, 120_000);
+
+  /** Every login user's password of the run (from the secret output connectionUris). */
+  async function passwords(run: Run): Promise<string[]> {
+    const uris = await unwrap(run.program.connectionUris);
+    return Object.values(uris).map((u) => decodeURIComponent(new URL(u).password));
+  }
+
+  it("Cloud SQL: gdpr's Secret holds its IAM user and a URL to the proxy without a password, and no password key", async () => {
+    const gdpr = secretData(gcp, "gdpr-database");
+    expect(gdpr).toEqual({
+      "postgres-username": "gdpr-app@platform-db-staging.iam",
+      GDPR_POSTGRES_URL:
+        "postgresql://gdpr-app%40platform-db-staging.iam@127.0.0.1:5432/gdpr?sslmode=disable",
+    });
+    const billing = secretData(gcp, "billing-database");
+    expect(Object.keys(billing).sort()).toEqual(["database", "host", "jdbc-uri", "port", "uri", "username"]);
+    expect(billing.uri).toBe(
+      "postgresql://billing-app%40platform-db-staging.iam@127.0.0.1:5432/billing?sslmode=disable",
+    );
+    // openfga and keycloak keep their password logins.
+    expect(Object.keys(secretData(gcp, "keycloak-database")).sort()).toEqual(["db-password", "db-user"]);
+    const all = [gdpr, billing].flatMap((d) => Object.values(d)).join("\n");
+    for (const password of await passwords(gcp)) {
+      expect(all).not.toContain(password);
+      expect(all).not.toContain(encodeURIComponent(password));
+    }
+  });
+
+  it("Cloud SQL: the values name the IAM users, gdpr without a password key, billing through its own proxy", async () => {
+    const values = await unwrap(gcp.program.helmValues);
+    expect(values.postgresql?.external).toMatchObject({
+      host: "127.0.0.1",
+      port: 5432,
+      username: "gdpr-app@platform-db-staging.iam",
+      existingSecret: "gdpr-database",
+      sslMode: "disable",
+    });
+    expect(values.postgresql?.external).not.toHaveProperty("existingSecretPasswordKey");
+    const connectionName = values.postgresql?.external.cloud?.cloudSql.instanceConnectionName;
+    expect(connectionName).toMatch(/^platform-db-staging:europe-west1:/);
+    expect(values.platformDatabases?.billing).toEqual({
+      host: "127.0.0.1",
+      port: 5432,
+      database: "billing",
+      username: "billing-app@platform-db-staging.iam",
+      sslMode: "disable",
+      existingSecret: "billing-database",
+      cloudSqlProxy: { instanceConnectionName: connectionName, autoIamAuthn: true },
+    });
+    expect(await isSecret(gcp.program.helmValues)).toBe(false);
+  });
+
+  it("RDS: billing's Secret and values name its IAM user, no password, the region and TLS", async () => {
+    const billing = secretData(aws, "billing-database");
+    const host = (await unwrap(aws.program.connection.host)) as string;
+    expect(billing).toEqual({
+      host,
+      port: "5432",
+      database: "billing",
+      username: "billing_app_iam",
+      uri: `postgresql://billing_app_iam@${host}:5432/billing?sslmode=require`,
+      "jdbc-uri": `jdbc:postgresql://${host}:5432/billing?sslmode=require&user=billing_app_iam`,
+    });
+    for (const password of await passwords(aws))
+      expect(Object.values(billing).join()).not.toContain(password);
+    const values = await unwrap(aws.program.helmValues);
+    expect(values.platformDatabases?.billing).toEqual({
+      host,
+      port: 5432,
+      database: "billing",
+      username: "billing_app_iam",
+      sslMode: "require",
+      existingSecret: "billing-database",
+      rdsIam: { region: "eu-central-1" },
+    });
+    // gdpr, which cannot log in with IAM on RDS, keeps its password Secret.
+    expect(Object.keys(secretData(aws, "gdpr-database")).sort()).toEqual([
+      "GDPR_POSTGRES_URL",
+      "postgres-password",
+    ]);
+  });
+});
