@@ -21,12 +21,8 @@ import {
   RoleInfo,
   ServiceSpec,
 } from "./health-spec";
+import { CLOUD_SQL_IAM_ROLES, RDS_IAM_ROLE } from "../database/grants";
 import { attributeProblems, connectProblems, list, NO_ATTRIBUTES } from "./role-checks";
-
-/** The role RDS accepts only IAM tokens for. */
-export const RDS_IAM_ROLE = "rds_iam";
-/** The roles Cloud SQL makes its IAM users members of (service accounts, users). */
-export const CLOUD_SQL_IAM_ROLES = ["cloudsqliamserviceaccount", "cloudsqliamuser"] as const;
 
 /** `iam-login <user>`, for a service whose spec has an IAM login. */
 export function iamLoginCheck(
