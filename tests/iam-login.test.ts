@@ -242,6 +242,9 @@ describe("IAM logins reach the cluster (under mocks, with kubernetes)", () => {
     expect(billing.uri).toBe(
       "postgresql://billing-app%40platform-db-staging.iam@127.0.0.1:5432/billing?sslmode=disable",
     );
+    // It switches to IAM once the IAM user holds the service role's privileges.
+    expect(gcp.dependsOn.get("platform-cluster-secrets-gdpr")).toContain("platform-gdpr-iam-grant");
+    expect(gcp.dependsOn.get("platform-cluster-secrets-billing")).toContain("platform-billing-iam-grant");
     // openfga and keycloak keep their password logins.
     expect(Object.keys(secretData(gcp, "keycloak-database")).sort()).toEqual(["db-password", "db-user"]);
     const all = [gdpr, billing].flatMap((d) => Object.values(d)).join("\n");
@@ -288,6 +291,7 @@ describe("IAM logins reach the cluster (under mocks, with kubernetes)", () => {
     });
     for (const password of await passwords(aws))
       expect(Object.values(billing).join()).not.toContain(password);
+    expect(aws.dependsOn.get("platform-cluster-secrets-billing")).toContain("platform-billing-iam-role");
     const values = await unwrap(aws.program.helmValues);
     expect(values.platformDatabases?.billing).toEqual({
       host,

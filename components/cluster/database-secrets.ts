@@ -27,9 +27,11 @@ export interface DatabaseSecretsService {
    * The database user of the service's IAM login (config iamLogins): the
    * Secret then holds this user and no password (`user` and `password` are
    * not read; secret-data.ts iamSecretStringData).
+   * An Output makes the Secret wait for it (IamLogin's `user`: the user holds
+   * its privileges by then).
    * @default undefined (the password login)
    */
-  iamUser?: string;
+  iamUser?: pulumi.Input<string>;
 }
 
 export interface DatabaseSecretsArgs {
@@ -82,8 +84,8 @@ export class DatabaseSecrets extends pulumi.ComponentResource {
                 secretStringData(service, { user, password, database: svc.database, ...ep }),
               )
           : pulumi
-              .output(svc.endpoint)
-              .apply((ep) => iamSecretStringData(service, { user: iamUser, database: svc.database, ...ep })),
+              .all([iamUser, svc.endpoint])
+              .apply(([user, ep]) => iamSecretStringData(service, { user, database: svc.database, ...ep })),
       );
       this.secrets[service] = new k8s.core.v1.Secret(
         `${name}-${service}`,

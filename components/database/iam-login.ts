@@ -155,7 +155,7 @@ export function rdsIamRole(
  * the caller passes (`providers`).
  */
 export class IamLogin extends pulumi.ComponentResource {
-  /** The database user the principal logs in as. */
+  /** The database user the principal logs in as, once it holds the service role's privileges. */
   public readonly user: pulumi.Output<string>;
 
   constructor(name: string, args: IamLoginArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -173,8 +173,13 @@ export class IamLogin extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      iamUserGrant(`${name}-grant`, { user: user.name, serviceRole: args.serviceRole }, { parent: this });
-      this.user = user.name;
+      const grant = iamUserGrant(
+        `${name}-grant`,
+        { user: user.name, serviceRole: args.serviceRole },
+        { parent: this },
+      );
+      // The grant's role: known once the user has the service role's privileges.
+      this.user = grant.role;
     } else {
       const aws = loadAws();
       const role = rdsIamRole(

@@ -304,7 +304,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
             database: s.svc.database,
             user: s.db.activeUser,
             password: s.db.password,
-            iamUser: s.svc.iamLogin?.user,
+            // The IAM login's user once it exists with its privileges: the Secret switches then.
+            iamUser: iamLogins.find(([service]) => service === s.svc.name)?.[1],
           })),
           alertRules: plan.alertRules,
           retention: retention.map((r) => ({

@@ -21,8 +21,8 @@ export interface PlatformClusterService {
   user: pulumi.Input<string>;
   /** A Pulumi secret. */
   password: pulumi.Input<string>;
-  /** The IAM login's database user (config iamLogins): its Secret holds no password. */
-  iamUser?: string;
+  /** The IAM login's database user (config iamLogins; IamLogin's `user`): its Secret holds no password. */
+  iamUser?: pulumi.Input<string>;
 }
 
 export interface PlatformClusterRetention {
