@@ -107,6 +107,11 @@ describe("config iamLogins", () => {
     expect(problems(config("gcp", [`gdpr=${ROLE_ARN}`]))).toEqual([
       `iamLogins[0]: ${JSON.stringify(ROLE_ARN)} is not a service-account email (name@project.iam.gserviceaccount.com) (target gcp)`,
     ]);
+    const long = `${"a".repeat(30)}@${"p".repeat(30)}.iam.gserviceaccount.com`;
+    expect(problems(config("gcp", [`gdpr=${long}`]))).toEqual([
+      `iamLogins[0]: "${long}": Cloud SQL's user name for it, "${"a".repeat(30)}@${"p".repeat(30)}.iam", ` +
+        "is longer than PostgreSQL's 63-byte names",
+    ]);
     expect(problems(config("gcp", ["gdpr=gdpr-app@gmail.com"]))[0]).toMatch(
       /^iamLogins\[0\]: .* is not a service-account email/,
     );

@@ -14,6 +14,7 @@
  * service is accepted: whatever deploys it reads how to connect from its
  * `platformDatabases` values entry (docs/iam.md).
  */
+import { MAX_IDENTIFIER_BYTES } from "../naming";
 import { parseStringList } from "./parse";
 import type { Problems } from "./parse";
 import type { Target } from "./types";
@@ -110,6 +111,12 @@ export function parseIamLogins(
       );
     } else if (!pattern.test(m[2])) {
       problems.add(at, `${JSON.stringify(m[2])} is not ${rule} (target ${target})`);
+    } else if (target === "gcp" && Buffer.byteLength(cloudSqlIamUserName(m[2])) > MAX_IDENTIFIER_BYTES) {
+      problems.add(
+        at,
+        `${JSON.stringify(m[2])}: Cloud SQL's user name for it, ${JSON.stringify(cloudSqlIamUserName(m[2]))}, ` +
+          `is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte names`,
+      );
     } else {
       logins.set(m[1], m[2]);
     }
