@@ -13,7 +13,8 @@
  *   migrations/<service>/ for the others: components/schema/migration-paths.ts)
  *   and the outputs `databaseNames`, `monitoringRole` and `retentionRoles`
  *   (service → retention role; a stack deployed before it reports gdpr's as
- *   the string `retentionRole`);
+ *   the string `retentionRole`); a service's IAM login (config iamLogins) gets
+ *   an `iam-login` row;
  * - `--from-env` (a cluster, CI, a server without this repo's state):
  *   `DATABASE_MONITOR_URL` (postgresql://user:password@host:port/db?sslmode=…),
  *   else libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE; the environment
@@ -179,6 +180,7 @@ export function targetFromStack(stack: string, outputs: StackOutputs, cfg = stac
     throw new UsageError(`stack "${stack}": monitoringUri is hidden; read the outputs with --show-secrets`);
   }
   const spec = healthSpec(cfg.environment, cfg.services, {
+    cloud: cfg.target === "local" ? undefined : cfg.target,
     monitoringRole: typeof outputs.monitoringRole === "string" ? outputs.monitoringRole : cfg.monitoringRole,
     declaredDatabases: outputs.databaseNames,
     migrations: migrationsFor(cfg.services),

@@ -270,6 +270,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
         host: cfg.clusterHost ?? host,
         port,
         cloudSqlInstanceConnectionName,
+        awsRegion: cfg.cloud?.cloud === "aws" ? cfg.cloud.region : undefined,
         sslmode: cfg.sslmode,
         appMaxReplicas: cfg.appMaxReplicas,
         services: Object.fromEntries(
@@ -280,6 +281,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
               user: svc.loginRole,
               secretName: secretName(svc.name, cfg.environment),
               connectionLimit: svc.connectionLimit,
+              iamUser: svc.iamLogin?.user,
             },
           ]),
         ),
@@ -302,6 +304,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
             database: s.svc.database,
             user: s.db.activeUser,
             password: s.db.password,
+            // The IAM login's user once it exists with its privileges: the Secret switches then.
+            iamUser: iamLogins.find(([service]) => service === s.svc.name)?.[1],
           })),
           alertRules: plan.alertRules,
           retention: retention.map((r) => ({

@@ -21,6 +21,8 @@ export interface PlatformClusterService {
   user: pulumi.Input<string>;
   /** A Pulumi secret. */
   password: pulumi.Input<string>;
+  /** The IAM login's database user (config iamLogins; IamLogin's `user`): its Secret holds no password. */
+  iamUser?: pulumi.Input<string>;
 }
 
 export interface PlatformClusterRetention {
@@ -104,6 +106,7 @@ export class PlatformCluster extends pulumi.ComponentResource {
           database: svc.database,
           user: svc.user,
           password: svc.password,
+          iamUser: svc.iamUser,
           endpoint: args.helmInput.apply((input) => clusterEndpoint(input, svc.service)),
         })),
       },
