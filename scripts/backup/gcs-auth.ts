@@ -37,6 +37,7 @@ export function metadataTokenSource(env: NodeJS.ProcessEnv = process.env): Token
       throw new Error(
         `no access token for GCS: the metadata server ${host} did not answer (${(err as Error).message}); ` +
           "a real bucket is written from the cluster's backup job (workload identity), or set STORAGE_EMULATOR_HOST for the emulator",
+        { cause: err },
       );
     }
     if (!res.ok) {
