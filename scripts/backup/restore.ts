@@ -101,9 +101,9 @@ export async function restoreService(
   stack: string,
   cfg: StackConfig,
   svc: ServiceConfig,
-  opts: { backup?: string; into?: string; liveUri?: string; root: string },
+  opts: { backup?: string; into?: string; liveUri?: string; root: string; env?: NodeJS.ProcessEnv },
 ): Promise<RestoreResult> {
-  const store = storeFor(svc.backup.destination, stack, opts.root);
+  const store = storeFor(svc.backup.destination, stack, opts.root, opts.env);
   const ids = await store.ids(svc.database);
   if (ids.length === 0) throw new Error(`no backup of ${svc.database} in ${store.where}`);
   const id = opts.backup ?? ids[ids.length - 1];

@@ -1,88 +1,25 @@
 /**
  * Proof with the real services: OpenFGA and Keycloak create their schemas
  * with the login roles this stack provisions, serve their APIs, and are
- * refused on another service's database. Loopback only, free ports, bounded
- * waits; each server's log is written under .local/test/ and printed when a
- * test fails.
+ * refused on another service's database. Restore drills on what they wrote
+ * (tests/e2e/drills.ts): each database backed up to the object-storage
+ * emulator and restored with make restore's code into a fresh database,
+ * verified against its manifest; OpenFGA on its restored copy gives the same
+ * check answers, Keycloak started on its restored copy reads the realm back
+ * (one more Keycloak start, the live one stopped first). Loopback only, free
+ * ports, bounded waits; each server's log is written under .local/test/ and
+ * printed when a test fails.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../helpers/pg-server";
 import { outputs, ROOT, StackOutputs, superuser } from "./harness";
+import { json, logOf, Server, startServer, stop, tool, waitFor } from "./services";
+import { backupAndRestore, dropDatabases } from "./drills";
+import { FakeGcs, startFakeGcs } from "../helpers/fake-gcs";
 
-const LOGS = join(ROOT, ".local", "test");
 let out: StackOutputs;
-
-function tool(script: string): string {
-  const res = spawnSync(join(ROOT, "scripts", script), [], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  if (res.status !== 0) throw new Error(`${script} failed (${res.status})`);
-  return res.stdout.trim().split("\n").pop()!;
-}
-
-interface Server {
-  proc: ChildProcess;
-  log: string;
-  exited: Promise<number | null>;
-}
-
-function startServer(cmd: string, args: string[], logName: string, env: Record<string, string> = {}): Server {
-  const log = join(LOGS, logName);
-  const fd = openSync(log, "w");
-  const proc = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] });
-  closeSync(fd);
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
-  return { proc, log, exited };
-}
-
-function logOf(server: Server | undefined): string {
-  if (!server) return "";
-  try {
-    return readFileSync(server.log, "utf8").slice(-4000);
-  } catch {
-    return "";
-  }
-}
-
-async function stop(server: Server | undefined): Promise<void> {
-  if (!server || server.proc.exitCode !== null) return;
-  server.proc.kill("SIGTERM");
-  const timeout = new Promise((r) => setTimeout(r, 30_000));
-  await Promise.race([server.exited, timeout]);
-  if (server.proc.exitCode === null) server.proc.kill("SIGKILL");
-}
-
-/** Polls `url` until it answers 2xx, the server exits, or `ms` pass. */
-async function waitFor(url: string, server: Server, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (server.proc.exitCode !== null) {
-      throw new Error(`server exited (${server.proc.exitCode}) before ${url} answered:\n${logOf(server)}`);
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`${url} did not answer within ${ms / 1000}s:\n${logOf(server)}`);
-}
-
-async function json(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, {
-    ...init,
-    headers: { "Content-Type": "application/json", ...(init.headers ?? {}) },
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 async function tables(database: string): Promise<Record<string, string>> {
   const c = await superuser(database);
@@ -100,14 +37,29 @@ function withDatabase(uri: string, database: string): string {
   return url.toString();
 }
 
-beforeAll(() => {
+/** The restore drills' fresh databases (dropped when the file ends) and the emulator they go through. */
+const DRILLS = { openfga: "openfga_test_drill", keycloak: "keycloak_test_drill", gdpr: "gdpr_test_drill" };
+const BUCKET = "e2e-drills";
+let gcs: FakeGcs | undefined;
+const emulator = () => ({ endpoint: gcs!.endpoint, bucket: BUCKET });
+
+beforeAll(async () => {
   out = outputs();
+  gcs = await startFakeGcs();
+  await gcs.createBucket(BUCKET);
+});
+
+afterAll(async () => {
+  gcs?.stop();
+  await dropDatabases(Object.values(DRILLS));
 });
 
 describe("OpenFGA on openfga_test as openfga_test_app", () => {
   let fga: string;
   let server: Server | undefined;
   let base: string;
+  let storeId: string;
+  let modelId: string;
 
   beforeAll(async () => {
     fga = tool("ensure-openfga.sh");
@@ -137,17 +89,18 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
     expect(t.authorization_model).toBe("openfga_test_app");
   });
 
-  it("`openfga run` serves on loopback, and a store, a model, a tuple and a check work", async () => {
+  /** `openfga run` on `uri`, loopback only; its base URL once /healthz answers. */
+  async function run(uri: string, logName: string): Promise<{ server: Server; base: string }> {
     const http = await freePort();
     const grpc = await freePort();
-    server = startServer(
+    const started = startServer(
       fga,
       [
         "run",
         "--datastore-engine",
         "postgres",
         "--datastore-uri",
-        out.connectionUris.openfga,
+        uri,
         "--http-addr",
         `127.0.0.1:${http}`,
         "--grpc-addr",
@@ -157,14 +110,32 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
         "--log-format",
         "json",
       ],
-      "openfga.log",
+      logName,
     );
-    base = `http://127.0.0.1:${http}`;
-    await waitFor(`${base}/healthz`, server, 120_000);
+    const at = `http://127.0.0.1:${http}`;
+    await waitFor(`${at}/healthz`, started, 120_000);
+    return { server: started, base: at };
+  }
+
+  /** Whether `user` may view document:1, as the OpenFGA at `at` answers. */
+  async function check(at: string, user: string): Promise<boolean> {
+    const res = await json(`${at}/stores/${storeId}/check`, {
+      method: "POST",
+      body: JSON.stringify({
+        authorization_model_id: modelId,
+        tuple_key: { user, relation: "viewer", object: "document:1" },
+      }),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return (res.body as { allowed: boolean }).allowed;
+  }
+
+  it("`openfga run` serves on loopback, and a store, a model, a tuple and a check work", async () => {
+    ({ server, base } = await run(out.connectionUris.openfga, "openfga.log"));
 
     const store = await json(`${base}/stores`, { method: "POST", body: JSON.stringify({ name: "e2e" }) });
     expect(store.status, JSON.stringify(store.body)).toBe(201);
-    const storeId = (store.body as { id: string }).id;
+    storeId = (store.body as { id: string }).id;
     const model = await json(`${base}/stores/${storeId}/authorization-models`, {
       method: "POST",
       body: JSON.stringify({
@@ -180,7 +151,7 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
       }),
     });
     expect(model.status, JSON.stringify(model.body)).toBe(201);
-    const modelId = (model.body as { authorization_model_id: string }).authorization_model_id;
+    modelId = (model.body as { authorization_model_id: string }).authorization_model_id;
     const write = await json(`${base}/stores/${storeId}/write`, {
       method: "POST",
       body: JSON.stringify({
@@ -189,18 +160,23 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
       }),
     });
     expect(write.status, JSON.stringify(write.body)).toBe(200);
-    const check = async (user: string) =>
-      (
-        await json(`${base}/stores/${storeId}/check`, {
-          method: "POST",
-          body: JSON.stringify({
-            authorization_model_id: modelId,
-            tuple_key: { user, relation: "viewer", object: "document:1" },
-          }),
-        })
-      ).body as { allowed: boolean };
-    expect((await check("user:anne")).allowed).toBe(true);
-    expect((await check("user:bob")).allowed).toBe(false);
+    expect(await check(base, "user:anne")).toBe(true);
+    expect(await check(base, "user:bob")).toBe(false);
+  });
+
+  it("restore drill: backed up to the emulator, restored into a fresh database, OpenFGA there answers the same checks", async () => {
+    const drill = await backupAndRestore("openfga", DRILLS.openfga, emulator());
+    expect(drill.problems).toEqual([]);
+    expect(drill.manifest.tables.find((t) => t.name === "tuple")?.rows).toBe(1);
+    const restored = await run(drill.uri, "openfga-drill.log");
+    try {
+      for (const user of ["user:anne", "user:bob"]) {
+        expect(await check(restored.base, user), user).toBe(await check(base, user));
+      }
+      expect(await check(restored.base, "user:anne")).toBe(true);
+    } finally {
+      await stop(restored.server);
+    }
   });
 
   it("is refused on keycloak_test with its own credentials", () => {
@@ -226,10 +202,20 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
   let kc: string;
   let server: Server | undefined;
   let base: string;
+  let realm: string;
   const adminPassword = `e2e-${process.pid}-${Date.now()}`;
   const kcPassword = () => decodeURIComponent(new URL(out.connectionUris.keycloak).password);
 
-  async function keycloakArgs(database: string, logName: string) {
+  /**
+   * start-dev on `database` as the service's role (default) or `db`'s user;
+   * `bootstrap`: the first start creates the master realm's admin.
+   */
+  async function keycloakArgs(
+    database: string,
+    logName: string,
+    db = { user: out.roles.keycloak, password: kcPassword() },
+    bootstrap = true,
+  ) {
     const http = await freePort();
     const args = [
       "start-dev",
@@ -238,9 +224,9 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
       "--db-url",
       `jdbc:postgresql://${out.connection.host}:${out.connection.port}/${database}`,
       "--db-username",
-      out.roles.keycloak,
+      db.user,
       "--db-password",
-      kcPassword(),
+      db.password,
       "--http-host",
       "127.0.0.1",
       "--http-port",
@@ -254,12 +240,15 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
       "--log-console-color",
       "false",
     ];
-    const env = { KC_BOOTSTRAP_ADMIN_USERNAME: "admin", KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword };
+    const env: Record<string, string> = bootstrap
+      ? { KC_BOOTSTRAP_ADMIN_USERNAME: "admin", KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword }
+      : {};
     return { server: startServer(kc, args, logName, env), base: `http://127.0.0.1:${http}` };
   }
 
-  async function token(): Promise<string> {
-    const res = await fetch(`${base}/realms/master/protocol/openid-connect/token`, {
+  /** A master-realm admin token from the Keycloak at `at`, with the admin's password. */
+  async function token(at = base): Promise<string> {
+    const res = await fetch(`${at}/realms/master/protocol/openid-connect/token`, {
       method: "POST",
       body: new URLSearchParams({
         grant_type: "password",
@@ -288,7 +277,7 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
   });
 
   it("its admin REST API answers: create a realm and read it back", async () => {
-    const realm = `e2e${Date.now()}`;
+    realm = `e2e${Date.now()}`;
     const create = await fetch(`${base}/admin/realms`, {
       method: "POST",
       headers: { Authorization: `Bearer ${await token()}`, "Content-Type": "application/json" },
@@ -303,6 +292,32 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
     expect(read.body).toMatchObject({ realm, enabled: true });
   });
 
+  it("restore drill: backed up to the emulator, restored into a fresh database, Keycloak started there reads the realm back", async () => {
+    const drill = await backupAndRestore("keycloak", DRILLS.keycloak, emulator());
+    expect(drill.problems).toEqual([]);
+    expect(drill.manifest.tables.find((t) => t.name === "realm")?.rows).toBe(2);
+    // One Keycloak at a time on two cores: the live one stops first.
+    await stop(server);
+    const u = new URL(drill.uri);
+    const db = { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+    // No bootstrap admin: the admin that logs in below is the one restored from the backup.
+    const restored = await keycloakArgs(drill.database, "keycloak-drill.log", db, false);
+    try {
+      await waitFor(`${restored.base}/realms/master`, restored.server, 900_000);
+      const open = await json(`${restored.base}/realms/${realm}`);
+      expect(open.status).toBe(200);
+      expect(open.body).toMatchObject({ realm });
+      const read = await json(`${restored.base}/admin/realms/${realm}`, {
+        headers: { Authorization: `Bearer ${await token(restored.base)}` },
+      });
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ realm, enabled: true });
+      expect((await json(`${restored.base}/realms/not-${realm}`)).status).toBe(404);
+    } finally {
+      await stop(restored.server);
+    }
+  });
+
   it("is refused on gdpr_test with its own credentials", async () => {
     await stop(server);
     const wrong = await keycloakArgs("gdpr_test", "keycloak-gdpr_test.log");
@@ -314,6 +329,16 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
     expect(code, logOf(wrong.server)).not.toBe(0);
     expect(code).not.toBe("timeout");
     expect(logOf(wrong.server)).toContain('permission denied for database "gdpr_test"');
+  });
+});
+
+describe("restore drill of gdpr_test", () => {
+  it("backed up to the emulator and restored into a fresh database, verified against its manifest", async () => {
+    const drill = await backupAndRestore("gdpr", DRILLS.gdpr, emulator());
+    expect(drill.problems).toEqual([]);
+    expect(drill.manifest.tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(["user_profiles", "schema_migrations"]),
+    );
   });
 });
 
