@@ -12,8 +12,9 @@
  * a schedule config refuses. Then each CronJob, read back from the API
  * server with its environment resolved from its Secret, is run as the kubelet
  * would run it (the image's bundle, the pinned pg_dump): a backup appears in
- * the bucket whose manifest's row counts are the database's. `destroy` leaves
- * the namespace as it was.
+ * the bucket whose manifest's row counts are the database's. A second `up`
+ * changes nothing, `refresh` finds no drift, and `destroy` leaves the
+ * namespace as it was.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -210,6 +211,16 @@ describe("the backup CronJobs on a real API server", () => {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
       rmSync(image.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a second `up` changes nothing and `refresh` finds no drift", async () => {
+    for (const args of [
+      ["up", "--yes", "--skip-preview", "--expect-no-changes"],
+      ["refresh", "--yes", "--skip-preview", "--expect-no-changes"],
+    ]) {
+      const res = await stack.exec("scripts/pulumi.sh", [stack.name, ...args]);
+      expect(res.code, res.output).toBe(0);
     }
   });
 
