@@ -20,6 +20,7 @@ export const EKS_TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
 export interface BackupCronJobInput {
   /** Name of the CronJob, its Secret and its ServiceAccount (naming.ts backupJobName). */
   name: string;
+  /** Namespace of the three objects (the stack's `namespace`). */
   namespace: string;
   /** The backup job's image (deployments/backup/Dockerfile), config key `backupImage`. */
   image: string;
@@ -27,7 +28,9 @@ export interface BackupCronJobInput {
   schedule: string;
   /** The stack's name: the manifest records it. */
   stack: string;
+  /** The service (`gdpr`): the manifest records it. */
   service: string;
+  /** Its database (`gdpr_test`): what is dumped, and the first part of every object's key. */
   database: string;
   /** Where its backups go: `gs://bucket[/prefix]` (the stack's bucket's URL for destination `bucket`). */
   destination: pulumi.Input<string>;

@@ -37,9 +37,11 @@ export interface PlatformClusterRetention {
 }
 
 export interface PlatformClusterBackup {
+  /** The service whose database it backs up. */
   service: string;
   /** Name of the CronJob, its Secret and ServiceAccount (naming.ts backupJobName). */
   cronJobName: string;
+  /** The service's database. */
   database: string;
   /** The service's backup policy: schedule (UTC), retention as configured, lock. */
   schedule: string;
