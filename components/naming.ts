@@ -257,9 +257,11 @@ export function secretName(service: string, environment: string): string {
  * reads as an environment variable; OpenFGA's `datastore.uriSecret` (key
  * `uri`); Bitnami Keycloak's `externalDatabase` user and password keys. The
  * Helm values and the Secrets (components/cluster/) both name them from here.
+ * With an IAM login (docs/iam.md) the application's Secret holds its user
+ * (`iamUser`) and a URL without a password, and no password key.
  */
 export const SECRET_KEYS = {
-  gdpr: { password: "postgres-password", url: "GDPR_POSTGRES_URL" },
+  gdpr: { password: "postgres-password", url: "GDPR_POSTGRES_URL", iamUser: "postgres-username" },
   openfga: { uri: "uri" },
   keycloak: { user: "db-user", password: "db-password" },
 } as const;

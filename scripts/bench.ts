@@ -12,7 +12,7 @@
  *
  * - the floor: the same DDL as one psql script on a fresh server;
  * - pulumi, through scripts/pulumi.sh on a scratch stack `bench` (config in
- *   .local/bench/, a free port): cold `up` on a fresh server, no-op `up`,
+ *   .local/bench/, a free port): cold `up` on a fresh server (also with checkpoints off), no-op `up`,
  *   `preview`; and `preview` / no-op `up` through the standard host's entry
  *   point (PULUMI_HOST=standard: scripts/pulumi-host.ts runs
  *   @pulumi/pulumi/cmd/run with Pulumi.yaml's runtime options);
@@ -221,6 +221,15 @@ async function measure(n: number, runs: Runs, tofuCache: string, withEmpty: bool
       timed(() => run("psql", [...psqlArgs, "-d", "postgres", "-f", script], { env: psqlEnv })),
     );
 
+    // The same cold `up` with the engine's checkpoints off (PULUMI_SKIP_CHECKPOINTS: the state is
+    // written once, at the end; unsafe for a kept stack): what saving the whole state after every
+    // step costs, which grows with the square of the resource count.
+    await freshServer(STACK, n);
+    add(
+      "cold nockpt",
+      timed(() => pulumi(configFile, ["up", "--yes", "--skip-preview"], { PULUMI_SKIP_CHECKPOINTS: "true" })),
+    );
+
     await freshServer(STACK, n);
     add(
       "cold",
@@ -285,6 +294,7 @@ function report(runs: Runs, catalogs: Record<number, string[]>): void {
     const floor = m("floor", n);
     const rows: [string, string, string][] = [
       ["cold up / apply", "cold", "tofu cold"],
+      ["cold up without checkpoints (unsafe) / apply", "cold nockpt", "tofu cold"],
       ["no-op up / apply (neither refreshes)", "noop", "tofu noop"],
       ["preview / plan (defaults: plan refreshes)", "preview", "tofu plan"],
       ["preview / plan without refresh", "preview", "tofu plan norefresh"],

@@ -13,15 +13,18 @@
  *   migrations/<service>/ for the others: components/schema/migration-paths.ts)
  *   and the outputs `databaseNames`, `monitoringRole` and `retentionRoles`
  *   (service → retention role; a stack deployed before it reports gdpr's as
- *   the string `retentionRole`);
+ *   the string `retentionRole`); a service's IAM login (config iamLogins) gets
+ *   an `iam-login` row;
  * - `--from-env` (a cluster, CI, a server without this repo's state):
  *   `DATABASE_MONITOR_URL` (postgresql://user:password@host:port/db?sslmode=…),
  *   else libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE; the environment
  *   from `--environment` or ENVIRONMENT (dev|test|staging|prod), else the
  *   ADR's TESTING=true → test; the services from `--services a,b` or the
- *   defaults (gdpr managed-schema; openfga, keycloak self-migrating).
+ *   defaults (gdpr, openfga, keycloak); which of them have a managed schema
+ *   (migrations/ or migrations/<service>/) from `--managed-schema a,b` (an
+ *   empty value: none), else those of the defaults' (gdpr).
  *
- * usage: check.ts [<stack>] [--json] [--from-env] [--environment <env>] [--services <list>]
+ * usage: check.ts [<stack>] [--json] [--from-env] [--environment <env>] [--services <list>] [--managed-schema <list>]
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -66,6 +69,8 @@ export interface CheckOptions {
   fromEnv: boolean;
   environment?: string;
   services?: string[];
+  /** `--managed-schema`: the services whose schema the migrations manage (the rest self-migrate). */
+  managedSchema?: string[];
 }
 
 /** Parses check.ts's (and metrics.ts's) arguments; `extra` names flags that take a value for the caller. */
@@ -85,6 +90,7 @@ export function parseArgs(
     else if (a === "--from-env") opts.fromEnv = true;
     else if (a === "--environment") opts.environment = valueOf(i++, a);
     else if (a === "--services") opts.services = valueOf(i++, a).split(",").filter(Boolean);
+    else if (a === "--managed-schema") opts.managedSchema = listValue(argv, i++, a);
     else if (extra.includes(a)) opts.extra[a] = valueOf(i++, a);
     else if (a.startsWith("--")) throw new UsageError(`unknown option ${a}`);
     else if (opts.stack === undefined) opts.stack = a;
@@ -92,10 +98,23 @@ export function parseArgs(
   }
   if (!opts.fromEnv && opts.stack === undefined)
     throw new UsageError("give a stack (e.g. test) or --from-env");
-  if (!opts.fromEnv && (opts.environment !== undefined || opts.services !== undefined)) {
-    throw new UsageError("--environment and --services go with --from-env; a stack's come from its config");
+  if (
+    !opts.fromEnv &&
+    (opts.environment !== undefined || opts.services !== undefined || opts.managedSchema !== undefined)
+  ) {
+    throw new UsageError(
+      "--environment, --services and --managed-schema go with --from-env; a stack's come from its config",
+    );
   }
   return opts;
+}
+
+/** A comma-separated list that may be empty (`--managed-schema ""`: none). */
+function listValue(argv: readonly string[], i: number, flag: string): string[] {
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith("--"))
+    throw new UsageError(`${flag} needs a value (an empty one for none)`);
+  return v.split(",").filter(Boolean);
 }
 
 /** node-postgres settings from a `postgresql://` URI (sslmode as libpq spells it). */
@@ -161,6 +180,7 @@ export function targetFromStack(stack: string, outputs: StackOutputs, cfg = stac
     throw new UsageError(`stack "${stack}": monitoringUri is hidden; read the outputs with --show-secrets`);
   }
   const spec = healthSpec(cfg.environment, cfg.services, {
+    cloud: cfg.target === "local" ? undefined : cfg.target,
     monitoringRole: typeof outputs.monitoringRole === "string" ? outputs.monitoringRole : cfg.monitoringRole,
     declaredDatabases: outputs.databaseNames,
     migrations: migrationsFor(cfg.services),
@@ -231,10 +251,17 @@ export function environmentFromEnv(flag: string | undefined, env: NodeJS.Process
   }
 }
 
-/** Services as config.ts resolves them by default (gdpr managed-schema, the rest self-migrating). */
-export function defaultServices(environment: Environment, names: readonly string[] = DEFAULT_SERVICES) {
+/**
+ * Services as config.ts resolves them: `managedSchema` (by default gdpr) with
+ * a managed schema, the rest self-migrating.
+ */
+export function defaultServices(
+  environment: Environment,
+  names: readonly string[] = DEFAULT_SERVICES,
+  managedSchema: readonly string[] = DEFAULT_MANAGED_SCHEMA_SERVICES,
+) {
   return names.map((name) => {
-    const managed = DEFAULT_MANAGED_SCHEMA_SERVICES.includes(name);
+    const managed = managedSchema.includes(name);
     const roles = roleNames(name, environment);
     return {
       name,
@@ -256,7 +283,14 @@ export function targetFromEnv(opts: CheckOptions, env: NodeJS.ProcessEnv = proce
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const services = defaultServices(environment, names);
+  const managed = opts.managedSchema ?? DEFAULT_MANAGED_SCHEMA_SERVICES.filter((s) => names.includes(s));
+  const stray = managed.filter((s) => !names.includes(s));
+  if (stray.length > 0) {
+    throw new UsageError(
+      `--managed-schema names ${stray.map((s) => JSON.stringify(s)).join(", ")}, not among the services (${names.join(", ")})`,
+    );
+  }
+  const services = defaultServices(environment, names, managed);
   const url = env[MONITOR_URL_VARIABLE];
   // Without the URL, node-postgres reads PGHOST, PGPORT, PGUSER, PGPASSWORD itself.
   const base: ClientConfig = url

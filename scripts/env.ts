@@ -10,16 +10,23 @@
  * carry them) are masked unless --show-secrets is given; then they come from
  * the secret output `connectionUris`, URL-encoded in URLs.
  *
+ * A service that logs in with IAM (the output `iamUsers`; docs/iam.md) is
+ * given as its IAM user with no password at all, shown or not: a client
+ * brings a token (or runs the Cloud SQL Auth Proxy) instead.
+ *
  * For tests (and tests/e2e): `envVars(outputs, { showSecrets })` and
  * `formatEnv(...)` work on the JSON of `pulumi stack output --json`.
  */
 import { jdbcUrl, postgresUri } from "../components/server/connection";
-import { readStackOutputs, StackOutputs } from "./helm-values";
+import { iamUsersOf, readStackOutputs, StackOutputs } from "./helm-values";
 
 /** What a hidden password reads as (left as is by URL-encoding). */
 export const MASK = "****";
 
 export type EnvVar = [name: string, value: string];
+
+/** The services whose variables are printed, in this order. */
+const ENV_SERVICES = ["gdpr", "openfga", "keycloak"];
 
 function passwordOf(outputs: StackOutputs, service: string): string {
   const uris = outputs.connectionUris;
@@ -51,14 +58,14 @@ export function envVars(outputs: StackOutputs, opts: { showSecrets?: boolean } =
     }
   }
   const { host, port, sslmode } = outputs.connection;
-  const parts = (service: string) => ({
-    user: outputs.roles[service],
-    password: opts.showSecrets ? passwordOf(outputs, service) : MASK,
-    host,
-    port,
-    database: outputs.databaseNames[service],
-    sslmode,
-  });
+  const iamUsers = iamUsersOf(outputs);
+  const parts = (service: string) => {
+    const where = { host, port, database: outputs.databaseNames[service], sslmode };
+    const iamUser = iamUsers[service];
+    if (iamUser !== undefined) return { user: iamUser, ...where };
+    const password = opts.showSecrets ? passwordOf(outputs, service) : MASK;
+    return { user: outputs.roles[service], password, ...where };
+  };
   const has = (service: string) => outputs.databaseNames[service] !== undefined;
   const vars: EnvVar[] = [];
   if (has("gdpr")) {
@@ -72,12 +79,9 @@ export function envVars(outputs: StackOutputs, opts: { showSecrets?: boolean } =
   }
   if (has("keycloak")) {
     const kc = parts("keycloak");
-    vars.push(
-      ["KC_DB", "postgres"],
-      ["KC_DB_URL", jdbcUrl(kc)],
-      ["KC_DB_USERNAME", kc.user],
-      ["KC_DB_PASSWORD", kc.password],
-    );
+    vars.push(["KC_DB", "postgres"], ["KC_DB_URL", jdbcUrl(kc)], ["KC_DB_USERNAME", kc.user]);
+    // Keycloak has no IAM login (config iamLogins refuses it): it always has a password.
+    if ("password" in kc) vars.push(["KC_DB_PASSWORD", kc.password]);
   }
   return vars;
 }
@@ -95,11 +99,18 @@ export function formatEnv(
   outputs: StackOutputs,
   opts: { showSecrets?: boolean } = {},
 ): string {
+  const iam = Object.entries(iamUsersOf(outputs, stack)).filter(
+    ([service]) => outputs.databaseNames?.[service] !== undefined && ENV_SERVICES.includes(service),
+  );
   const header = [
     `# platform-databases stack ${stack} (environment ${outputs.environment}): ADR-0060 environment variables`,
     opts.showSecrets
       ? "# Holds passwords: keep it out of the repository and of logs."
       : `# Passwords hidden as ${MASK}; \`make env STACK=${stack} ARGS=--show-secrets\` includes them.`,
+    ...iam.map(
+      ([service, user]) =>
+        `# ${service} logs in with IAM as ${user}: no password; give a token or use the Cloud SQL Auth Proxy (docs/iam.md).`,
+    ),
   ];
   return [...header, ...envVars(outputs, opts).map(formatEnvLine)].join("\n") + "\n";
 }

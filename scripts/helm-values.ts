@@ -143,13 +143,34 @@ export function helmValuesYaml(stack: string, outputs: StackOutputs): string {
   return doc.toString({ lineWidth: 0 });
 }
 
+/**
+ * The stack output `iamUsers` (service → IAM login's database user; config
+ * iamLogins, docs/iam.md), checked; empty for a stack deployed before it.
+ */
+export function iamUsersOf(outputs: StackOutputs, stack?: string): Record<string, string> {
+  const users = outputs.iamUsers;
+  const at = stack === undefined ? "stack output" : `stack "${stack}": output`;
+  if (users === undefined || users === null) return {};
+  if (typeof users !== "object" || Array.isArray(users)) {
+    throw new Error(`${at} iamUsers is not a map of service to database user`);
+  }
+  for (const [service, user] of Object.entries(users)) {
+    if (typeof user !== "string") throw new Error(`${at} iamUsers.${service} is not a database user name`);
+  }
+  return { ...(users as Record<string, string>) };
+}
+
 /** The application-env file for `stack`: a generated-file header, then the patch as YAML. */
 export function applicationEnvYaml(stack: string, outputs: StackOutputs): string {
-  const doc = new Document(applicationEnvPatch(valuesOf(stack, outputs)));
+  const iamUser = iamUsersOf(outputs, stack).gdpr;
+  const doc = new Document(applicationEnvPatch(valuesOf(stack, outputs), { iamUser }));
   doc.commentBefore = header(stack, outputs, [
     "The env the application's container needs and its chart cannot set (it reads none of",
     "postgresql.external.*): applied by the post-renderer scripts/helm-post-render.sh.",
     "No secrets here: GDPR_POSTGRES_URL comes from the Secret by secretKeyRef.",
+    ...(iamUser === undefined
+      ? []
+      : [`gdpr logs in with IAM as ${iamUser}: the cloud-sql-proxy sidecar gets --auto-iam-authn.`]),
   ]).join("\n");
   return doc.toString({ lineWidth: 0 });
 }

@@ -12,7 +12,9 @@
  * The server's major version follows the stack's `postgresVersion`, and its
  * port the stack's `port`. Data, passwords and logs live in .local/<stack>/
  * (git-ignored). The bootstrap creates the stack's admin login the way the
- * managed clouds do: LOGIN CREATEDB CREATEROLE, not a superuser.
+ * managed clouds do: LOGIN CREATEDB CREATEROLE, not a superuser; and the
+ * clouds' built-in roles of IAM logins (CLOUD_IAM_ROLES, docs/iam.md), so the
+ * SQL side of an IAM login can be applied to a local server.
  *
  * As root the server runs as the `postgres` system user; when the clone is
  * out of that user's reach (under a private 0700 directory), the binaries are
@@ -26,10 +28,22 @@ import { dirname, join, resolve } from "node:path";
 import { Client } from "pg";
 import { parse } from "yaml";
 import { parseStackConfig } from "../components/config/stack-config";
+import { CLOUD_SQL_IAM_ROLES, RDS_IAM_ROLE } from "../components/database/grants";
 import { reachableBy, runnable, serverDir, spawnFailure, SystemUser, systemUser } from "./lib/system-user";
 
 export { systemUser } from "./lib/system-user";
 const ROOT = resolve(__dirname, "..");
+
+/**
+ * The clouds' built-in roles of IAM logins, NOLOGIN as there: RDS's `rds_iam`
+ * (RDS accepts only IAM tokens for its members; the admin may grant it, as
+ * rds_superuser may) and the roles Cloud SQL makes its IAM service-account
+ * and user logins members of. Locally they only carry the memberships: no
+ * server here checks a token.
+ */
+export const CLOUD_IAM_ROLES = [RDS_IAM_ROLE, ...CLOUD_SQL_IAM_ROLES] as const;
+/** Of CLOUD_IAM_ROLES, those the admin grants (with ADMIN, not as a member). */
+export const ADMIN_GRANTS_IAM = [RDS_IAM_ROLE] as const;
 
 export interface LocalServer {
   stack: string;
@@ -291,6 +305,16 @@ async function bootstrap(server: LocalServer): Promise<void> {
     // The managed clouds' admins may hand out pg_monitor (the monitoring
     // role's membership); grant the same here.
     await client.query(`GRANT pg_monitor TO ${admin} WITH ADMIN OPTION`);
+    for (const role of CLOUD_IAM_ROLES) {
+      const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);
+      if (exists.rowCount === 0) await client.query(`CREATE ROLE ${client.escapeIdentifier(role)} NOLOGIN`);
+    }
+    // Since PostgreSQL 16 ADMIN can come without membership, as the clouds' admins hold it.
+    const version = Number((await client.query("SHOW server_version_num")).rows[0].server_version_num);
+    const only = version >= 160000 ? "ADMIN TRUE, INHERIT FALSE, SET FALSE" : "ADMIN OPTION";
+    for (const role of ADMIN_GRANTS_IAM) {
+      await client.query(`GRANT ${client.escapeIdentifier(role)} TO ${admin} WITH ${only}`);
+    }
     for (const db of ["postgres", "template1"]) {
       await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
     }

@@ -118,7 +118,30 @@ describe("the patch", () => {
   it.each<[string, unknown, string]>([
     ["a ConfigMap", { apiVersion: "v1", kind: "ConfigMap" }, "f: is not an apps/v1 Deployment patch"],
     [
-      "two containers",
+      "no container",
+      { ...patch, spec: { template: { spec: { containers: [] } } } },
+      "f: must patch the application's container and at most its proxy sidecar",
+    ],
+    [
+      "three containers",
+      {
+        ...patch,
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: "a", env: [] },
+                { name: "cloud-sql-proxy", args: ["--auto-iam-authn"] },
+                { name: "c", env: [] },
+              ],
+            },
+          },
+        },
+      },
+      "f: must patch the application's container and at most its proxy sidecar",
+    ],
+    [
+      "a second container with env, not the proxy's args",
       {
         ...patch,
         spec: {
@@ -132,7 +155,7 @@ describe("the patch", () => {
           },
         },
       },
-      "f: must patch exactly one container",
+      'f: the second container must be cloud-sql-proxy, not "b"',
     ],
     [
       "a URL written as a value and a reference",

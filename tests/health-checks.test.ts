@@ -630,9 +630,32 @@ describe("check.ts options (pure)", () => {
     expect(() => parseArgs([])).toThrow("give a stack (e.g. test) or --from-env");
     expect(() => parseArgs(["test", "--jsn"])).toThrow("unknown option --jsn");
     expect(() => parseArgs(["test", "--environment", "prod"])).toThrow(
-      "--environment and --services go with --from-env",
+      "--environment, --services and --managed-schema go with --from-env",
     );
     expect(() => parseArgs(["--from-env", "--environment"])).toThrow("--environment needs a value");
+  });
+
+  it("--managed-schema says which services' schemas the migrations manage (the exporter passes the stack's)", () => {
+    const env = { DATABASE_MONITOR_URL: "postgresql://db_monitor_test:x@127.0.0.1:5432/gdpr_test" };
+    const managedOf = (argv: string[]) =>
+      targetFromEnv(parseArgs(argv), env)
+        .spec.services.filter((svc) => svc.ownerRole !== undefined)
+        .map((svc) => [svc.service, svc.ownerRole]);
+    const base = ["--from-env", "--environment", "test", "--services", "gdpr,openfga,billing"];
+    // Without the flag only the defaults' managed-schema service (gdpr) is.
+    expect(managedOf(base)).toEqual([["gdpr", "gdpr_test_owner"]]);
+    expect(managedOf([...base, "--managed-schema", "gdpr,billing"])).toEqual([
+      ["gdpr", "gdpr_test_owner"],
+      ["billing", "billing_test_owner"],
+    ]);
+    expect(managedOf([...base, "--managed-schema", ""])).toEqual([]);
+    expect(() => targetFromEnv(parseArgs([...base, "--managed-schema", "gdpr,audit"]), env)).toThrow(
+      '--managed-schema names "audit", not among the services (gdpr, openfga, billing)',
+    );
+    expect(() => parseArgs(["test", "--managed-schema", "gdpr"])).toThrow(
+      "--environment, --services and --managed-schema go with --from-env",
+    );
+    expect(() => parseArgs([...base, "--managed-schema"])).toThrow("--managed-schema needs a value");
   });
 
   it("takes the environment from --environment, ENVIRONMENT, or TESTING=true", () => {

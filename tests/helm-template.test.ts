@@ -69,6 +69,18 @@ const TARGETS: Record<string, [stack: string, HelmValuesInput]> = {
     }),
   ],
   rds: ["staging", input("staging", { host: "platform.example.internal", sslmode: "verify-full" })],
+  cloudSqlIam: [
+    "prod",
+    input(
+      "prod",
+      {
+        host: "10.20.0.3",
+        sslmode: "require",
+        cloudSqlInstanceConnectionName: "acme-prod:europe-west1:pg",
+      },
+      { iamUsers: { gdpr: "gdpr-app@acme-prod.iam" } },
+    ),
+  ],
 };
 
 /** Outputs as `pulumi stack output --json` prints them (secrets hidden). */
@@ -80,6 +92,9 @@ function outputs(i: HelmValuesInput): StackOutputs {
     connection: { host: i.host, port: i.port, sslmode: i.sslmode },
     connectionUris: "[secret]",
     helmValues: renderHelmValues(i),
+    iamUsers: Object.fromEntries(
+      Object.entries(i.services).flatMap(([service, svc]) => (svc.iamUser ? [[service, svc.iamUser]] : [])),
+    ),
   };
 }
 
@@ -226,6 +241,37 @@ describe("helm template with the generated values (helm v3.22.0)", () => {
       "5432",
       "disable",
     ]);
+  });
+
+  it("Cloud SQL with gdpr's IAM login: the proxy sidecar gets --auto-iam-authn before the instance; the env is the same", () => {
+    const { text } = render("cloudSqlIam");
+    expect(container(text, "cloud-sql-proxy").args).toEqual([
+      "--port=5432",
+      "--auto-iam-authn",
+      "acme-prod:europe-west1:pg",
+    ]);
+    const app = container(text, "mcp-server-langgraph");
+    expect(app.env?.find((e) => e.name === "GDPR_POSTGRES_URL")?.valueFrom).toEqual({
+      secretKeyRef: { name: "gdpr-database", key: "GDPR_POSTGRES_URL" },
+    });
+    // Without the post-renderer the proxy would log in with no IAM at all.
+    expect(container(render("cloudSqlIam", false).text, "cloud-sql-proxy").args).toEqual([
+      "--port=5432",
+      "acme-prod:europe-west1:pg",
+    ]);
+  });
+
+  it("the install fails, naming the sidecar, when an IAM gdpr's chart renders no proxy to patch", () => {
+    const [stack, i] = TARGETS.cloudSqlIam;
+    const files = writeHelmValues(stack, outputs(i), join(dir, "iam-no-proxy-files"));
+    const values = readFileSync(files.values, "utf8");
+    expect(values).toMatch(/cloudSql:\n\s+enabled: true/);
+    writeFileSync(files.values, values.replace(/(cloudSql:\n\s+)enabled: true/, "$1enabled: false"));
+    const r = template(stack, files);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(
+      'has no container named "cloud-sql-proxy" beside "mcp-server-langgraph" to add --auto-iam-authn to',
+    );
   });
 
   it("RDS (staging): the Secret gdpr-database, the same two variables", () => {

@@ -16,17 +16,27 @@
  * 127.0.0.1 (helm-values.ts clusterEndpoint), so the patch is the same on
  * every target.
  *
+ * When gdpr logs in with IAM (config iamLogins on Cloud SQL, docs/iam.md) the
+ * patch also gives the chart's `cloud-sql-proxy` sidecar `--auto-iam-authn`:
+ * the proxy then logs the IAM user in with the pod's service account, and the
+ * URL in the Secret has no password. The chart has no value for the flag.
+ * Applying it fails when the Deployment has no such sidecar.
+ *
  * Pure: the patch is a function of the Helm values, and applying it is a
  * function of the rendered manifests. The patch has the shape of a
  * strategic-merge patch of a Deployment; `applyApplicationEnv` gives it
  * strategic-merge semantics for env (merged by name).
  */
-import { isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
+import { Document, isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
 import { SECRET_KEYS } from "../naming";
 import type { HelmValues } from "./helm-values";
 
 /** The application's Deployment and container name in the chart (`<release>-mcp-server-langgraph`). */
 export const APPLICATION_CONTAINER = "mcp-server-langgraph";
+/** The Cloud SQL Auth Proxy sidecar the chart adds beside it (`postgresql.external.cloud.cloudSql`). */
+export const CLOUD_SQL_PROXY_CONTAINER = "cloud-sql-proxy";
+/** The proxy's (v2) flag for automatic IAM database authentication. */
+export const AUTO_IAM_AUTHN = "--auto-iam-authn";
 
 export interface EnvVar {
   name: string;
@@ -34,12 +44,36 @@ export interface EnvVar {
   valueFrom?: { secretKeyRef: { name: string; key: string } };
 }
 
-/** A patch of the application's Deployment: the env its container gets. */
+/** The application's container in the patch: the env it gets. */
+export interface EnvContainerPatch {
+  name: string;
+  env: EnvVar[];
+}
+
+/** A sidecar in the patch: flags its args get (each added unless there, before the positional args). */
+export interface ArgsContainerPatch {
+  name: string;
+  args: string[];
+}
+
+/**
+ * A patch of the application's Deployment: the env its container gets and,
+ * with an IAM login, the flags of its proxy sidecar.
+ */
 export interface ApplicationEnvPatch {
   apiVersion: "apps/v1";
   kind: "Deployment";
   metadata: { name: string };
-  spec: { template: { spec: { containers: [{ name: string; env: EnvVar[] }] } } };
+  spec: { template: { spec: { containers: [EnvContainerPatch] | [EnvContainerPatch, ArgsContainerPatch] } } };
+}
+
+export interface ApplicationEnvOptions {
+  /**
+   * gdpr's IAM login user (the stack output `iamUsers.gdpr`): the proxy
+   * sidecar gets `--auto-iam-authn`. The values must name it and the proxy.
+   * @default undefined (a password login)
+   */
+  iamUser?: string;
 }
 
 export class ApplicationEnvError extends Error {
@@ -70,15 +104,50 @@ export function applicationEnv(values: HelmValues): EnvVar[] {
  * for a release named like the chart; the post-renderer matches the
  * Deployment by its container's name, so any release name works.
  */
-export function applicationEnvPatch(values: HelmValues): ApplicationEnvPatch {
+export function applicationEnvPatch(
+  values: HelmValues,
+  opts: ApplicationEnvOptions = {},
+): ApplicationEnvPatch {
+  const app: EnvContainerPatch = { name: APPLICATION_CONTAINER, env: applicationEnv(values) };
+  const iam = iamProxyPatch(values, opts.iamUser);
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name: APPLICATION_CONTAINER },
-    spec: {
-      template: { spec: { containers: [{ name: APPLICATION_CONTAINER, env: applicationEnv(values) }] } },
-    },
+    spec: { template: { spec: { containers: iam ? [app, iam] : [app] } } },
   };
+}
+
+/**
+ * The proxy sidecar's flags for gdpr's IAM login, or undefined without one.
+ * Throws when the values and the IAM login disagree: no proxy to log in
+ * through, another user, or values without a password key but no IAM user.
+ */
+function iamProxyPatch(values: HelmValues, iamUser: string | undefined): ArgsContainerPatch | undefined {
+  const external = values.postgresql?.external;
+  if (iamUser === undefined) {
+    if (external && external.existingSecretPasswordKey === undefined) {
+      throw new ApplicationEnvError(
+        `the values give gdpr no password key (an IAM login as ${JSON.stringify(external.username)}) but no ` +
+          `IAM user was given (stack output iamUsers.gdpr): the proxy would not get ${AUTO_IAM_AUTHN}`,
+      );
+    }
+    return undefined;
+  }
+  const as = `gdpr logs in with IAM as ${JSON.stringify(iamUser)}`;
+  if (!external) throw new ApplicationEnvError(`${as}, but the values have no postgresql.external (no gdpr)`);
+  if (external.username !== iamUser) {
+    throw new ApplicationEnvError(
+      `${as}, but the values' postgresql.external.username is ${JSON.stringify(external.username)}`,
+    );
+  }
+  if (!external.cloud?.cloudSql?.enabled) {
+    throw new ApplicationEnvError(
+      `${as}, but the values give the application no Cloud SQL Auth Proxy sidecar ` +
+        `(postgresql.external.cloud.cloudSql) to add ${AUTO_IAM_AUTHN} to`,
+    );
+  }
+  return { name: CLOUD_SQL_PROXY_CONTAINER, args: [AUTO_IAM_AUTHN] };
 }
 
 /** Checks that `raw` (a parsed patch file) is a patch as applicationEnvPatch writes it; returns it. */
@@ -89,8 +158,10 @@ export function readApplicationEnvPatch(raw: unknown, source = "the patch"): App
   const p = raw as ApplicationEnvPatch;
   if (p?.kind !== "Deployment" || p.apiVersion !== "apps/v1") fail("is not an apps/v1 Deployment patch");
   const containers = p.spec?.template?.spec?.containers;
-  if (!Array.isArray(containers) || containers.length !== 1) fail("must patch exactly one container");
-  const [container] = containers;
+  if (!Array.isArray(containers) || containers.length < 1 || containers.length > 2) {
+    fail("must patch the application's container and at most its proxy sidecar");
+  }
+  const [container, sidecar] = containers;
   if (typeof container.name !== "string" || container.name === "") fail("the container has no name");
   if (!Array.isArray(container.env)) fail(`container ${container.name}: env is not a list`);
   container.env.forEach((e, i) => {
@@ -104,6 +175,15 @@ export function readApplicationEnvPatch(raw: unknown, source = "the patch"): App
       fail(`${at} (${e.name}): secretKeyRef needs a name and a key`);
     }
   });
+  if (sidecar !== undefined) {
+    if (sidecar.name !== CLOUD_SQL_PROXY_CONTAINER) {
+      fail(`the second container must be ${CLOUD_SQL_PROXY_CONTAINER}, not ${JSON.stringify(sidecar.name)}`);
+    }
+    const args = (sidecar as Partial<ArgsContainerPatch>).args;
+    if (!Array.isArray(args) || args.length === 0 || !args.every((a) => /^--[a-z][a-z0-9-]*$/.test(a))) {
+      fail(`container ${CLOUD_SQL_PROXY_CONTAINER}: args must be a list of --flags`);
+    }
+  }
   return p;
 }
 
@@ -118,10 +198,11 @@ function splitDocuments(stream: string): string[] {
  * that has it. A variable already there by the same name is replaced, the
  * others are kept; documents without the container come out byte for byte.
  * Throws when no Deployment has the container (the chart no longer looks as
- * expected: installing without the database would be worse than failing).
+ * expected: installing without the database would be worse than failing),
+ * and when the patch has proxy flags but that Deployment has no proxy sidecar.
  */
 export function applyApplicationEnv(manifests: string, patch: ApplicationEnvPatch): string {
-  const [container] = patch.spec.template.spec.containers;
+  const [container, sidecar] = patch.spec.template.spec.containers;
   if (container.env.length === 0) return manifests;
   let patched = 0;
   const out = splitDocuments(manifests).map((text, index) => {
@@ -146,6 +227,7 @@ export function applyApplicationEnv(manifests: string, patch: ApplicationEnvPatc
       if (at >= 0) list.items[at] = node;
       else list.items.push(node);
     }
+    if (sidecar) addArgs(doc, containers, sidecar);
     patched++;
     return doc.toString({ lineWidth: 0 });
   });
@@ -156,4 +238,35 @@ export function applyApplicationEnv(manifests: string, patch: ApplicationEnvPatc
     );
   }
   return out.join("---\n");
+}
+
+/**
+ * Adds the sidecar patch's flags to its container's args (each unless there),
+ * before the first positional argument (the proxy's instance connection name).
+ * Throws when the pod has no such container.
+ */
+function addArgs(doc: Document, containers: YAMLSeq, sidecar: ArgsContainerPatch): void {
+  const target = containers.items.find((c) => isMap(c) && c.get("name") === sidecar.name);
+  if (!isMap(target)) {
+    throw new ApplicationEnvError(
+      `Deployment ${JSON.stringify(doc.getIn(["metadata", "name"]))} has no container named ` +
+        `"${sidecar.name}" beside "${APPLICATION_CONTAINER}" to add ${sidecar.args.join(" ")} to: gdpr logs ` +
+        `in with IAM through the Cloud SQL Auth Proxy (is postgresql.external.cloud.cloudSql.enabled set? ` +
+        `has the chart changed?)`,
+    );
+  }
+  let args = target.get("args");
+  if (!isSeq(args)) {
+    args = new YAMLSeq();
+    target.set("args", args);
+  }
+  const list = args as YAMLSeq;
+  const value = (item: unknown) => String(isScalar(item) ? item.value : item);
+  for (const flag of sidecar.args) {
+    if (list.items.some((item) => value(item) === flag)) continue;
+    const positional = list.items.findIndex((item) => !value(item).startsWith("-"));
+    const node = doc.createNode(flag);
+    if (positional >= 0) list.items.splice(positional, 0, node);
+    else list.items.push(node);
+  }
 }

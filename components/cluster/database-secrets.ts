@@ -1,9 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { Endpoint } from "../server/connection";
-import { OWNED_SECRET_ANNOTATIONS, secretStringData } from "./secret-data";
+import { iamSecretStringData, OWNED_SECRET_ANNOTATIONS, secretStringData } from "./secret-data";
 
-export { secretStringData, GENERIC_SECRET_KEYS } from "./secret-data";
+export {
+  secretStringData,
+  iamSecretStringData,
+  GENERIC_SECRET_KEYS,
+  GENERIC_IAM_SECRET_KEYS,
+} from "./secret-data";
 
 export interface DatabaseSecretsService {
   /** Service name: gdpr, openfga and keycloak get their chart's keys, any other the generic ones. */
@@ -18,6 +23,15 @@ export interface DatabaseSecretsService {
   password: pulumi.Input<string>;
   /** Host, port and sslmode the consumer's pods connect with (helm-values.ts `clusterEndpoints`). */
   endpoint: pulumi.Input<Endpoint>;
+  /**
+   * The database user of the service's IAM login (config iamLogins): the
+   * Secret then holds this user and no password (`user` and `password` are
+   * not read; secret-data.ts iamSecretStringData).
+   * An Output makes the Secret wait for it (IamLogin's `user`: the user holds
+   * its privileges by then).
+   * @default undefined (the password login)
+   */
+  iamUser?: pulumi.Input<string>;
 }
 
 export interface DatabaseSecretsArgs {
@@ -61,12 +75,17 @@ export class DatabaseSecrets extends pulumi.ComponentResource {
     this.secrets = {};
     for (const svc of args.services) {
       const service = svc.service;
+      const iamUser = svc.iamUser;
       const stringData = pulumi.secret(
-        pulumi
-          .all([svc.user, svc.password, svc.endpoint])
-          .apply(([user, password, ep]) =>
-            secretStringData(service, { user, password, database: svc.database, ...ep }),
-          ),
+        iamUser === undefined
+          ? pulumi
+              .all([svc.user, svc.password, svc.endpoint])
+              .apply(([user, password, ep]) =>
+                secretStringData(service, { user, password, database: svc.database, ...ep }),
+              )
+          : pulumi
+              .all([iamUser, svc.endpoint])
+              .apply(([user, ep]) => iamSecretStringData(service, { user, database: svc.database, ...ep })),
       );
       this.secrets[service] = new k8s.core.v1.Secret(
         `${name}-${service}`,

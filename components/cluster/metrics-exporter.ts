@@ -25,6 +25,8 @@ export interface MetricsExporterInput {
   environment: string;
   /** The stack's services, in config order (the exporter's --services). */
   services: string[];
+  /** Those whose schema the migrations manage (the exporter's --managed-schema; the image holds migrations/). */
+  managedSchemaServices: string[];
 }
 
 type Objects = {
@@ -92,6 +94,8 @@ export function metricsExporterObjects(input: MetricsExporterInput): Objects {
                   input.environment,
                   "--services",
                   input.services.join(","),
+                  "--managed-schema",
+                  input.managedSchemaServices.join(","),
                   "--host",
                   "0.0.0.0",
                   "--port",

@@ -8,9 +8,14 @@
  * gets the conventional keys of CloudNativePG's application Secret
  * (GENERIC_SECRET_KEYS), so whatever deploys it can pick the form it needs.
  * Passwords in URLs are URL-encoded (connection.ts).
+ *
+ * A service that logs in with IAM (config iamLogins, docs/iam.md) gets
+ * `iamSecretStringData`: the same keys less every password (gdpr: its user
+ * and a URL without a password; any other service: GENERIC_SECRET_KEYS less
+ * `password`, its URIs without one). OpenFGA and Keycloak have no IAM login.
  */
 import { SECRET_KEYS } from "../naming";
-import { ConnectionParts, jdbcUrl, postgresUri } from "../server/connection";
+import { ConnectionParts, jdbcUrl, PasswordlessParts, postgresUri } from "../server/connection";
 
 /**
  * Annotations of every Secret the program writes. The program is the
@@ -58,6 +63,44 @@ export function secretStringData(service: string, c: ConnectionParts): Record<st
       return data;
     }
   }
+}
+
+/** The keys of an IAM login's Secret of a service the chart does not consume: no password. */
+export const GENERIC_IAM_SECRET_KEYS = GENERIC_SECRET_KEYS.filter(
+  (k): k is GenericIamSecretKey => k !== "password",
+);
+type GenericIamSecretKey = Exclude<(typeof GENERIC_SECRET_KEYS)[number], "password">;
+
+/**
+ * The Secret of a service that logs in with IAM as `c.user`: no password
+ * anywhere (its client brings a token per connection). Throws for OpenFGA
+ * and Keycloak, which cannot log in with IAM (config iam-config.ts iamRefusal).
+ */
+export function iamSecretStringData(service: string, c: PasswordlessParts): Record<string, string> {
+  switch (service) {
+    case "gdpr":
+      return { [SECRET_KEYS.gdpr.iamUser]: c.user, [SECRET_KEYS.gdpr.url]: postgresUri(c) };
+    case "openfga":
+    case "keycloak":
+      throw new Error(`${service} has no IAM login: its Secret needs a password (docs/iam.md)`);
+    default: {
+      const data: Record<GenericIamSecretKey, string> = {
+        host: c.host,
+        port: String(c.port),
+        database: c.database,
+        username: c.user,
+        uri: postgresUri(c),
+        "jdbc-uri": jdbcWithUser(c),
+      };
+      return data;
+    }
+  }
+}
+
+/** The JDBC URL with the user as a parameter and no password (an IAM login's `jdbc-uri`). */
+function jdbcWithUser(c: PasswordlessParts): string {
+  const url = jdbcUrl(c);
+  return `${url}${url.includes("?") ? "&" : "?"}user=${encodeURIComponent(c.user)}`;
 }
 
 /** CloudNativePG's `jdbc-uri`: the JDBC URL with user and password as parameters. */

@@ -33,5 +33,10 @@ export const FORBIDDEN_PG_ROLE_COLUMNS = [
   "rolbypassrls",
 ] as const;
 
+/** The clouds' roles of IAM logins: RDS accepts only IAM tokens for members of `rds_iam`. */
+export const RDS_IAM_ROLE = "rds_iam";
+/** The roles Cloud SQL makes its IAM logins members of (service accounts, users). */
+export const CLOUD_SQL_IAM_ROLES = ["cloudsqliamserviceaccount", "cloudsqliamuser"] as const;
+
 /** Database privileges of a login role on its own database. */
 export const LOGIN_DATABASE_PRIVILEGES = ["CONNECT", "TEMPORARY"] as const;

@@ -22,7 +22,7 @@ import type { CloudConfig } from "../config/cloud-config";
 import type { ServiceConfig } from "../config/stack-config";
 import type { CloudSqlInstance } from "../server/cloudsql-instance";
 import type { RdsInstance } from "../server/rds-instance";
-import { LOGIN_ROLE_ATTRIBUTES } from "./grants";
+import { LOGIN_ROLE_ATTRIBUTES, RDS_IAM_ROLE } from "./grants";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const loadGcp = () => require("@pulumi/gcp") as typeof import("@pulumi/gcp");
@@ -95,12 +95,67 @@ export function iamRoleName(roleArn: string): string {
 }
 
 /**
+ * The database side of a Cloud SQL IAM login: its user (which Cloud SQL
+ * creates, `gcp.sql.User`) becomes a member of the service role. IamLogin
+ * creates it for target gcp; a test applies it alone to a local server where
+ * the user was made as Cloud SQL makes it (tests/iam-login-server.test.ts).
+ */
+export function iamUserGrant(
+  name: string,
+  args: { user: pulumi.Input<string>; serviceRole: pulumi.Input<string> },
+  opts: pulumi.CustomResourceOptions,
+): postgresql.GrantRole {
+  return new postgresql.GrantRole(
+    name,
+    { role: args.user, grantRole: args.serviceRole, withAdminOption: false },
+    opts,
+  );
+}
+
+/** The database side of an RDS IAM login (rdsIamRole). */
+export interface RdsIamRoleArgs {
+  /** Its name (config iam-config.ts iamLoginOf: `{service role}_iam`). */
+  user: string;
+  /** The service role whose privileges it gets, and its sessions' role. */
+  serviceRole: pulumi.Input<string>;
+  /** Its CONNECTION LIMIT. */
+  connectionLimit: number;
+}
+
+/**
+ * The RDS IAM login's postgresql role: LOGIN, no password, none of the
+ * forbidden attributes, member of `rds_iam` and of the service role, every
+ * session SET ROLE to it. Needs `rds_iam` on the server (RDS has it; the
+ * local bootstrap, scripts/local-server.ts, emulates it). IamLogin creates it
+ * for target aws; a test applies it alone to a local server
+ * (tests/iam-login-server.test.ts), without the cloud's policy.
+ */
+export function rdsIamRole(
+  name: string,
+  args: RdsIamRoleArgs,
+  opts: pulumi.CustomResourceOptions,
+): postgresql.Role {
+  return new postgresql.Role(
+    name,
+    {
+      name: args.user,
+      connectionLimit: args.connectionLimit,
+      ...LOGIN_ROLE_ATTRIBUTES,
+      roles: [RDS_IAM_ROLE, args.serviceRole],
+      assumeRole: args.serviceRole,
+      skipReassignOwned: true,
+    },
+    opts,
+  );
+}
+
+/**
  * Children: `${name}-user` and `${name}-grant` (gcp), or `${name}-role` and
  * `${name}-connect-policy` (aws). The postgresql resources use the provider
  * the caller passes (`providers`).
  */
 export class IamLogin extends pulumi.ComponentResource {
-  /** The database user the principal logs in as. */
+  /** The database user the principal logs in as, once it holds the service role's privileges. */
   public readonly user: pulumi.Output<string>;
 
   constructor(name: string, args: IamLoginArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -118,24 +173,18 @@ export class IamLogin extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      new postgresql.GrantRole(
+      const grant = iamUserGrant(
         `${name}-grant`,
-        { role: user.name, grantRole: args.serviceRole, withAdminOption: false },
+        { user: user.name, serviceRole: args.serviceRole },
         { parent: this },
       );
-      this.user = user.name;
+      // The grant's role: known once the user has the service role's privileges.
+      this.user = grant.role;
     } else {
       const aws = loadAws();
-      const role = new postgresql.Role(
+      const role = rdsIamRole(
         `${name}-role`,
-        {
-          name: args.user,
-          connectionLimit: args.connectionLimit,
-          ...LOGIN_ROLE_ATTRIBUTES,
-          roles: ["rds_iam", args.serviceRole],
-          assumeRole: args.serviceRole,
-          skipReassignOwned: true,
-        },
+        { user: args.user, serviceRole: args.serviceRole, connectionLimit: args.connectionLimit },
         { parent: this },
       );
       new aws.iam.RolePolicy(

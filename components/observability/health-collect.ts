@@ -49,6 +49,21 @@ async function readDatabases(client: Client): Promise<DatabaseInfo[]> {
   }));
 }
 
+/**
+ * Whether each of `names` has a password, by name, when the reader may read
+ * pg_authid (a superuser); undefined otherwise (pg_roles hides it).
+ */
+async function readPasswords(client: Client, names: string[]): Promise<Map<string, boolean> | undefined> {
+  if (names.length === 0) return undefined;
+  const can = await client.query(`SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS can`);
+  if (!can.rows[0].can) return undefined;
+  const { rows } = await client.query(
+    `SELECT rolname, rolpassword IS NOT NULL AS has_password FROM pg_catalog.pg_authid WHERE rolname = ANY($1::text[])`,
+    [names],
+  );
+  return new Map(rows.map((r) => [r.rolname as string, r.has_password as boolean]));
+}
+
 async function readRoles(client: Client, names: string[]): Promise<RoleInfo[]> {
   const { rows } = await client.query(
     `SELECT r.rolname, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
@@ -110,13 +125,14 @@ async function readContents(client: Client, svc: ServiceSpec): Promise<DatabaseC
     loginHasCreate,
     loginOwns,
   };
-  if (svc.loginUsers !== undefined) {
+  const users = [...(svc.loginUsers ?? []), ...(svc.iamLogin ? [svc.iamLogin.user] : [])];
+  if (users.length > 0) {
     const { rows } = await client.query(
       `SELECT r.rolname AS user,
               ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                      WHERE n.nspname = 'public' AND c.relowner = r.oid ORDER BY 1) AS owns
          FROM pg_roles r WHERE r.rolname = ANY($1::text[])`,
-      [svc.loginUsers],
+      [users],
     );
     contents.usersOwn = Object.fromEntries(rows.map((r) => [r.user, r.owns]));
   }
@@ -180,12 +196,17 @@ export async function collectSnapshot(spec: HealthSpec, connect: Connect): Promi
   try {
     const who = await entry.client.query("SELECT current_user AS u");
     const databases = await readDatabases(entry.client);
+    const iamUsers = spec.services.flatMap((s) => (s.iamLogin ? [s.iamLogin.user] : []));
     const roleNames = [
       ...spec.services.flatMap((s) => [s.loginRole, ...(s.loginUsers ?? [])]),
+      ...iamUsers,
       ...spec.services.flatMap((s) => (s.retentionRole ? [s.retentionRole] : [])),
       ...(spec.monitoringRole ? [spec.monitoringRole] : []),
     ];
-    const roles = await readRoles(entry.client, roleNames);
+    const passwords = await readPasswords(entry.client, iamUsers);
+    const roles = (await readRoles(entry.client, roleNames)).map((r) =>
+      passwords?.has(r.name) ? { ...r, hasPassword: passwords.get(r.name) } : r,
+    );
     const activity = await entry.client.query(
       `SELECT datname, usename, count(*)::int AS n FROM pg_stat_activity
         WHERE backend_type = 'client backend' AND datname IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,

@@ -18,6 +18,7 @@
  *                        directory and is at its latest file
  *   privileges <role>    the service role (role-checks.ts)
  *   login-user <user>    each of its two login users (role-checks.ts)
+ *   iam-login <user>     its IAM login, when it has one (iam-login-check.ts)
  *   retention-role <role> services with a retention role (role-checks.ts)
  *   public-connect <db>  PUBLIC holds neither CONNECT nor TEMPORARY
  * and, last, `monitoring-role <role>` (role-checks.ts).
@@ -35,6 +36,7 @@ import {
   ServiceSpec,
   Snapshot,
 } from "./health-spec";
+import { iamLoginCheck } from "./iam-login-check";
 import { requiredTables } from "./required-tables";
 import { loginPrivileges, loginUserCheck, monitoringRoleCheck, retentionRoleCheck } from "./role-checks";
 
@@ -75,6 +77,10 @@ export function evaluate(spec: HealthSpec, snap: Snapshot): CheckResult[] {
     out.push(loginPrivileges(svc, roles.get(svc.loginRole), view.db, contents, dbs, view.unreadable));
     for (const user of svc.loginUsers ?? []) {
       out.push(loginUserCheck(svc, user, roles.get(user), contents, dbs, view.unreadable));
+    }
+    if (svc.iamLogin !== undefined) {
+      const role = roles.get(svc.iamLogin.user);
+      out.push(iamLoginCheck(svc, role, contents, dbs, view.unreadable, snap.currentUser));
     }
     if (svc.retentionRole !== undefined) {
       out.push(retentionRoleCheck(svc, roles.get(svc.retentionRole), contents, dbs, view.unreadable));

@@ -9,8 +9,9 @@
  * The other files of the checker:
  *   required-tables.ts   which tables each service must have (the `tables` row)
  *   health-evaluate.ts   spec + snapshot → rows, per service (pure)
- *   role-checks.ts       the rows about roles: privileges, retention-role,
- *                        monitoring-role (pure)
+ *   role-checks.ts       the rows about roles: privileges, login-user,
+ *                        retention-role, monitoring-role (pure)
+ *   iam-login-check.ts   the `iam-login` row (pure)
  *   health-format.ts     the table `make check` prints (pure)
  *   health-collect.ts    reads the snapshot as the monitoring role (SQL)
  */
@@ -26,6 +27,7 @@ export const CHECK_KINDS = [
   "schema-version",
   "privileges",
   "login-user",
+  "iam-login",
   "public-connect",
   "retention-role",
   "monitoring-role",
@@ -85,6 +87,14 @@ export interface ServiceSpec {
   migrations?: readonly MigrationFile[];
   /** The role that may only run the retention purge (retention-role.ts), when the stack has one. */
   retentionRole?: string;
+  /** Its IAM login (config iamLogins, docs/iam.md): the `iam-login` row. */
+  iamLogin?: IamLoginSpec;
+}
+
+/** A service's IAM login: its database user and the cloud that logs it in. */
+export interface IamLoginSpec {
+  user: string;
+  cloud: "gcp" | "aws";
 }
 
 export interface HealthSpec {
@@ -120,6 +130,11 @@ export interface RoleInfo {
   settings: string[];
   /** Databases that accept connections on which it holds CONNECT (directly, by membership or via PUBLIC), sorted. */
   connectOn: string[];
+  /**
+   * Whether it has a password (pg_authid.rolpassword); read for IAM logins
+   * only, and only when the reader may read pg_authid (a superuser): else undefined.
+   */
+  hasPassword?: boolean;
 }
 
 /** What was read inside one service database. */
@@ -133,7 +148,7 @@ export interface DatabaseContents {
   loginHasCreate: boolean;
   /** Relations in schema public owned by the login role, sorted. */
   loginOwns: string[];
-  /** Relations in schema public owned by each login user (that exists), sorted. */
+  /** Relations in schema public owned by each login user and the IAM login's user (that exist), sorted. */
   usersOwn?: Record<string, string[]>;
   /** Rows of public.schema_migrations (services with migrations, when the table exists). */
   versionRows?: AppliedMigration[];
@@ -181,8 +196,12 @@ export function healthSpec(
     rotation?: number;
     ownerRole?: string;
     profile: Profile;
+    /** Its IAM login's database user (config iamLogins); needs `opts.cloud`. */
+    iamLogin?: { user: string };
   }[],
   opts: {
+    /** The cloud of the stack's IAM logins (its target), when a service has one. */
+    cloud?: "gcp" | "aws";
     monitoringRole?: string;
     /** The stack's databaseNames output, by service. */
     declaredDatabases?: Record<string, string>;
@@ -206,8 +225,21 @@ export function healthSpec(
       declaredDatabase: opts.declaredDatabases?.[svc.name],
       migrations: opts.migrations?.[svc.name],
       retentionRole: opts.retentionRoles?.[svc.name],
+      ...iamLoginOf(svc, opts.cloud),
     })),
   };
+}
+
+/** `{ iamLogin }` of a service with an IAM login, else nothing; throws without the cloud. */
+function iamLoginOf(
+  svc: { name: string; iamLogin?: { user: string } },
+  cloud: "gcp" | "aws" | undefined,
+): { iamLogin?: IamLoginSpec } {
+  if (svc.iamLogin === undefined) return {};
+  if (cloud === undefined) {
+    throw new Error(`healthSpec: service ${svc.name} has an IAM login but no cloud (gcp or aws) was given`);
+  }
+  return { iamLogin: { user: svc.iamLogin.user, cloud } };
 }
 
 /**

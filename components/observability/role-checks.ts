@@ -19,6 +19,8 @@
  *                          privilege on any table
  *   monitoring-role <role> member of pg_monitor only, CONNECT on the service
  *                          databases only
+ *
+ * The `iam-login` row is in iam-login-check.ts, with the helpers exported here.
  */
 import { FORBIDDEN_PG_ROLE_COLUMNS } from "../database/grants";
 import { PURGE_FUNCTION_SIGNATURE } from "../schema/migration-paths";
@@ -41,17 +43,17 @@ const ATTRIBUTE_KEYWORDS: Record<(typeof FORBIDDEN_PG_ROLE_COLUMNS)[number], str
   rolbypassrls: "BYPASSRLS",
 };
 
-const NO_ATTRIBUTES = `LOGIN without ${Object.values(ATTRIBUTE_KEYWORDS).join("/")}`;
+export const NO_ATTRIBUTES = `LOGIN without ${Object.values(ATTRIBUTE_KEYWORDS).join("/")}`;
 
-function list(names: readonly string[]): string {
+export function list(names: readonly string[]): string {
   return names.join(", ");
 }
 
-function attributeProblems(role: RoleInfo): string[] {
+export function attributeProblems(role: RoleInfo): string[] {
   return FORBIDDEN_PG_ROLE_COLUMNS.filter((col) => role[col]).map((col) => `has ${ATTRIBUTE_KEYWORDS[col]}`);
 }
 
-function connectProblems(
+export function connectProblems(
   role: RoleInfo,
   allowed: readonly string[],
   dbs: Map<string, DatabaseInfo>,

@@ -252,6 +252,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
         host: cfg.clusterHost ?? host,
         port,
         cloudSqlInstanceConnectionName,
+        awsRegion: cfg.cloud?.cloud === "aws" ? cfg.cloud.region : undefined,
         sslmode: cfg.sslmode,
         appMaxReplicas: cfg.appMaxReplicas,
         services: Object.fromEntries(
@@ -262,6 +263,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
               user: svc.loginRole,
               secretName: secretName(svc.name, cfg.environment),
               connectionLimit: svc.connectionLimit,
+              iamUser: svc.iamLogin?.user,
             },
           ]),
         ),
@@ -284,6 +286,8 @@ export class DatabasePlatform extends pulumi.ComponentResource {
             database: s.svc.database,
             user: s.db.activeUser,
             password: s.db.password,
+            // The IAM login's user once it exists with its privileges: the Secret switches then.
+            iamUser: iamLogins.find(([service]) => service === s.svc.name)?.[1],
           })),
           alertRules: plan.alertRules,
           retention: retention.map((r) => ({
@@ -297,7 +301,14 @@ export class DatabasePlatform extends pulumi.ComponentResource {
           postgresVersion: cfg.postgresVersion,
           exporter:
             cfg.exporterImage && monitoring
-              ? { image: cfg.exporterImage, roleName: monitoring.roleName, password: monitoring.password }
+              ? {
+                  image: cfg.exporterImage,
+                  managedSchemaServices: cfg.services
+                    .filter((svc) => svc.profile === "managed-schema")
+                    .map((svc) => svc.name),
+                  roleName: monitoring.roleName,
+                  password: monitoring.password,
+                }
               : undefined,
           backups: cfg.backupImage
             ? { image: cfg.backupImage, stack: pulumi.getStack(), jobs: backupJobs(cfg, backups, buckets) }

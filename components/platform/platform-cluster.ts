@@ -24,6 +24,8 @@ export interface PlatformClusterService {
   user: pulumi.Input<string>;
   /** A Pulumi secret. */
   password: pulumi.Input<string>;
+  /** The IAM login's database user (config iamLogins; IamLogin's `user`): its Secret holds no password. */
+  iamUser?: pulumi.Input<string>;
 }
 
 export interface PlatformClusterRetention {
@@ -99,6 +101,8 @@ export interface PlatformClusterArgs {
 
 export interface PlatformClusterExporter {
   image: string;
+  /** The services whose schema the migrations manage (what the exporter checks their version against). */
+  managedSchemaServices: string[];
   /** The monitoring role and its password (a Pulumi secret). */
   roleName: pulumi.Input<string>;
   password: pulumi.Input<string>;
@@ -135,6 +139,7 @@ export class PlatformCluster extends pulumi.ComponentResource {
           database: svc.database,
           user: svc.user,
           password: svc.password,
+          iamUser: svc.iamUser,
           endpoint: args.helmInput.apply((input) => clusterEndpoint(input, svc.service)),
         })),
       },
@@ -190,6 +195,7 @@ export class PlatformCluster extends pulumi.ComponentResource {
           image: args.exporter.image,
           environment: args.environment,
           services: args.services.map((svc) => svc.service),
+          managedSchemaServices: args.exporter.managedSchemaServices,
           roleName: args.exporter.roleName,
           password: args.exporter.password,
           database: args.services[0].database,

@@ -1,4 +1,7 @@
-/** Connection strings, as pure functions. Passwords are URL-encoded. */
+/**
+ * Connection strings, as pure functions. Passwords are URL-encoded; an IAM
+ * login's strings have none (its client supplies a token per connection).
+ */
 
 /** Host, port and sslmode a client connects with (one consumer's pods, a CronJob). */
 export interface Endpoint {
@@ -16,13 +19,19 @@ export interface ConnectionParts {
   sslmode: string;
 }
 
-/** `postgresql://user:password@host:port/database?sslmode=…` (libpq, asyncpg, OpenFGA). */
-export function postgresUri(c: ConnectionParts, scheme = "postgresql"): string {
+/** Where and as whom an IAM login connects: no password (the cloud's token stands in for it). */
+export type PasswordlessParts = Omit<ConnectionParts, "password">;
+
+/**
+ * `postgresql://user:password@host:port/database?sslmode=…` (libpq, asyncpg,
+ * OpenFGA); `postgresql://user@host:port/…` for an IAM login's parts.
+ */
+export function postgresUri(c: ConnectionParts | PasswordlessParts, scheme = "postgresql"): string {
   const user = encodeURIComponent(c.user);
-  const password = encodeURIComponent(c.password);
+  const auth = "password" in c ? `${user}:${encodeURIComponent(c.password)}` : user;
   const host = c.host.includes(":") ? `[${c.host}]` : c.host;
   const db = encodeURIComponent(c.database);
-  return `${scheme}://${user}:${password}@${host}:${c.port}/${db}?sslmode=${encodeURIComponent(c.sslmode)}`;
+  return `${scheme}://${auth}@${host}:${c.port}/${db}?sslmode=${encodeURIComponent(c.sslmode)}`;
 }
 
 /** `jdbc:postgresql://host:port/database` (Keycloak's KC_DB_URL; credentials go separately). */

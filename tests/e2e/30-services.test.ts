@@ -1,35 +1,45 @@
 /**
  * Proof with the real services: OpenFGA and Keycloak create their schemas
  * with the login roles this stack provisions, serve their APIs, and are
- * refused on another service's database. Restore drills on what they wrote
- * (tests/e2e/drills.ts): each database backed up to the object-storage
- * emulator and restored with make restore's code into a fresh database,
- * verified against its manifest; OpenFGA on its restored copy gives the same
- * check answers, Keycloak started on its restored copy reads the realm back
- * (one more Keycloak start, the live one stopped first). Loopback only, free
- * ports, bounded waits; each server's log is written under .local/test/ and
- * printed when a test fails.
+ * refused on another service's database. Loopback only, free ports, bounded
+ * waits; each server's log is written under .local/test/ and printed when a
+ * test fails. What they write (a store, model and tuple; a realm) is recorded
+ * for 35-services-rotation, which reads it back after a rotation.
+ *
+ * Restore drills on what they wrote (tests/e2e/drills.ts): each database
+ * backed up to the object-storage emulator and restored with make restore's
+ * code into a fresh database, verified against its manifest; OpenFGA on its
+ * restored copy gives the same check answers, Keycloak started on its restored
+ * copy reads the realm back and its restored admin logs in (one more Keycloak
+ * start, the live one stopped first).
  */
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/pg-server";
-import { outputs, ROOT, StackOutputs, superuser } from "./harness";
-import { json, logOf, Server, startServer, stop, tool, waitFor } from "./services";
+import { outputs, ROOT, StackOutputs } from "./harness";
+import {
+  json,
+  keycloakToken,
+  logOf,
+  openfgaCheck,
+  openfgaMigrate,
+  readRecord,
+  record,
+  RECORD_FILE,
+  Server,
+  startKeycloak,
+  startOpenfga,
+  stop,
+  tables,
+  tool,
+  waitFor,
+} from "./real-services";
 import { backupAndRestore, dropDatabases } from "./drills";
 import { FakeGcs, startFakeGcs } from "../helpers/fake-gcs";
 
 let out: StackOutputs;
-
-async function tables(database: string): Promise<Record<string, string>> {
-  const c = await superuser(database);
-  try {
-    const { rows } = await c.query("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'");
-    return Object.fromEntries(rows.map((r) => [r.tablename, r.tableowner]));
-  } finally {
-    await c.end();
-  }
-}
 
 function withDatabase(uri: string, database: string): string {
   const url = new URL(uri);
@@ -45,6 +55,7 @@ const emulator = () => ({ endpoint: gcs!.endpoint, bucket: BUCKET });
 
 beforeAll(async () => {
   out = outputs();
+  rmSync(RECORD_FILE, { force: true });
   gcs = await startFakeGcs();
   await gcs.createBucket(BUCKET);
 });
@@ -58,8 +69,6 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
   let fga: string;
   let server: Server | undefined;
   let base: string;
-  let storeId: string;
-  let modelId: string;
 
   beforeAll(async () => {
     fga = tool("ensure-openfga.sh");
@@ -67,20 +76,8 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
   afterAll(() => stop(server));
 
   it("`openfga migrate` with the role's URI creates its schema, owned by the role", () => {
-    const res = spawnSync(
-      fga,
-      [
-        "migrate",
-        "--datastore-engine",
-        "postgres",
-        "--datastore-uri",
-        out.connectionUris.openfga,
-        "--timeout",
-        "60s",
-      ],
-      { encoding: "utf8", timeout: 120_000 },
-    );
-    expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
+    const res = openfgaMigrate(fga, out.connectionUris.openfga, "60s");
+    expect(res.status, res.output).toBe(0);
   });
 
   it("the tables tuple and authorization_model exist in openfga_test, owned by openfga_test_app", async () => {
@@ -89,53 +86,12 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
     expect(t.authorization_model).toBe("openfga_test_app");
   });
 
-  /** `openfga run` on `uri`, loopback only; its base URL once /healthz answers. */
-  async function run(uri: string, logName: string): Promise<{ server: Server; base: string }> {
-    const http = await freePort();
-    const grpc = await freePort();
-    const started = startServer(
-      fga,
-      [
-        "run",
-        "--datastore-engine",
-        "postgres",
-        "--datastore-uri",
-        uri,
-        "--http-addr",
-        `127.0.0.1:${http}`,
-        "--grpc-addr",
-        `127.0.0.1:${grpc}`,
-        "--playground-enabled=false",
-        "--metrics-enabled=false",
-        "--log-format",
-        "json",
-      ],
-      logName,
-    );
-    const at = `http://127.0.0.1:${http}`;
-    await waitFor(`${at}/healthz`, started, 120_000);
-    return { server: started, base: at };
-  }
-
-  /** Whether `user` may view document:1, as the OpenFGA at `at` answers. */
-  async function check(at: string, user: string): Promise<boolean> {
-    const res = await json(`${at}/stores/${storeId}/check`, {
-      method: "POST",
-      body: JSON.stringify({
-        authorization_model_id: modelId,
-        tuple_key: { user, relation: "viewer", object: "document:1" },
-      }),
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    return (res.body as { allowed: boolean }).allowed;
-  }
-
   it("`openfga run` serves on loopback, and a store, a model, a tuple and a check work", async () => {
-    ({ server, base } = await run(out.connectionUris.openfga, "openfga.log"));
+    ({ server, base } = await startOpenfga(fga, out.connectionUris.openfga, "openfga.log"));
 
     const store = await json(`${base}/stores`, { method: "POST", body: JSON.stringify({ name: "e2e" }) });
     expect(store.status, JSON.stringify(store.body)).toBe(201);
-    storeId = (store.body as { id: string }).id;
+    const storeId = (store.body as { id: string }).id;
     const model = await json(`${base}/stores/${storeId}/authorization-models`, {
       method: "POST",
       body: JSON.stringify({
@@ -151,50 +107,45 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
       }),
     });
     expect(model.status, JSON.stringify(model.body)).toBe(201);
-    modelId = (model.body as { authorization_model_id: string }).authorization_model_id;
+    const modelId = (model.body as { authorization_model_id: string }).authorization_model_id;
+    const tuple = { user: "user:anne", relation: "viewer", object: "document:1" };
     const write = await json(`${base}/stores/${storeId}/write`, {
       method: "POST",
-      body: JSON.stringify({
-        authorization_model_id: modelId,
-        writes: { tuple_keys: [{ user: "user:anne", relation: "viewer", object: "document:1" }] },
-      }),
+      body: JSON.stringify({ authorization_model_id: modelId, writes: { tuple_keys: [tuple] } }),
     });
     expect(write.status, JSON.stringify(write.body)).toBe(200);
-    expect(await check(base, "user:anne")).toBe(true);
-    expect(await check(base, "user:bob")).toBe(false);
+    expect(await openfgaCheck(base, storeId, modelId, tuple)).toEqual({ status: 200, allowed: true });
+    const denied = { ...tuple, user: "user:bob" };
+    expect(await openfgaCheck(base, storeId, modelId, denied)).toEqual({ status: 200, allowed: false });
+    record({ openfga: { storeId, modelId, tuple, deniedUser: denied.user } });
   });
 
   it("restore drill: backed up to the emulator, restored into a fresh database, OpenFGA there answers the same checks", async () => {
+    const written = readRecord().openfga!;
     const drill = await backupAndRestore("openfga", DRILLS.openfga, emulator());
     expect(drill.problems).toEqual([]);
     expect(drill.manifest.tables.find((t) => t.name === "tuple")?.rows).toBe(1);
-    const restored = await run(drill.uri, "openfga-drill.log");
+    // The copy is the admin's (pg_restore --no-owner): OpenFGA connects to it as the admin.
+    const restored = await startOpenfga(fga, drill.uri, "openfga-drill.log");
     try {
-      for (const user of ["user:anne", "user:bob"]) {
-        expect(await check(restored.base, user), user).toBe(await check(base, user));
+      const tuples = [written.tuple, { ...written.tuple, user: written.deniedUser }];
+      for (const t of tuples) {
+        const live = await openfgaCheck(base, written.storeId, written.modelId, t);
+        expect(await openfgaCheck(restored.base, written.storeId, written.modelId, t), t.user).toEqual(live);
       }
-      expect(await check(restored.base, "user:anne")).toBe(true);
+      expect(await openfgaCheck(restored.base, written.storeId, written.modelId, written.tuple)).toEqual({
+        status: 200,
+        allowed: true,
+      });
     } finally {
       await stop(restored.server);
     }
   });
 
   it("is refused on keycloak_test with its own credentials", () => {
-    const res = spawnSync(
-      fga,
-      [
-        "migrate",
-        "--datastore-engine",
-        "postgres",
-        "--datastore-uri",
-        withDatabase(out.connectionUris.openfga, "keycloak_test"),
-        "--timeout",
-        "5s",
-      ],
-      { encoding: "utf8", timeout: 120_000 },
-    );
+    const res = openfgaMigrate(fga, withDatabase(out.connectionUris.openfga, "keycloak_test"), "5s");
     expect(res.status).not.toBe(0);
-    expect(`${res.stdout}${res.stderr}`).toContain('permission denied for database "keycloak_test"');
+    expect(res.output).toContain('permission denied for database "keycloak_test"');
   });
 });
 
@@ -202,64 +153,17 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
   let kc: string;
   let server: Server | undefined;
   let base: string;
-  let realm: string;
-  const adminPassword = `e2e-${process.pid}-${Date.now()}`;
-  const kcPassword = () => decodeURIComponent(new URL(out.connectionUris.keycloak).password);
+  const adminPassword = randomBytes(18).toString("base64url");
+  const bootstrapAdmin = { KC_BOOTSTRAP_ADMIN_USERNAME: "admin", KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword };
 
-  /**
-   * start-dev on `database` as the service's role (default) or `db`'s user;
-   * `bootstrap`: the first start creates the master realm's admin.
-   */
-  async function keycloakArgs(
-    database: string,
-    logName: string,
-    db = { user: out.roles.keycloak, password: kcPassword() },
-    bootstrap = true,
-  ) {
-    const http = await freePort();
-    const args = [
-      "start-dev",
-      "--db",
-      "postgres",
-      "--db-url",
-      `jdbc:postgresql://${out.connection.host}:${out.connection.port}/${database}`,
-      "--db-username",
-      db.user,
-      "--db-password",
-      db.password,
-      "--http-host",
-      "127.0.0.1",
-      "--http-port",
-      String(http),
-      "--https-port",
-      String(await freePort()),
-      "--http-management-host",
-      "127.0.0.1",
-      "--http-management-port",
-      String(await freePort()),
-      "--log-console-color",
-      "false",
-    ];
-    const env: Record<string, string> = bootstrap
-      ? { KC_BOOTSTRAP_ADMIN_USERNAME: "admin", KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword }
-      : {};
-    return { server: startServer(kc, args, logName, env), base: `http://127.0.0.1:${http}` };
-  }
-
-  /** A master-realm admin token from the Keycloak at `at`, with the admin's password. */
-  async function token(at = base): Promise<string> {
-    const res = await fetch(`${at}/realms/master/protocol/openid-connect/token`, {
-      method: "POST",
-      body: new URLSearchParams({
-        grant_type: "password",
-        client_id: "admin-cli",
-        username: "admin",
-        password: adminPassword,
-      }),
-      signal: AbortSignal.timeout(120_000),
-    });
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { access_token: string }).access_token;
+  /** Keycloak on `database` with keycloak's active login user and password from the outputs. */
+  function keycloakOn(database: string, logName: string) {
+    const db = {
+      url: `jdbc:postgresql://${out.connection.host}:${out.connection.port}/${database}`,
+      user: out.roles.keycloak,
+      password: decodeURIComponent(new URL(out.connectionUris.keycloak).password),
+    };
+    return startKeycloak(kc, db, logName, bootstrapAdmin);
   }
 
   beforeAll(() => {
@@ -268,59 +172,68 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
   afterAll(() => stop(server));
 
   it("`kc.sh start-dev --db postgres` starts on loopback and creates its schema, owned by the role", async () => {
-    ({ server, base } = await keycloakArgs("keycloak_test", "keycloak.log"));
+    ({ server, base } = await keycloakOn("keycloak_test", "keycloak.log"));
     // First start of a distribution augments it; on 2 busy cores this took minutes.
     await waitFor(`${base}/realms/master`, server, 900_000);
     const t = await tables("keycloak_test");
     expect(t.realm).toBe("keycloak_test_app");
     expect(t.user_entity).toBe("keycloak_test_app");
-  });
+  }, 900_000);
 
   it("its admin REST API answers: create a realm and read it back", async () => {
-    realm = `e2e${Date.now()}`;
+    const realm = `e2e${Date.now()}`;
     const create = await fetch(`${base}/admin/realms`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${await token()}`, "Content-Type": "application/json" },
+      headers: {
+        Authorization: `Bearer ${await keycloakToken(base, adminPassword)}`,
+        "Content-Type": "application/json",
+      },
       body: JSON.stringify({ realm, enabled: true }),
       signal: AbortSignal.timeout(120_000),
     });
     expect(create.status).toBe(201);
     const read = await json(`${base}/admin/realms/${realm}`, {
-      headers: { Authorization: `Bearer ${await token()}` },
+      headers: { Authorization: `Bearer ${await keycloakToken(base, adminPassword)}` },
     });
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ realm, enabled: true });
+    record({ keycloak: { adminPassword, realm, realmId: (read.body as { id: string }).id } });
   });
 
   it("restore drill: backed up to the emulator, restored into a fresh database, Keycloak started there reads the realm back", async () => {
+    const { realm, realmId } = readRecord().keycloak!;
     const drill = await backupAndRestore("keycloak", DRILLS.keycloak, emulator());
     expect(drill.problems).toEqual([]);
     expect(drill.manifest.tables.find((t) => t.name === "realm")?.rows).toBe(2);
     // One Keycloak at a time on two cores: the live one stops first.
     await stop(server);
     const u = new URL(drill.uri);
-    const db = { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+    const db = {
+      url: `jdbc:postgresql://${u.hostname}:${u.port}/${drill.database}`,
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+    };
     // No bootstrap admin: the admin that logs in below is the one restored from the backup.
-    const restored = await keycloakArgs(drill.database, "keycloak-drill.log", db, false);
+    const restored = await startKeycloak(kc, db, "keycloak-drill.log");
     try {
       await waitFor(`${restored.base}/realms/master`, restored.server, 900_000);
       const open = await json(`${restored.base}/realms/${realm}`);
       expect(open.status).toBe(200);
       expect(open.body).toMatchObject({ realm });
       const read = await json(`${restored.base}/admin/realms/${realm}`, {
-        headers: { Authorization: `Bearer ${await token(restored.base)}` },
+        headers: { Authorization: `Bearer ${await keycloakToken(restored.base, adminPassword)}` },
       });
       expect(read.status).toBe(200);
-      expect(read.body).toMatchObject({ realm, enabled: true });
+      expect(read.body).toMatchObject({ id: realmId, realm, enabled: true });
       expect((await json(`${restored.base}/realms/not-${realm}`)).status).toBe(404);
     } finally {
       await stop(restored.server);
     }
-  });
+  }, 900_000);
 
   it("is refused on gdpr_test with its own credentials", async () => {
     await stop(server);
-    const wrong = await keycloakArgs("gdpr_test", "keycloak-gdpr_test.log");
+    const wrong = await keycloakOn("gdpr_test", "keycloak-gdpr_test.log");
     const code = await Promise.race([
       wrong.server.exited,
       new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 600_000)),

@@ -9,13 +9,12 @@
  * It edits Pulumi.test.yaml and adds migrations/billing/ as a user would, and
  * puts both back in afterAll whatever happens.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { Client } from "pg";
-import { catalog, pgError, pulumi, ROOT, STACK, superuser } from "./harness";
+import { catalog, make, pgError, pulumi, ROOT, STACK, superuser } from "./harness";
 
 const STACK_FILE = join(ROOT, `Pulumi.${STACK}.yaml`);
 const BILLING_DIR = join(ROOT, "migrations", "billing");
@@ -42,13 +41,6 @@ function withServices(services: string[], managed: string[]): string {
   doc.config["platform-databases:services"] = services;
   doc.config["platform-databases:managedSchemaServices"] = managed;
   return stringify(doc);
-}
-
-function make(...args: string[]) {
-  const env = { ...process.env };
-  for (const v of ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "ARGS", "STACK", "PORT", "SERVICE"])
-    delete env[v];
-  return spawnSync("make", ["--no-print-directory", ...args], { cwd: ROOT, encoding: "utf8", env });
 }
 
 beforeAll(() => {

@@ -10,15 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { config, pulumi, ROOT, server, STACK, superuser } from "./harness";
-
-function make(...args: string[]) {
-  const env = { ...process.env };
-  for (const v of ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "ARGS", "STACK", "PORT", "SERVICE"])
-    delete env[v];
-  const r = spawnSync("make", ["--no-print-directory", ...args], { cwd: ROOT, encoding: "utf8", env });
-  return { status: r.status, stdout: r.stdout, output: `${r.stdout}${r.stderr}` };
-}
+import { config, make, pulumi, ROOT, server, STACK, superuser } from "./harness";
 
 function localServer(command: "start" | "stop") {
   const r = spawnSync(join(ROOT, "node_modules/.bin/tsx"), ["scripts/local-server.ts", command, STACK], {

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { catalog, OUTPUTS_FILE, pulumi, ROOT, STACK } from "./harness";
+import { catalog, OUTPUTS_FILE, pulumi, ROOT, saveOutputs, STACK } from "./harness";
 
 function step(message: string): void {
   process.stderr.write(`==> e2e: ${message}\n`);
@@ -30,8 +30,7 @@ export default async function setup(): Promise<() => void> {
   step("pulumi up (test stack)");
   const up = pulumi(["up", "--yes", "--skip-preview"]);
   writeFileSync(join(dirname(OUTPUTS_FILE), "up.log"), up.output);
-  const out = pulumi(["stack", "output", "--json", "--show-secrets"]);
-  writeFileSync(OUTPUTS_FILE, out.stdout, { mode: 0o600 });
+  saveOutputs();
   step("test stack is up");
   return teardown;
 }

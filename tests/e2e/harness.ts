@@ -4,9 +4,9 @@
  * PostgreSQL (scripts/local-server.ts). globalSetup.ts brings the stack up
  * once; the files run in name order (10-…, 20-…, 90-lifecycle last).
  */
-import { spawnSync, SpawnSyncReturns } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { Client } from "pg";
 import { describeServer, stackConfig } from "../../scripts/local-server";
 
@@ -37,9 +37,56 @@ export function pulumi(args: string[], opts: { env?: Record<string, string>; all
   return { status: res.status, stdout: res.stdout ?? "", stderr: res.stderr ?? "", output };
 }
 
-/** The test stack's outputs, secrets included (written by globalSetup). */
+/** The test stack's outputs, secrets included (written by globalSetup, rewritten by saveOutputs). */
 export function outputs(): StackOutputs {
   return JSON.parse(readFileSync(OUTPUTS_FILE, "utf8")) as StackOutputs;
+}
+
+/** Writes the stack's current outputs to OUTPUTS_FILE (mode 0600): after an `up` that changes them. */
+export function saveOutputs(): StackOutputs {
+  const out = pulumi(["stack", "output", "--json", "--show-secrets"]);
+  mkdirSync(dirname(OUTPUTS_FILE), { recursive: true });
+  writeFileSync(OUTPUTS_FILE, out.stdout, { mode: 0o600 });
+  return JSON.parse(out.stdout) as StackOutputs;
+}
+
+/** The environment for `make` as a user runs it: none of the calling make's variables. */
+function makeEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const v of ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "ARGS", "STACK", "PORT", "SERVICE"])
+    delete env[v];
+  return env;
+}
+
+export interface MakeResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
+
+/** `make <args>` in the repository, as a user types it. */
+export function make(...args: string[]): MakeResult {
+  const r = spawnSync("make", ["--no-print-directory", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: makeEnv(),
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}${r.stderr}` };
+}
+
+/** make(), without blocking the event loop (the test keeps working while it runs). */
+export function makeAsync(...args: string[]): Promise<MakeResult> {
+  const proc = spawn("make", ["--no-print-directory", ...args], { cwd: ROOT, env: makeEnv() });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout.on("data", (d) => (stdout += d));
+  proc.stderr.on("data", (d) => (stderr += d));
+  return new Promise((ok, fail) => {
+    proc.on("error", fail);
+    proc.on("close", (status) => ok({ status, stdout, stderr, output: `${stdout}${stderr}` }));
+  });
 }
 
 export function server() {

@@ -11,7 +11,7 @@ export const CHART_SERVICES = ["gdpr", "openfga", "keycloak"];
 export function helmInput(
   environment: string,
   server: Partial<HelmValuesInput>,
-  opts: { services?: string[]; connectionLimit?: number } = {},
+  opts: { services?: string[]; connectionLimit?: number; iamUsers?: Record<string, string> } = {},
 ): HelmValuesInput {
   return {
     environment,
@@ -27,6 +27,7 @@ export function helmInput(
           user: roleNames(s, environment).login,
           secretName: secretName(s, environment),
           connectionLimit: opts.connectionLimit ?? 25,
+          ...(opts.iamUsers?.[s] === undefined ? {} : { iamUser: opts.iamUsers[s] }),
         },
       ]),
     ),

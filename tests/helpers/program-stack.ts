@@ -29,7 +29,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Client } from "pg";
 import { parse, stringify } from "yaml";
 import { parseStackConfig, StackConfig } from "../../components/config/stack-config";
@@ -80,6 +80,14 @@ export interface ProgramStackOptions {
    * @default true
    */
   up?: boolean;
+  /**
+   * Test-only resources added to the program: the checkout's index.ts ends
+   * with `export const extension = require("./<module>").<fn>(platform, cfg)`
+   * (index.ts's own platform and config), and the module is copied into the
+   * checkout at the same path. Its result is the stack output `extension`.
+   * @default none (the program as it is)
+   */
+  extend?: { module: string; fn: string };
 }
 
 export interface StackChange {
@@ -244,6 +252,17 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
       if (untar.status !== 0) throw new Error(`tar -x failed: ${untar.stderr}`);
     } else {
       copyTree();
+    }
+    if (options.extend) {
+      const { module, fn } = options.extend;
+      mkdirSync(join(root, dirname(module)), { recursive: true });
+      cpSync(join(ROOT, module), join(root, module));
+      const call = `require(${JSON.stringify(`./${module.replace(/\.ts$/, "")}`)}).${fn}(platform, cfg)`;
+      writeFileSync(
+        join(root, "index.ts"),
+        `${readFileSync(join(root, "index.ts"), "utf8")}\n// Added by tests/helpers/program-stack.ts (option extend).\n` +
+          `export const extension = ${call};\n`,
+      );
     }
     symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
 
