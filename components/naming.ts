@@ -234,6 +234,11 @@ export function retentionJobName(service: string, environment: string): string {
   return `${databaseName(service, environment).replace(/_/g, "-")}-retention`;
 }
 
+/** The Kubernetes CronJob (and its Secret and ServiceAccount) that backs up a service's database. */
+export function backupJobName(service: string, environment: string): string {
+  return `${databaseName(service, environment).replace(/_/g, "-")}-backup`;
+}
+
 /** The read-only monitoring role of an environment (member of pg_monitor). */
 export function monitoringRoleName(environment: string): string {
   const env = validateEnvironment(environment);

@@ -3,7 +3,9 @@
  * days, locked for a locked policy, lifecycle delete after it, uniform access,
  * public access prevention, optional CMEK) and the S3 bucket (Object Lock in
  * COMPLIANCE mode for a locked policy, GOVERNANCE otherwise, versioning,
- * lifecycle expiry, SSE-KMS, public access blocked).
+ * lifecycle expiry, SSE-KMS, public access blocked); the config key
+ * backupKmsKey as both buckets' customer-managed key, and the backup job's
+ * service account as a GCS bucket's object creator and viewer.
  */
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -120,6 +122,28 @@ describe("BackupBucket", () => {
     ]);
   });
 
+  it("a writer (the backup job's service account) may create and read objects on GCS; refused on S3", async () => {
+    const { BackupBucket } = await load();
+    const sa = "gdpr-backup@platform-db-prod.iam.gserviceaccount.com";
+    new BackupBucket("gdpr-backups", {
+      cloud: "gcp",
+      policy: policies.gdpr,
+      gcpProject: "platform-db-prod",
+      gcpLocation: "europe-west1",
+      writer: sa,
+    });
+    await settle();
+    expect(
+      ofType("gcp:storage/bucketIAMMember:BucketIAMMember").map((m) => [m.inputs.role, m.inputs.member]),
+    ).toEqual([
+      ["roles/storage.objectCreator", `serviceAccount:${sa}`],
+      ["roles/storage.objectViewer", `serviceAccount:${sa}`],
+    ]);
+    expect(() => new BackupBucket("s3-backups", { cloud: "aws", policy: policies.gdpr, writer: sa })).toThrow(
+      "BackupBucket s3-backups: a writer is granted on GCS buckets only (the backup job does not write to S3)",
+    );
+  });
+
   it("refuses a GCS bucket without project and location", async () => {
     const { BackupBucket } = await load();
     expect(
@@ -197,6 +221,42 @@ describe("the stack creates a backup bucket per service whose destination is `bu
     expect(dev.resources.filter((r) => r.type.includes("Bucket"))).toEqual([]);
     expect(await unwrap(dev.program.backupBuckets)).toEqual({});
   }, 120_000);
+
+  it("backupKmsKey is each bucket's customer-managed key: CMEK on GCS, SSE-KMS with it on S3", async () => {
+    const gcpKey = "projects/platform-db-prod/locations/europe-west1/keyRings/backups/cryptoKeys/backups";
+    const gcp = await runProgram(
+      stackFileConfig("prod", { target: "gcp", backupKmsKey: gcpKey }),
+      "prod",
+      cloudMocks(),
+    );
+    for (const service of ["gdpr", "openfga", "keycloak"]) {
+      expect(resource(gcp, GCS, `platform-${service}-backups-bucket`).inputs.encryption).toEqual({
+        defaultKmsKeyName: gcpKey,
+      });
+    }
+    const awsKey = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const aws = await runProgram(
+      stackFileConfig("prod", { target: "aws", backupKmsKey: awsKey }),
+      "prod",
+      cloudMocks(),
+    );
+    const sse = aws.resources.filter(
+      (r) =>
+        r.type === "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    );
+    expect(sse).toHaveLength(3);
+    for (const r of sse) {
+      expect(r.inputs.rules).toEqual([
+        {
+          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: awsKey },
+          bucketKeyEnabled: true,
+        },
+      ]);
+    }
+    // Without the key: Google-managed encryption, and S3's AWS-managed key.
+    const plainGcp = await runProgram(stackFileConfig("prod", { target: "gcp" }), "prod", cloudMocks());
+    expect(resource(plainGcp, GCS, "platform-gdpr-backups-bucket").inputs.encryption).toBeUndefined();
+  }, 180_000);
 
   it("refuses, before anything is registered, a service whose bucket name would be too long", () => {
     const service = "a_very_long_service_name_for_buckets";

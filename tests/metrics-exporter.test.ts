@@ -8,9 +8,8 @@
  * no Docker engine here). The objects on a real
  * API server: tests/e2e/60-cluster.test.ts.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { cpSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -24,6 +23,7 @@ import { ConfigError, parseStackConfig } from "../components/config/stack-config
 import { MONITOR_URL_VARIABLE } from "../scripts/check";
 import { resource, runProgram } from "./helpers/run-program";
 import { startTestServer, TestServer } from "./helpers/pg-server";
+import { bundleFromDockerfile } from "./helpers/image-bundle";
 
 const ROOT = resolve(__dirname, "..");
 const IMAGE = "example/platform-databases-exporter:1.0.0";
@@ -150,18 +150,9 @@ describe("the exporter image's bundle (deployments/exporter/Dockerfile's esbuild
   });
 
   it("serves /healthz, /metrics and /readyz from a directory laid out as the image's /app", async () => {
-    const dockerfile = readFileSync(join(ROOT, "deployments/exporter/Dockerfile"), "utf8");
-    const run = /^RUN (node_modules\/\.bin\/esbuild (?:[^\n]*\\\n)*[^\n]*)/m.exec(dockerfile);
-    expect(run, "the Dockerfile's esbuild step").not.toBeNull();
-    dir = mkdtempSync(join(tmpdir(), "exporter-image-"));
-    const args = run![1]
-      .replace(/\\\n/g, " ")
-      .split(/\s+/)
-      .filter(Boolean)
-      .slice(1)
-      .map((a) => a.replace("--outfile=/app/", `--outfile=${dir}/app/`));
-    const build = spawnSync(join(ROOT, "node_modules/.bin/esbuild"), args, { cwd: ROOT, encoding: "utf8" });
-    expect(build.status, build.stderr).toBe(0);
+    const image = bundleFromDockerfile("deployments/exporter/Dockerfile");
+    dir = image.dir;
+    const dockerfile = image.dockerfile;
     expect(dockerfile).toContain("COPY migrations ./migrations");
     cpSync(join(ROOT, "migrations"), join(dir, "app", "migrations"), { recursive: true });
 

@@ -26,6 +26,14 @@ export interface BackupBucketArgs {
    * @default Google-managed encryption (gcp); the AWS-managed `aws/s3` key with SSE-KMS (aws)
    */
   kmsKey?: string;
+  /**
+   * The service account the backup job writes as (GKE workload identity,
+   * config `backupIdentities`), gcp only: it may create objects and read
+   * them (list, get: a restore, the erasure-log copies), not delete or
+   * replace them.
+   * @default none: grant access outside the stack
+   */
+  writer?: string;
 }
 
 /**
@@ -36,7 +44,8 @@ export interface BackupBucketArgs {
  * retention policy of the service's retention (locked when the policy is
  * locked: prod, a year or more; locking cannot be undone), a lifecycle rule
  * deleting objects once their retention is over, versioning off (the
- * retention policy already keeps every object), optional CMEK.
+ * retention policy already keeps every object), optional CMEK, and the backup
+ * job's service account as object creator and viewer (optional).
  *
  * S3: Object Lock enabled at creation with a default retention of the
  * service's days (COMPLIANCE when locked: nobody, root included, can shorten
@@ -81,9 +90,26 @@ export class BackupBucket extends pulumi.ComponentResource {
         },
         { parent: this, protect: args.policy.locked },
       );
+      if (args.writer) {
+        for (const [role, suffix] of [
+          ["roles/storage.objectCreator", "writer"],
+          ["roles/storage.objectViewer", "reader"],
+        ]) {
+          new gcp.storage.BucketIAMMember(
+            `${name}-${suffix}`,
+            { bucket: bucket.name, role, member: `serviceAccount:${args.writer}` },
+            { parent: this },
+          );
+        }
+      }
       this.bucketName = bucket.name;
       this.url = pulumi.interpolate`gs://${bucket.name}`;
     } else {
+      if (args.writer) {
+        throw new Error(
+          `BackupBucket ${name}: a writer is granted on GCS buckets only (the backup job does not write to S3)`,
+        );
+      }
       const aws = loadAws();
       const bucket = new aws.s3.Bucket(
         `${name}-bucket`,

@@ -16,6 +16,9 @@ export const DEFAULT_RETENTION_SCHEDULE = "17 3 * * *";
 const CRON_SCHEDULE =
   /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*,/-]+ [0-9*,/-]+ [0-9*,/?LW-]+ [0-9A-Za-z*,/-]+ [0-9A-Za-z*,/?#L-]+)$/;
 
+/** An image reference: [host[:port]/]path[:tag][@digest], no whitespace, no scheme. */
+export const IMAGE_REFERENCE = /^[a-z0-9]([a-z0-9._:/@-]*[A-Za-z0-9_])?$/i;
+
 export interface ClusterConfig {
   /** Create the Kubernetes objects. Off by default. */
   kubernetes: boolean;
@@ -52,8 +55,7 @@ export function parseClusterConfig(problems: Problems, raw: RawConfig): ClusterC
   if (clusterHost !== undefined && /\s/.test(clusterHost)) {
     problems.add("clusterHost", `${JSON.stringify(clusterHost)} is not a host name`);
   }
-  // An image reference: [host[:port]/]path[:tag][@digest], no whitespace, no scheme.
-  if (exporterImage !== undefined && !/^[a-z0-9]([a-z0-9._:/@-]*[A-Za-z0-9_])?$/i.test(exporterImage)) {
+  if (exporterImage !== undefined && !IMAGE_REFERENCE.test(exporterImage)) {
     problems.add("exporterImage", `${JSON.stringify(exporterImage)} is not an image reference`);
   }
   const retentionSchedule =

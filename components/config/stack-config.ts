@@ -33,6 +33,8 @@ import type { IamLoginConfig } from "./iam-config";
 import { DEFAULT_RETENTION_SCHEDULE, parseClusterConfig } from "./cluster-config";
 import { BACKUP_CONFIG_KEYS, parseBackupConfig } from "./backup-config";
 import type { BackupPolicy } from "./backup-config";
+import { BACKUP_JOB_CONFIG_KEYS, parseBackupJobConfig } from "./backup-job-config";
+import type { BackupIdentity } from "./backup-job-config";
 import type { ClusterConfig } from "./cluster-config";
 import {
   Problems,
@@ -59,6 +61,7 @@ export const DEFAULT_ADMIN_USER = "platform_admin";
 export const MAX_ROTATION = 1_000_000;
 export { DEFAULT_RETENTION_SCHEDULE };
 export type { BackupPolicy, BackupDestination } from "./backup-config";
+export type { BackupIdentity } from "./backup-job-config";
 
 export interface ServiceConfig {
   /** Service name, e.g. `gdpr`. */
@@ -83,6 +86,8 @@ export interface ServiceConfig {
   backupRole: string;
   /** Retention, schedule and destination of its logical backups (backup-config.ts). */
   backup: BackupPolicy;
+  /** The workload identity of its backup CronJob's ServiceAccount (config `backupIdentities`). */
+  backupIdentity?: BackupIdentity;
   connectionLimit: number;
   /** Its IAM login (config `iamLogins`, targets gcp and aws; docs/iam.md). */
   iamLogin?: IamLoginConfig;
@@ -112,6 +117,10 @@ export interface StackConfig extends ClusterConfig {
    * from the server and checks the budget again.
    */
   connectionBudget: BudgetInput;
+  /** Image of the backup CronJobs (config `backupImage`, with `kubernetes`); none without it. */
+  backupImage?: string;
+  /** Customer-managed key of the backup buckets the stack creates (config `backupKmsKey`). */
+  backupKmsKey?: string;
 }
 
 /** Every key the program reads, as declared in Pulumi.yaml. */
@@ -140,6 +149,7 @@ export const CONFIG_KEYS = [
   "exporterImage",
   "retentionSchedule",
   ...BACKUP_CONFIG_KEYS,
+  ...BACKUP_JOB_CONFIG_KEYS,
   ...CLOUD_CONFIG_KEYS,
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -302,6 +312,14 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
   );
 
   const backups = parseBackupConfig(problems, raw, { services: serviceNames, target, environment });
+  const backupJob = parseBackupJobConfig(problems, raw, {
+    services: serviceNames,
+    target,
+    environment,
+    kubernetes,
+    policies: backups,
+    region: target === "gcp" ? raw.gcpRegion : target === "aws" ? raw.awsRegion : undefined,
+  });
   const services: ServiceConfig[] = [];
   for (const name of serviceNames) {
     try {
@@ -318,6 +336,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
         retentionRole: profile === "managed-schema" ? retentionRoleName(name, environment) : undefined,
         backupRole: backupRoleName(name, environment),
         backup: backups[name],
+        backupIdentity: backupJob.identities.get(name),
         connectionLimit: limits.get(name) ?? connectionLimit,
         iamLogin: iamLoginOf(iamLogins.get(name), target, roles.login),
       });
@@ -362,5 +381,7 @@ export function parseStackConfig(raw: RawConfig, project = "platform-databases")
     retentionSchedule,
     appMaxReplicas,
     connectionBudget,
+    backupImage: backupJob.image,
+    backupKmsKey: backupJob.kmsKey,
   };
 }

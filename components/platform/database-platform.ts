@@ -4,8 +4,8 @@
  * roles (ServiceDatabase), the migrations of every managed-schema service and
  * a retention role where they define the purge; a backup role per database
  * and, on the clouds, its backup bucket; the monitoring role; and, with a
- * cluster, one Secret per service, the retention CronJobs and the
- * alerts. Its outputs are what index.ts exports as the stack's outputs.
+ * cluster, one Secret per service, the retention and backup CronJobs, the
+ * metrics exporter and the alerts. Its outputs are what index.ts exports as the stack's outputs.
  *
  * Two platforms in one program do not collide: every child is named
  * `${name}-<role>`.
@@ -18,16 +18,13 @@ import { PostgresTarget } from "../server/postgres-target";
 import { ServiceDatabase } from "../database/service-database";
 import { BackupRole } from "../database/backup-role";
 import { IamLogin, iamLoginArgs } from "../database/iam-login";
-// Loaded only when a service's backups go to a bucket the stack creates (targets gcp and aws).
-import type { BackupBucket } from "../backup/backup-bucket";
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const loadBackupBucket = () => require("../backup/backup-bucket") as typeof import("../backup/backup-bucket");
 import { SchemaMigrations } from "../schema/schema-migrations";
 import { RetentionRole } from "../schema/retention-role";
 import { HelmValues, HelmValuesInput, renderHelmValues } from "../cluster/helm-values";
 import { MonitoringRole } from "../observability/monitoring-role";
 import { planPlatform } from "./platform-plan";
 import { byName, HelperRoleEntry, helperRoleOutputs, secretUri } from "./platform-outputs";
+import { backupJobs, createBackupBuckets } from "./platform-backups";
 
 export interface DatabasePlatformArgs {
   /** The validated stack config (config/read-config.ts readStackConfig, or parseStackConfig). */
@@ -245,22 +242,7 @@ export class DatabasePlatform extends pulumi.ComponentResource {
 
     // One bucket per service whose destination is `bucket` (the clouds; config
     // refuses it for target local), its retention and lock from the policy.
-    const buckets = services.flatMap((s) => {
-      const bucketName = s.plan.backupBucket;
-      if (!bucketName || !cfg.cloud) return [];
-      const bucket: BackupBucket = new (loadBackupBucket().BackupBucket)(
-        bucketName,
-        {
-          cloud: cfg.cloud.cloud,
-          policy: s.svc.backup,
-          ...(cfg.cloud.cloud === "gcp"
-            ? { gcpProject: cfg.cloud.project, gcpLocation: cfg.cloud.region }
-            : {}),
-        },
-        { parent: this },
-      );
-      return [{ service: s.svc.name, bucket }];
-    });
+    const buckets = createBackupBuckets(this, cfg, services);
 
     // The chart reaches the server at clusterHost when set, else at the server's host.
     const helmInput: pulumi.Output<HelmValuesInput> = pulumi
@@ -328,6 +310,9 @@ export class DatabasePlatform extends pulumi.ComponentResource {
                   password: monitoring.password,
                 }
               : undefined,
+          backups: cfg.backupImage
+            ? { image: cfg.backupImage, stack: pulumi.getStack(), jobs: backupJobs(cfg, backups, buckets) }
+            : undefined,
         },
         { parent: this },
       );

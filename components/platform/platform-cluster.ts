@@ -1,7 +1,8 @@
 /**
  * A DatabasePlatform's cluster half: one kubernetes provider for the stack's
  * cluster and context, and with it one Secret per service (DatabaseSecrets),
- * a retention CronJob per retention role, and the alerts (with monitoring).
+ * a retention CronJob per retention role, a backup CronJob per database (with
+ * `backupImage`), the metrics exporter and the alerts (with monitoring).
  * Every object gets its endpoint from the same Helm values input, so the
  * values and the Secrets cannot disagree.
  */
@@ -14,6 +15,8 @@ import { DatabaseAlerts } from "../cluster/database-alerts";
 import type { PrometheusRuleDoc } from "../cluster/prometheus-rule";
 import { RetentionCronJob } from "../cluster/retention-cronjob";
 import { MetricsExporter } from "../cluster/metrics-exporter";
+import { BackupCronJob } from "../cluster/backup-cronjob";
+import type { BackupIdentity } from "../config/stack-config";
 
 export interface PlatformClusterService {
   service: string;
@@ -33,6 +36,34 @@ export interface PlatformClusterRetention {
   roleName: pulumi.Input<string>;
   /** A Pulumi secret. */
   password: pulumi.Input<string>;
+}
+
+export interface PlatformClusterBackup {
+  /** The service whose database it backs up. */
+  service: string;
+  /** Name of the CronJob, its Secret and ServiceAccount (naming.ts backupJobName). */
+  cronJobName: string;
+  /** The service's database. */
+  database: string;
+  /** The service's backup policy: schedule (UTC), retention as configured, lock. */
+  schedule: string;
+  retention: string;
+  locked: boolean;
+  /** `gs://bucket[/prefix]`: the configured one, or the URL of the bucket the stack creates. */
+  destination: pulumi.Input<string>;
+  /** The ServiceAccount's cloud identity (config backupIdentities). */
+  identity?: BackupIdentity;
+  /** The backup role and its password (a Pulumi secret). */
+  roleName: pulumi.Input<string>;
+  password: pulumi.Input<string>;
+}
+
+export interface PlatformClusterBackups {
+  /** The backup job's image (config backupImage). */
+  image: string;
+  /** The stack's name, recorded in each backup's manifest. */
+  stack: string;
+  jobs: PlatformClusterBackup[];
 }
 
 export interface PlatformClusterArgs {
@@ -64,6 +95,8 @@ export interface PlatformClusterArgs {
   postgresVersion: number;
   /** The metrics exporter (config `exporterImage`, with monitoring); none when unset. */
   exporter?: PlatformClusterExporter;
+  /** The backup CronJobs, one per database (config `backupImage`); none when unset. */
+  backups?: PlatformClusterBackups;
 }
 
 export interface PlatformClusterExporter {
@@ -125,6 +158,29 @@ export class PlatformCluster extends pulumi.ComponentResource {
           roleName: r.roleName,
           password: r.password,
           database: r.database,
+          endpoint: args.helmInput.apply(({ host, port, sslmode }) => ({ host, port, sslmode })),
+        },
+        inCluster,
+      );
+    }
+
+    for (const b of args.backups?.jobs ?? []) {
+      new BackupCronJob(
+        `${name}-${b.service}-backup`,
+        {
+          name: b.cronJobName,
+          namespace: args.namespace,
+          image: args.backups!.image,
+          schedule: b.schedule,
+          stack: args.backups!.stack,
+          service: b.service,
+          database: b.database,
+          destination: b.destination,
+          retention: b.retention,
+          locked: b.locked,
+          identity: b.identity,
+          roleName: b.roleName,
+          password: b.password,
           endpoint: args.helmInput.apply(({ host, port, sslmode }) => ({ host, port, sslmode })),
         },
         inCluster,

@@ -1,23 +1,30 @@
 /**
  * Where backups are kept, by the service's `backupDestination`: a folder
  * (`local`: the stack's .local/backups/<stack>/, or `dir:<path>`) or a GCS
- * bucket (`gs://bucket/prefix`) through the JSON API of the emulator named by
- * STORAGE_EMULATOR_HOST (each object carries its retention: retainUntilTime
- * from the service's policy, mode Locked when the policy is locked). Objects
- * are keyed `<database>/<id>/<file>`; the manifest is written last, so a
- * backup without one is incomplete and never listed.
+ * bucket (`gs://bucket/prefix`) through the JSON API: the emulator named by
+ * STORAGE_EMULATOR_HOST (no credentials), else storage.googleapis.com with an
+ * access token from the metadata server (GKE workload identity: the backup
+ * CronJob's ServiceAccount; gcs-auth.ts). Each object carries its retention
+ * (retainUntilTime from the service's policy, mode Locked when the policy is
+ * locked). Objects are keyed `<database>/<id>/<file>`; the manifest is written
+ * last, so a backup without one is incomplete and never listed.
  */
 import {
   copyFileSync,
+  createWriteStream,
   existsSync,
   mkdirSync,
+  openAsBlob,
   readdirSync,
   readFileSync,
   renameSync,
-  writeFileSync,
 } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { BackupDestination } from "../../components/config/stack-config";
+import { GCS_ENDPOINT, metadataTokenSource, TokenSource } from "./gcs-auth";
 
 /** How long an object must be kept (object storage enforces it; a folder cannot). */
 export interface Retention {
@@ -75,12 +82,13 @@ class DirStore implements BackupStore {
   }
 }
 
-/** A GCS bucket through the JSON API at `endpoint` (the emulator; no credentials). */
+/** A GCS bucket through the JSON API at `endpoint`: with `token`'s bearer tokens, or none (the emulator). */
 export class GcsStore implements BackupStore {
   constructor(
     readonly endpoint: string,
     readonly bucket: string,
     readonly prefix: string,
+    readonly token?: TokenSource,
   ) {}
   get where() {
     return `gs://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
@@ -89,7 +97,11 @@ export class GcsStore implements BackupStore {
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
   private async call(path: string, init?: RequestInit): Promise<Response> {
-    const res = await fetch(`${this.endpoint}${path}`, init);
+    const auth = this.token ? { Authorization: `Bearer ${await this.token()}` } : undefined;
+    const res = await fetch(`${this.endpoint}${path}`, {
+      ...init,
+      headers: { ...(init?.headers as Record<string, string> | undefined), ...auth },
+    });
     if (!res.ok)
       throw new Error(`${this.where}: ${init?.method ?? "GET"} ${path}: ${res.status} ${await res.text()}`);
     return res;
@@ -108,13 +120,12 @@ export class GcsStore implements BackupStore {
           }
         : {}),
     };
-    const body = Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(metadata)}\r\n` +
-          `--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`,
-      ),
-      readFileSync(localFile),
-      Buffer.from(`\r\n--${boundary}--\r\n`),
+    // The file is a part read from disk as the body is sent, not a copy in memory.
+    const body = new Blob([
+      `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(metadata)}\r\n` +
+        `--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      await openAsBlob(localFile),
+      `\r\n--${boundary}--\r\n`,
     ]);
     await this.call(`/upload/storage/v1/b/${encodeURIComponent(this.bucket)}/o?uploadType=multipart`, {
       method: "POST",
@@ -124,7 +135,8 @@ export class GcsStore implements BackupStore {
   }
   async get(key: string, localFile: string) {
     const res = await this.call(this.objectPath(key, "?alt=media"));
-    writeFileSync(localFile, Buffer.from(await res.arrayBuffer()));
+    if (!res.body) throw new Error(`${this.where}: ${key} has no body`);
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(localFile));
   }
   async read(key: string) {
     return (await this.call(this.objectPath(key, "?alt=media"))).text();
@@ -185,17 +197,12 @@ export function storeFor(
       return new DirStore(isAbsolute(destination.path) ? destination.path : resolve(root, destination.path));
     case "gcs": {
       const host = env.STORAGE_EMULATOR_HOST;
-      if (!host) {
-        throw new Error(
-          `gs://${destination.bucket}: make backup reaches GCS through the emulator (STORAGE_EMULATOR_HOST) so far; ` +
-            "a real bucket is written by the cluster's backup job",
-        );
-      }
-      return new GcsStore(host.replace(/\/+$/, ""), destination.bucket, destination.prefix);
+      if (host) return new GcsStore(host.replace(/\/+$/, ""), destination.bucket, destination.prefix);
+      return new GcsStore(GCS_ENDPOINT, destination.bucket, destination.prefix, metadataTokenSource(env));
     }
     default:
       throw new Error(
-        `backup destination ${destination.kind} is not supported by make backup yet (local, dir:<path> and gs:// through the emulator are)`,
+        `backup destination ${destination.kind} is not supported by make backup yet (local, dir:<path> and gs:// are)`,
       );
   }
 }

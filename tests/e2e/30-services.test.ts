@@ -5,6 +5,13 @@
  * waits; each server's log is written under .local/test/ and printed when a
  * test fails. What they write (a store, model and tuple; a realm) is recorded
  * for 35-services-rotation, which reads it back after a rotation.
+ *
+ * Restore drills on what they wrote (tests/e2e/drills.ts): each database
+ * backed up to the object-storage emulator and restored with make restore's
+ * code into a fresh database, verified against its manifest; OpenFGA on its
+ * restored copy gives the same check answers, Keycloak started on its restored
+ * copy reads the realm back and its restored admin logs in (one more Keycloak
+ * start, the live one stopped first).
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,6 +25,7 @@ import {
   logOf,
   openfgaCheck,
   openfgaMigrate,
+  readRecord,
   record,
   RECORD_FILE,
   Server,
@@ -28,6 +36,8 @@ import {
   tool,
   waitFor,
 } from "./real-services";
+import { backupAndRestore, dropDatabases } from "./drills";
+import { FakeGcs, startFakeGcs } from "../helpers/fake-gcs";
 
 let out: StackOutputs;
 
@@ -37,14 +47,28 @@ function withDatabase(uri: string, database: string): string {
   return url.toString();
 }
 
-beforeAll(() => {
+/** The restore drills' fresh databases (dropped when the file ends) and the emulator they go through. */
+const DRILLS = { openfga: "openfga_test_drill", keycloak: "keycloak_test_drill", gdpr: "gdpr_test_drill" };
+const BUCKET = "e2e-drills";
+let gcs: FakeGcs | undefined;
+const emulator = () => ({ endpoint: gcs!.endpoint, bucket: BUCKET });
+
+beforeAll(async () => {
   out = outputs();
   rmSync(RECORD_FILE, { force: true });
+  gcs = await startFakeGcs();
+  await gcs.createBucket(BUCKET);
+});
+
+afterAll(async () => {
+  gcs?.stop();
+  await dropDatabases(Object.values(DRILLS));
 });
 
 describe("OpenFGA on openfga_test as openfga_test_app", () => {
   let fga: string;
   let server: Server | undefined;
+  let base: string;
 
   beforeAll(async () => {
     fga = tool("ensure-openfga.sh");
@@ -63,7 +87,6 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
   });
 
   it("`openfga run` serves on loopback, and a store, a model, a tuple and a check work", async () => {
-    let base: string;
     ({ server, base } = await startOpenfga(fga, out.connectionUris.openfga, "openfga.log"));
 
     const store = await json(`${base}/stores`, { method: "POST", body: JSON.stringify({ name: "e2e" }) });
@@ -95,6 +118,28 @@ describe("OpenFGA on openfga_test as openfga_test_app", () => {
     const denied = { ...tuple, user: "user:bob" };
     expect(await openfgaCheck(base, storeId, modelId, denied)).toEqual({ status: 200, allowed: false });
     record({ openfga: { storeId, modelId, tuple, deniedUser: denied.user } });
+  });
+
+  it("restore drill: backed up to the emulator, restored into a fresh database, OpenFGA there answers the same checks", async () => {
+    const written = readRecord().openfga!;
+    const drill = await backupAndRestore("openfga", DRILLS.openfga, emulator());
+    expect(drill.problems).toEqual([]);
+    expect(drill.manifest.tables.find((t) => t.name === "tuple")?.rows).toBe(1);
+    // The copy is the admin's (pg_restore --no-owner): OpenFGA connects to it as the admin.
+    const restored = await startOpenfga(fga, drill.uri, "openfga-drill.log");
+    try {
+      const tuples = [written.tuple, { ...written.tuple, user: written.deniedUser }];
+      for (const t of tuples) {
+        const live = await openfgaCheck(base, written.storeId, written.modelId, t);
+        expect(await openfgaCheck(restored.base, written.storeId, written.modelId, t), t.user).toEqual(live);
+      }
+      expect(await openfgaCheck(restored.base, written.storeId, written.modelId, written.tuple)).toEqual({
+        status: 200,
+        allowed: true,
+      });
+    } finally {
+      await stop(restored.server);
+    }
   });
 
   it("is refused on keycloak_test with its own credentials", () => {
@@ -155,6 +200,37 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
     record({ keycloak: { adminPassword, realm, realmId: (read.body as { id: string }).id } });
   });
 
+  it("restore drill: backed up to the emulator, restored into a fresh database, Keycloak started there reads the realm back", async () => {
+    const { realm, realmId } = readRecord().keycloak!;
+    const drill = await backupAndRestore("keycloak", DRILLS.keycloak, emulator());
+    expect(drill.problems).toEqual([]);
+    expect(drill.manifest.tables.find((t) => t.name === "realm")?.rows).toBe(2);
+    // One Keycloak at a time on two cores: the live one stops first.
+    await stop(server);
+    const u = new URL(drill.uri);
+    const db = {
+      url: `jdbc:postgresql://${u.hostname}:${u.port}/${drill.database}`,
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+    };
+    // No bootstrap admin: the admin that logs in below is the one restored from the backup.
+    const restored = await startKeycloak(kc, db, "keycloak-drill.log");
+    try {
+      await waitFor(`${restored.base}/realms/master`, restored.server, 900_000);
+      const open = await json(`${restored.base}/realms/${realm}`);
+      expect(open.status).toBe(200);
+      expect(open.body).toMatchObject({ realm });
+      const read = await json(`${restored.base}/admin/realms/${realm}`, {
+        headers: { Authorization: `Bearer ${await keycloakToken(restored.base, adminPassword)}` },
+      });
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ id: realmId, realm, enabled: true });
+      expect((await json(`${restored.base}/realms/not-${realm}`)).status).toBe(404);
+    } finally {
+      await stop(restored.server);
+    }
+  }, 900_000);
+
   it("is refused on gdpr_test with its own credentials", async () => {
     await stop(server);
     const wrong = await keycloakOn("gdpr_test", "keycloak-gdpr_test.log");
@@ -166,6 +242,16 @@ describe("Keycloak on keycloak_test as keycloak_test_app", () => {
     expect(code, logOf(wrong.server)).not.toBe(0);
     expect(code).not.toBe("timeout");
     expect(logOf(wrong.server)).toContain('permission denied for database "gdpr_test"');
+  });
+});
+
+describe("restore drill of gdpr_test", () => {
+  it("backed up to the emulator and restored into a fresh database, verified against its manifest", async () => {
+    const drill = await backupAndRestore("gdpr", DRILLS.gdpr, emulator());
+    expect(drill.problems).toEqual([]);
+    expect(drill.manifest.tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(["user_profiles", "schema_migrations"]),
+    );
   });
 });
 

@@ -24,7 +24,7 @@ import { EXPORTER_NAME, EXPORTER_SECRET_KEY } from "../../components/cluster/met
 import { retentionJobName, secretName, SECRET_KEYS } from "../../components/naming";
 import { LocalCluster, start as startCluster, stop as stopCluster } from "../../scripts/local-cluster";
 import { pgClientBin } from "../helpers/backup-cli";
-import { expandVars, Kube, KubeObject } from "../helpers/kube";
+import { CronJobDoc, DeploymentDoc, Kube, KubeObject, resolveContainer } from "../helpers/kube";
 import { ProgramStack, startProgramStack } from "../helpers/program-stack";
 
 const NAMESPACE = "databases";
@@ -190,8 +190,8 @@ describe("the cluster half on a real API server", () => {
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
     });
-    expect(c.livenessProbe.httpGet.path).toBe("/healthz");
-    expect(c.readinessProbe.httpGet.path).toBe("/readyz");
+    expect(c.livenessProbe?.httpGet.path).toBe("/healthz");
+    expect(c.readinessProbe?.httpGet.path).toBe("/readyz");
     expect(c.env).toContainEqual({
       name: EXPORTER_SECRET_KEY,
       valueFrom: { secretKeyRef: { name: EXPORTER_NAME, key: EXPORTER_SECRET_KEY } },
@@ -318,19 +318,8 @@ describe("the cluster half on a real API server", () => {
       // What the kubelet would run: the CronJob's container as the API server has it.
       const cron = await kube.get<CronJobDoc>("CronJob", NAMESPACE, retentionJobName("gdpr", ENV));
       const container = cron.spec.jobTemplate.spec.template.spec.containers[0];
-      const env: Record<string, string> = {};
-      for (const e of container.env ?? []) {
-        if (e.value !== undefined) env[e.name] = expandVars(e.value, env);
-        else if (e.valueFrom?.secretKeyRef) {
-          const ref = e.valueFrom.secretKeyRef;
-          const data = await kube.secretData(NAMESPACE, ref.name);
-          expect(Object.keys(data), `${ref.name} has no key ${ref.key}`).toContain(ref.key);
-          env[e.name] = data[ref.key];
-        } else throw new Error(`env ${e.name}: unsupported source ${JSON.stringify(e.valueFrom)}`);
-      }
-      const [command, ...commandArgs] = [...(container.command ?? []), ...(container.args ?? [])].map((a) =>
-        expandVars(a, env),
-      );
+      const { argv, env } = await resolveContainer(kube, NAMESPACE, container);
+      const [command, ...commandArgs] = argv;
       expect(command).toBe("psql");
       const image = container.image.match(/^postgres:(\d+)-alpine$/);
       expect(image?.[1], container.image).toBe(String(stack.config.postgresVersion));
@@ -368,48 +357,6 @@ describe("the cluster half on a real API server", () => {
     expect(await serverCatalog()).toEqual(serverBefore);
   });
 });
-
-interface DeploymentDoc extends KubeObject {
-  status?: { readyReplicas?: number };
-  spec: {
-    template: {
-      spec: {
-        automountServiceAccountToken?: boolean;
-        securityContext?: Record<string, unknown>;
-        containers: {
-          image: string;
-          securityContext?: Record<string, unknown>;
-          livenessProbe: { httpGet: { path: string } };
-          readinessProbe: { httpGet: { path: string } };
-          env?: unknown[];
-        }[];
-      };
-    };
-  };
-}
-
-interface CronJobDoc extends KubeObject {
-  spec: {
-    jobTemplate: {
-      spec: {
-        template: {
-          spec: {
-            containers: {
-              image: string;
-              command?: string[];
-              args?: string[];
-              env?: {
-                name: string;
-                value?: string;
-                valueFrom?: { secretKeyRef?: { name: string; key: string } };
-              }[];
-            }[];
-          };
-        };
-      };
-    };
-  };
-}
 
 function appCredentials(uri: string): [string, string] {
   const p = uriParts(uri);

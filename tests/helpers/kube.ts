@@ -14,6 +14,7 @@ export const KIND_PATHS = {
   Deployment: "/apis/apps/v1/namespaces/{ns}/deployments",
   Service: "/api/v1/namespaces/{ns}/services",
   ConfigMap: "/api/v1/namespaces/{ns}/configmaps",
+  ServiceAccount: "/api/v1/namespaces/{ns}/serviceaccounts",
 } as const;
 export type Kind = keyof typeof KIND_PATHS;
 
@@ -102,4 +103,63 @@ export function expandVars(value: string, env: Record<string, string>): string {
     if (match === "$$") return "$";
     return name !== undefined && name in env ? env[name] : match;
   });
+}
+
+/** A container as the API server stores it (the fields the cluster tests read). */
+export interface ContainerDoc {
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  livenessProbe?: { httpGet: { path: string } };
+  readinessProbe?: { httpGet: { path: string } };
+}
+
+/** A pod spec as the API server stores it. */
+export interface PodSpecDoc {
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  securityContext?: Record<string, unknown>;
+  volumes?: Record<string, unknown>[];
+  containers: ContainerDoc[];
+}
+
+export interface CronJobDoc extends KubeObject {
+  spec: {
+    schedule: string;
+    timeZone?: string;
+    concurrencyPolicy?: string;
+    jobTemplate: { spec: { activeDeadlineSeconds?: number; template: { spec: PodSpecDoc } } };
+  };
+}
+
+export interface DeploymentDoc extends KubeObject {
+  status?: { readyReplicas?: number };
+  spec: { template: { spec: PodSpecDoc } };
+}
+
+/**
+ * What the kubelet would run for `container`: its environment resolved from
+ * values and the Secrets' keys it names (each must exist), and its command
+ * and arguments with `$(VAR)` expanded.
+ */
+export async function resolveContainer(
+  kube: Kube,
+  namespace: string,
+  container: ContainerDoc,
+): Promise<{ argv: string[]; env: Record<string, string> }> {
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) env[e.name] = expandVars(e.value, env);
+    else if (e.valueFrom?.secretKeyRef) {
+      const ref = e.valueFrom.secretKeyRef;
+      const data = await kube.secretData(namespace, ref.name);
+      if (!(ref.key in data)) throw new Error(`Secret ${ref.name} has no key ${ref.key}`);
+      env[e.name] = data[ref.key];
+    } else throw new Error(`env ${e.name}: unsupported source ${JSON.stringify(e.valueFrom)}`);
+  }
+  const argv = [...(container.command ?? []), ...(container.args ?? [])].map((a) => expandVars(a, env));
+  return { argv, env };
 }
