@@ -31,26 +31,21 @@
  * ServiceMonitor) come from scripts/ensure-prometheus-operator-crds.sh and are
  * applied server-side, then awaited until Established.
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
+import { apiRequest, installCrds, LocalCluster } from "./lib/cluster-api";
+import { makePki, writeKubeconfig } from "./lib/cluster-pki";
+import { alive, ensureRunning, selfSignedStatus, waitFor } from "./lib/cluster-processes";
+
+export { apiRequest, LocalCluster } from "./lib/cluster-api";
+export { CLUSTER_CONTEXT } from "./lib/cluster-pki";
 
 const ROOT = resolve(__dirname, "..");
 export const DEFAULT_CLUSTER_DIR = join(ROOT, ".local", "cluster");
-export const CLUSTER_CONTEXT = "platform-databases-local";
 const HOST = "127.0.0.1";
-
-export interface LocalCluster {
-  dir: string;
-  /** https://127.0.0.1:<port> */
-  server: string;
-  kubeconfig: string;
-  etcdPort: number;
-  apiserverPort: number;
-}
 
 interface State {
   etcdClientPort: number;
@@ -100,18 +95,6 @@ function writeState(dir: string, state: State): void {
   writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
 }
 
-/** Whether `pid` is a live process of `binary` (a recycled pid of another program is not). */
-function alive(pid: number | undefined, binary: string): boolean {
-  if (!pid) return false;
-  try {
-    const argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
-    const status = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return argv0.endsWith(`/${binary}`) && !/^\d+ \(.*\) Z/.test(status);
-  } catch {
-    return false;
-  }
-}
-
 export function describeCluster(dir = DEFAULT_CLUSTER_DIR): LocalCluster | undefined {
   const state = readState(dir);
   if (!state) return undefined;
@@ -122,184 +105,6 @@ export function describeCluster(dir = DEFAULT_CLUSTER_DIR): LocalCluster | undef
     etcdPort: state.etcdClientPort,
     apiserverPort: state.apiserverPort,
   };
-}
-
-/** openssl with `words` (split on spaces; no argument here has one) then `extra` arguments, in `cwd`. */
-function openssl(cwd: string, words: string, ...extra: string[]): void {
-  execFileSync("openssl", [...words.split(" "), ...extra], { cwd, stdio: ["ignore", "ignore", "pipe"] });
-}
-
-/** A CA, the API server's serving certificate, the admin's client certificate, the service-account key. */
-function makePki(pki: string): void {
-  if (existsSync(join(pki, "admin.crt"))) return;
-  mkdirSync(pki, { recursive: true, mode: 0o700 });
-  const days = "-days 3650";
-  openssl(
-    pki,
-    `req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt ${days}`,
-    "-subj",
-    "/CN=platform-databases-local-ca",
-  );
-  writeFileSync(
-    join(pki, "apiserver.ext"),
-    "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default," +
-      "DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n",
-  );
-  writeFileSync(join(pki, "client.ext"), "extendedKeyUsage=clientAuth\n");
-  const leaf = (name: string, subject: string, ext: string) => {
-    openssl(pki, `req -newkey rsa:2048 -nodes -keyout ${name}.key -out ${name}.csr`, "-subj", subject);
-    openssl(
-      pki,
-      `x509 -req -in ${name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out ${name}.crt ${days} -extfile ${ext}`,
-    );
-  };
-  leaf("apiserver", "/CN=kube-apiserver", "apiserver.ext");
-  openssl(pki, "genrsa -out sa.key 2048");
-  openssl(pki, "rsa -in sa.key -pubout -out sa.pub");
-  // Last: its certificate marks the PKI complete.
-  leaf("admin", "/O=system:masters/CN=platform-databases-admin", "client.ext");
-}
-
-function writeKubeconfig(dir: string, server: string): void {
-  const pki = join(dir, "pki");
-  const b64 = (f: string) => readFileSync(join(pki, f)).toString("base64");
-  const kubeconfig = {
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: CLUSTER_CONTEXT, cluster: { server, "certificate-authority-data": b64("ca.crt") } }],
-    users: [
-      {
-        name: `${CLUSTER_CONTEXT}-admin`,
-        user: { "client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key") },
-      },
-    ],
-    contexts: [
-      { name: CLUSTER_CONTEXT, context: { cluster: CLUSTER_CONTEXT, user: `${CLUSTER_CONTEXT}-admin` } },
-    ],
-    "current-context": CLUSTER_CONTEXT,
-  };
-  writeFileSync(join(dir, "kubeconfig"), JSON.stringify(kubeconfig, null, 2), { mode: 0o600 });
-}
-
-function startProcess(bin: string, args: string[], logFile: string): ChildProcess {
-  const fd = openSync(logFile, "a");
-  const child = spawn(bin, args, { detached: true, stdio: ["ignore", fd, fd] });
-  closeSync(fd);
-  // A binary that cannot start (missing, not executable) has no pid: the caller's
-  // wait then reports it exited, with its log.
-  child.on("error", (err) => writeFileSync(logFile, `${bin}: ${err.message}\n`, { flag: "a" }));
-  child.unref();
-  return child;
-}
-
-/** A request to the API server as the admin; resolves with status and body. */
-export function apiRequest(
-  cluster: LocalCluster,
-  method: string,
-  path: string,
-  body?: string,
-  contentType = "application/json",
-): Promise<{ status: number; body: string }> {
-  const pki = join(cluster.dir, "pki");
-  return new Promise((ok, fail) => {
-    const req = request(
-      `${cluster.server}${path}`,
-      {
-        method,
-        ca: readFileSync(join(pki, "ca.crt")),
-        cert: readFileSync(join(pki, "admin.crt")),
-        key: readFileSync(join(pki, "admin.key")),
-        headers: body === undefined ? {} : { "content-type": contentType },
-        timeout: 10_000,
-      },
-      (res) => {
-        let data = "";
-        res.on("data", (d: Buffer) => (data += d.toString()));
-        res.on("end", () => ok({ status: res.statusCode ?? 0, body: data }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-    req.on("error", fail);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-/** Polls `check` until it returns true; fails after `timeoutMs`, or at once when `failed` says why. */
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  failed: () => string | undefined,
-  timeoutMs = 120_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const why = failed();
-    if (why) throw new Error(`${what}: ${why}`);
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function tail(file: string, lines = 30): string {
-  return existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n") : "";
-}
-
-/** Applies the prometheus-operator CRDs server-side and waits until each is Established. */
-async function installCrds(cluster: LocalCluster): Promise<void> {
-  const crdDir = ensure("ensure-prometheus-operator-crds.sh");
-  const plurals = readFileSync(join(crdDir, "crds.txt"), "utf8").trim().split("\n");
-  for (const plural of plurals) {
-    const doc = parse(readFileSync(join(crdDir, `monitoring.coreos.com_${plural}.yaml`), "utf8")) as {
-      metadata: { name: string };
-    };
-    const name = doc.metadata.name;
-    const res = await apiRequest(
-      cluster,
-      "PATCH",
-      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=platform-databases&force=true`,
-      JSON.stringify(doc),
-      "application/apply-patch+yaml",
-    );
-    if (res.status >= 300) throw new Error(`applying CRD ${name}: HTTP ${res.status}: ${res.body}`);
-    await waitFor(
-      `CRD ${name} Established`,
-      async () => {
-        const r = await apiRequest(
-          cluster,
-          "GET",
-          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
-        );
-        const crd = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
-        return (crd.status?.conditions ?? []).some((c) => c.type === "Established" && c.status === "True");
-      },
-      () => undefined,
-      60_000,
-    );
-    log(`CRD ${name} installed`);
-  }
-  // Discovery serves the group once its CRDs are established (clients such as
-  // the provider need it), and each resource's storage answers a list (until
-  // then: 429 "storage is (re)initializing").
-  await waitFor(
-    "monitoring.coreos.com/v1 in discovery",
-    async () => {
-      const r = await apiRequest(cluster, "GET", "/apis/monitoring.coreos.com/v1");
-      return r.status === 200 && plurals.every((p) => r.body.includes(`"name":"${p}"`));
-    },
-    () => undefined,
-    60_000,
-  );
-  for (const plural of plurals) {
-    await waitFor(
-      `${plural}.monitoring.coreos.com listable`,
-      async () =>
-        (await apiRequest(cluster, "GET", `/apis/monitoring.coreos.com/v1/${plural}?limit=1`)).status === 200,
-      () => undefined,
-      60_000,
-    );
-  }
 }
 
 export async function start(dir = DEFAULT_CLUSTER_DIR): Promise<LocalCluster> {
@@ -320,15 +125,17 @@ export async function start(dir = DEFAULT_CLUSTER_DIR): Promise<LocalCluster> {
   writeKubeconfig(dir, cluster.server);
   const pki = join(dir, "pki");
   const etcdUrl = `http://${HOST}:${state.etcdClientPort}`;
-  const etcdLog = join(dir, "etcd.log");
-  const apiLog = join(dir, "kube-apiserver.log");
 
-  if (!alive(state.etcdPid, "etcd")) {
-    log(`starting etcd on ${etcdUrl}`);
-    const peer = `http://${HOST}:${state.etcdPeerPort}`;
-    const etcd = startProcess(
-      join(bin, "etcd"),
-      [
+  const save = (key: "etcdPid" | "apiserverPid" | "controllerManagerPid") => (pid: number | undefined) => {
+    state[key] = pid;
+    writeState(dir, state);
+  };
+  const peer = `http://${HOST}:${state.etcdPeerPort}`;
+  await ensureRunning(
+    bin,
+    {
+      binary: "etcd",
+      args: [
         "--name=local",
         `--data-dir=${join(dir, "etcd")}`,
         `--listen-client-urls=${etcdUrl}`,
@@ -340,25 +147,26 @@ export async function start(dir = DEFAULT_CLUSTER_DIR): Promise<LocalCluster> {
         // Test and newcomer data only: no fsync per write (much faster on a shared disk).
         "--unsafe-no-fsync",
       ],
-      etcdLog,
-    );
-    state.etcdPid = etcd.pid;
-    writeState(dir, state);
-  }
-  await waitFor(
-    "etcd healthy",
-    () =>
-      fetch(`${etcdUrl}/health`).then(
-        async (r) => r.ok && ((await r.json()) as { health: string }).health === "true",
-      ),
-    () => (alive(state.etcdPid, "etcd") ? undefined : `etcd exited:\n${tail(etcdLog)}`),
+      logFile: join(dir, "etcd.log"),
+      starting: `starting etcd on ${etcdUrl}`,
+      ready: {
+        what: "etcd healthy",
+        check: () =>
+          fetch(`${etcdUrl}/health`).then(
+            async (r) => r.ok && ((await r.json()) as { health: string }).health === "true",
+          ),
+      },
+    },
+    state.etcdPid,
+    save("etcdPid"),
+    log,
   );
 
-  if (!alive(state.apiserverPid, "kube-apiserver")) {
-    log(`starting kube-apiserver on ${cluster.server}`);
-    const api = startProcess(
-      join(bin, "kube-apiserver"),
-      [
+  await ensureRunning(
+    bin,
+    {
+      binary: "kube-apiserver",
+      args: [
         `--etcd-servers=${etcdUrl}`,
         `--bind-address=${HOST}`,
         `--advertise-address=${HOST}`,
@@ -375,25 +183,24 @@ export async function start(dir = DEFAULT_CLUSTER_DIR): Promise<LocalCluster> {
         "--anonymous-auth=false",
         "--profiling=false",
       ],
-      apiLog,
-    );
-    state.apiserverPid = api.pid;
-    writeState(dir, state);
-  }
-  await waitFor(
-    "kube-apiserver /readyz",
-    async () => (await apiRequest(cluster, "GET", "/readyz")).status === 200,
-    () =>
-      alive(state.apiserverPid, "kube-apiserver") ? undefined : `kube-apiserver exited:\n${tail(apiLog)}`,
+      logFile: join(dir, "kube-apiserver.log"),
+      starting: `starting kube-apiserver on ${cluster.server}`,
+      ready: {
+        what: "kube-apiserver /readyz",
+        check: async () => (await apiRequest(cluster, "GET", "/readyz")).status === 200,
+      },
+    },
+    state.apiserverPid,
+    save("apiserverPid"),
+    log,
   );
   log(`kube-apiserver ready; kubeconfig ${cluster.kubeconfig}`);
 
-  const kcmLog = join(dir, "kube-controller-manager.log");
-  if (!alive(state.controllerManagerPid, "kube-controller-manager")) {
-    log("starting kube-controller-manager (garbage collector, namespace controller)");
-    const kcm = startProcess(
-      join(bin, "kube-controller-manager"),
-      [
+  await ensureRunning(
+    bin,
+    {
+      binary: "kube-controller-manager",
+      args: [
         `--kubeconfig=${cluster.kubeconfig}`,
         `--authentication-kubeconfig=${cluster.kubeconfig}`,
         `--authorization-kubeconfig=${cluster.kubeconfig}`,
@@ -405,34 +212,20 @@ export async function start(dir = DEFAULT_CLUSTER_DIR): Promise<LocalCluster> {
         `--cert-dir=${join(dir, "controller-manager-certs")}`,
         "--profiling=false",
       ],
-      kcmLog,
-    );
-    state.controllerManagerPid = kcm.pid;
-    writeState(dir, state);
-  }
-  await waitFor(
-    "kube-controller-manager /healthz",
-    async () => (await selfSignedStatus(`https://${HOST}:${state.controllerManagerPort}/healthz`)) === 200,
-    () =>
-      alive(state.controllerManagerPid, "kube-controller-manager")
-        ? undefined
-        : `kube-controller-manager exited:\n${tail(kcmLog)}`,
+      logFile: join(dir, "kube-controller-manager.log"),
+      starting: "starting kube-controller-manager (garbage collector, namespace controller)",
+      ready: {
+        what: "kube-controller-manager /healthz",
+        check: async () =>
+          (await selfSignedStatus(`https://${HOST}:${state.controllerManagerPort}/healthz`)) === 200,
+      },
+    },
+    state.controllerManagerPid,
+    save("controllerManagerPid"),
+    log,
   );
-  await installCrds(cluster);
+  await installCrds(cluster, ensure("ensure-prometheus-operator-crds.sh"), log);
   return cluster;
-}
-
-/** The status of a GET to a loopback endpoint serving its own self-signed certificate (a health check). */
-function selfSignedStatus(url: string): Promise<number> {
-  return new Promise((ok, fail) => {
-    const req = request(url, { rejectUnauthorized: false, timeout: 5_000 }, (res) => {
-      res.resume();
-      ok(res.statusCode ?? 0);
-    });
-    req.on("timeout", () => req.destroy(new Error(`${url}: timed out`)));
-    req.on("error", fail);
-    req.end();
-  });
 }
 
 async function stopPid(name: string, pid: number | undefined): Promise<void> {
