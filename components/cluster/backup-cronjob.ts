@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { postgresUri } from "../server/connection";
 import type { Endpoint } from "../server/connection";
 import type { BackupIdentity } from "../config/stack-config";
-import { OWNED_SECRET_ANNOTATIONS } from "./secret-data";
+import { roleUriSecret } from "./role-uri-secret";
 
 /** The key of the backup Secret: scripts/backup.ts BACKUP_URL_VARIABLE, read with --from-env. */
 export const BACKUP_SECRET_KEY = "DATABASE_BACKUP_URL";
@@ -212,30 +211,16 @@ export class BackupCronJob extends pulumi.ComponentResource {
   constructor(name: string, args: BackupCronJobArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:BackupCronJob", name, {}, opts);
     const objects = backupCronJobObjects(args);
-    const secret = new k8s.core.v1.Secret(
-      `${name}-secret`,
-      {
-        metadata: {
-          name: args.name,
-          namespace: args.namespace,
-          annotations: { ...OWNED_SECRET_ANNOTATIONS },
-          labels: {
-            "app.kubernetes.io/managed-by": "pulumi",
-            "app.kubernetes.io/part-of": "platform-databases",
-            "app.kubernetes.io/component": "database-backup-credentials",
-          },
-        },
-        type: "Opaque",
-        stringData: pulumi.secret(
-          pulumi
-            .all([args.roleName, args.password, args.database, args.endpoint])
-            .apply(([user, password, database, ep]) => ({
-              [BACKUP_SECRET_KEY]: postgresUri({ user, password, database, ...ep }),
-            })),
-        ),
-      },
-      { parent: this, deleteBeforeReplace: true },
-    );
+    const secret = roleUriSecret(this, name, {
+      name: args.name,
+      namespace: args.namespace,
+      component: "database-backup-credentials",
+      key: BACKUP_SECRET_KEY,
+      roleName: args.roleName,
+      password: args.password,
+      database: args.database,
+      endpoint: args.endpoint,
+    });
     const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-serviceaccount`, objects.serviceAccount, {
       parent: this,
       deleteBeforeReplace: true,

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { postgresUri } from "../server/connection";
 import type { Endpoint } from "../server/connection";
-import { OWNED_SECRET_ANNOTATIONS } from "./secret-data";
+import { roleUriSecret } from "./role-uri-secret";
 
 /**
  * The exporter's name: its Deployment, Service, ServiceMonitor and Secret. The
@@ -167,30 +166,16 @@ export class MetricsExporter extends pulumi.ComponentResource {
   constructor(name: string, args: MetricsExporterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:MetricsExporter", name, {}, opts);
     const objects = metricsExporterObjects(args);
-    const secret = new k8s.core.v1.Secret(
-      `${name}-secret`,
-      {
-        metadata: {
-          name: EXPORTER_NAME,
-          namespace: args.namespace,
-          annotations: { ...OWNED_SECRET_ANNOTATIONS },
-          labels: {
-            "app.kubernetes.io/managed-by": "pulumi",
-            "app.kubernetes.io/part-of": "platform-databases",
-            "app.kubernetes.io/component": "database-metrics-credentials",
-          },
-        },
-        type: "Opaque",
-        stringData: pulumi.secret(
-          pulumi
-            .all([args.roleName, args.password, args.database, args.endpoint])
-            .apply(([user, password, database, ep]) => ({
-              [EXPORTER_SECRET_KEY]: postgresUri({ user, password, database, ...ep }),
-            })),
-        ),
-      },
-      { parent: this, deleteBeforeReplace: true },
-    );
+    const secret = roleUriSecret(this, name, {
+      name: EXPORTER_NAME,
+      namespace: args.namespace,
+      component: "database-metrics-credentials",
+      key: EXPORTER_SECRET_KEY,
+      roleName: args.roleName,
+      password: args.password,
+      database: args.database,
+      endpoint: args.endpoint,
+    });
     // No pod runs where nothing schedules one (the local control plane has no
     // kubelet): the provider must not wait for the rollout there or anywhere.
     const noWait = { "pulumi.com/skipAwait": "true" };

@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { postgresUri } from "../server/connection";
 import type { Endpoint } from "../server/connection";
 import { PURGE_FUNCTION } from "../schema/migration-paths";
-import { OWNED_SECRET_ANNOTATIONS } from "./secret-data";
+import { roleUriSecret } from "./role-uri-secret";
 
 /** The key of the retention Secret the CronJob reads its connection URI from. */
 export const RETENTION_SECRET_KEY = "uri";
@@ -124,30 +123,16 @@ export class RetentionCronJob extends pulumi.ComponentResource {
   constructor(name: string, args: RetentionCronJobArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform-databases:index:RetentionCronJob", name, {}, opts);
     const fn = args.purgeFunction ?? PURGE_FUNCTION;
-    const secret = new k8s.core.v1.Secret(
-      `${name}-secret`,
-      {
-        metadata: {
-          name: args.name,
-          namespace: args.namespace,
-          annotations: { ...OWNED_SECRET_ANNOTATIONS },
-          labels: {
-            "app.kubernetes.io/managed-by": "pulumi",
-            "app.kubernetes.io/part-of": "platform-databases",
-            "app.kubernetes.io/component": "database-retention-credentials",
-          },
-        },
-        type: "Opaque",
-        stringData: pulumi.secret(
-          pulumi
-            .all([args.roleName, args.password, args.database, args.endpoint])
-            .apply(([user, password, database, ep]) => ({
-              [RETENTION_SECRET_KEY]: postgresUri({ user, password, database, ...ep }),
-            })),
-        ),
-      },
-      { parent: this, deleteBeforeReplace: true },
-    );
+    const secret = roleUriSecret(this, name, {
+      name: args.name,
+      namespace: args.namespace,
+      component: "database-retention-credentials",
+      key: RETENTION_SECRET_KEY,
+      roleName: args.roleName,
+      password: args.password,
+      database: args.database,
+      endpoint: args.endpoint,
+    });
     const cronJob = new k8s.batch.v1.CronJob(
       `${name}-cronjob`,
       retentionCronJob({

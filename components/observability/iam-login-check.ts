@@ -17,12 +17,11 @@ import {
   CheckResult,
   ContentsOrError,
   DatabaseInfo,
-  isUnreadable,
   RoleInfo,
   ServiceSpec,
 } from "./health-spec";
 import { CLOUD_SQL_IAM_ROLES, RDS_IAM_ROLE } from "../database/grants";
-import { attributeProblems, connectProblems, list, NO_ATTRIBUTES } from "./role-checks";
+import { attributeProblems, connectProblems, list, NO_ATTRIBUTES, ownershipProblems } from "./role-checks";
 
 /** `iam-login <user>`, for a service whose spec has an IAM login. */
 export function iamLoginCheck(
@@ -51,16 +50,7 @@ export function iamLoginCheck(
     problems.push(`its sessions do not SET ROLE ${svc.loginRole} (ALTER ROLE ${user} SET role)`);
   }
   problems.push(...connectProblems(role, [svc.database], dbs));
-  if (dbs.has(svc.database)) {
-    if (unreadable || !contents || isUnreadable(contents)) {
-      problems.push(unreadable ?? `${svc.database} was not inspected`);
-    } else {
-      const owns = contents.usersOwn?.[user] ?? [];
-      if (owns.length > 0) {
-        problems.push(`owns ${list(owns)} in ${svc.database} (${svc.loginRole} must: SET ROLE to it first)`);
-      }
-    }
-  }
+  problems.push(...ownershipProblems(svc, user, contents, dbs, unreadable, "SET ROLE to it first"));
   if (problems.length > 0) return checkResult("iam-login", user, "FAIL", problems.join("; "));
   const password =
     role.hasPassword === false

@@ -133,6 +133,26 @@ export function loginPrivileges(
   );
 }
 
+/**
+ * What a user that logs in for the service owns in its database: nothing, the
+ * service role must own it (`why` says why, for the message). Unreadable
+ * contents are a problem too; an absent database is connectProblems'.
+ */
+export function ownershipProblems(
+  svc: ServiceSpec,
+  user: string,
+  contents: ContentsOrError | undefined,
+  dbs: Map<string, DatabaseInfo>,
+  unreadable: string | undefined,
+  why: string,
+): string[] {
+  if (!dbs.has(svc.database)) return [];
+  if (unreadable || !contents || isUnreadable(contents))
+    return [unreadable ?? `${svc.database} was not inspected`];
+  const owns = contents.usersOwn?.[user] ?? [];
+  return owns.length > 0 ? [`owns ${list(owns)} in ${svc.database} (${svc.loginRole} must: ${why})`] : [];
+}
+
 /** `login-user <user>`: one of the service role's two login users. */
 export function loginUserCheck(
   svc: ServiceSpec,
@@ -156,16 +176,7 @@ export function loginUserCheck(
     problems.push(`its sessions do not SET ROLE ${svc.loginRole} (ALTER ROLE ${user} SET role)`);
   }
   problems.push(...connectProblems(role, [svc.database], dbs));
-  if (dbs.has(svc.database)) {
-    if (unreadable || !contents || isUnreadable(contents)) {
-      problems.push(unreadable ?? `${svc.database} was not inspected`);
-    } else {
-      const owns = contents.usersOwn?.[user] ?? [];
-      if (owns.length > 0) {
-        problems.push(`owns ${list(owns)} in ${svc.database} (${svc.loginRole} must: it outlives rotations)`);
-      }
-    }
-  }
+  problems.push(...ownershipProblems(svc, user, contents, dbs, unreadable, "it outlives rotations"));
   if (problems.length > 0) return checkResult("login-user", user, "FAIL", problems.join("; "));
   return checkResult(
     "login-user",
