@@ -57,7 +57,7 @@ test-unit: deps tools test-tools ## unit and mock tests (two files run the engin
 test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, helm, OpenFGA, Keycloak, pg_dump/pg_restore, fake-gcs-server, the kubernetes provider, kube-apiserver + etcd
+test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, helm, OpenFGA, Keycloak, pg_dump/pg_restore, fake-gcs-server, the S3 emulator, the kubernetes provider, kube-apiserver + etcd
 	@scripts/ensure-promtool.sh >/dev/null
 	@scripts/ensure-kubernetes-provider.sh >/dev/null
 	@scripts/ensure-kube-control-plane.sh >/dev/null
@@ -65,6 +65,7 @@ test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtoo
 	@scripts/ensure-helm.sh >/dev/null
 	@scripts/ensure-pg-client.sh >/dev/null
 	@scripts/ensure-fake-gcs.sh >/dev/null
+	@scripts/ensure-s3-emulator.sh >/dev/null
 	@scripts/ensure-openfga.sh >/dev/null
 	@scripts/ensure-keycloak.sh >/dev/null
 

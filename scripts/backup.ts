@@ -7,7 +7,7 @@
  *   tsx scripts/backup.ts backup <stack> [--service S]
  *   tsx scripts/backup.ts restore <stack> --service S [--backup ID] [--into DB] [--json]
  *   tsx scripts/backup.ts erasures <stack> [--service S]   (make backup-erasures)
- *   backup.js backup <stack> --from-env --service S --database D --destination gs://… --retention 7y [--locked]
+ *   backup.js backup <stack> --from-env --service S --database D --destination gs://…|s3://… --retention 7y [--locked]
  *
  * Backup (scripts/backup/take.ts): as the service's backup role (the stack's
  * secret output backupUris, or DATABASE_BACKUP_URL with --from-env: the
@@ -28,6 +28,7 @@ import { stackConfig } from "./local-server";
 import { storeFor } from "./backup/store";
 import { backupLine, backupService, BackupSubject, copyErasureLog } from "./backup/take";
 import { restoreService } from "./backup/restore";
+import { serverOf, withStackBuckets } from "./backup/stack-buckets";
 
 const ROOT = resolve(__dirname, "..");
 /** The backup role's URI in `--from-env` mode (the backup CronJob's Secret key). */
@@ -128,7 +129,7 @@ function fromEnvSubject(
   }
   if (destination.kind === "local" || destination.kind === "bucket") {
     throw new UsageError(
-      `--destination ${destination.kind} is resolved from a stack's config: give dir:<path> or gs://<bucket>[/prefix]`,
+      `--destination ${destination.kind} is resolved from a stack's config: give dir:<path>, gs://<bucket>[/prefix] or s3://<bucket>[/prefix]`,
     );
   }
   const days = retentionDays(job.retention as string);
@@ -181,14 +182,26 @@ async function backupFromEnv(stack: string, svc: BackupSubject, env: NodeJS.Proc
 }
 
 async function restore(opts: BackupOptions, cfg: StackConfig): Promise<number> {
-  const svc = serviceOf(cfg, opts.stack, opts.service as string);
+  let outputs: Record<string, unknown> = {};
+  try {
+    outputs = readStackOutputs(opts.stack, { showSecrets: true });
+  } catch {
+    // A local stack restores without them; the notes say what was not read.
+  }
+  const [svc] = withStackBuckets([serviceOf(cfg, opts.stack, opts.service as string)], outputs);
   let liveUri: string | undefined;
   try {
-    liveUri = backupUriOf(opts.stack, readStackOutputs(opts.stack, { showSecrets: true }), svc.name);
+    liveUri = backupUriOf(opts.stack, outputs, svc.name);
   } catch {
     liveUri = undefined; // said in the result's notes: the copies in the destination still count
   }
-  const r = await restoreService(opts.stack, cfg, svc, { ...opts, liveUri, root: ROOT });
+  const server = cfg.target === "local" ? undefined : serverOf(outputs, svc.name);
+  const r = await restoreService(opts.stack, cfg, svc, {
+    ...opts,
+    liveUri,
+    root: ROOT,
+    ...(server ? { server } : {}),
+  });
   const rows = r.manifest.tables.reduce((n, t) => n + t.rows, 0);
   if (opts.json)
     process.stdout.write(
@@ -228,8 +241,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (opts.fromEnv) return await backupFromEnv(opts.stack, opts.fromEnv, env);
     const cfg = stackConfig(opts.stack);
     if (opts.command === "restore") return await restore(opts, cfg);
-    const services = opts.service ? [serviceOf(cfg, opts.stack, opts.service)] : cfg.services;
     const outputs = readStackOutputs(opts.stack, { showSecrets: true });
+    const services = withStackBuckets(
+      opts.service ? [serviceOf(cfg, opts.stack, opts.service)] : cfg.services,
+      outputs,
+    );
     for (const svc of services) {
       const uri = backupUriOf(opts.stack, outputs, svc.name);
       if (opts.command === "erasures") {

@@ -49,6 +49,7 @@ import {
 import { readStackOutputs, StackOutputs } from "./helm-values";
 import { stackConfig } from "./local-server";
 import { readBackupStatus } from "./backup/status";
+import { withStackBuckets } from "./backup/stack-buckets";
 
 export const ROOT = resolve(__dirname, "..");
 /** The environment variable holding the monitoring role's URI in `--from-env` mode. */
@@ -190,7 +191,7 @@ export function targetFromStack(stack: string, outputs: StackOutputs, cfg = stac
     label: `stack ${stack}`,
     spec,
     connect: connector(clientConfigFromUri(uri)),
-    backups: () => readBackupStatus(stack, cfg.services, ROOT),
+    backups: () => readBackupStatus(stack, withStackBuckets(cfg.services, outputs), ROOT),
   };
 }
 

@@ -5,7 +5,8 @@
  * COMPLIANCE mode for a locked policy, GOVERNANCE otherwise, versioning,
  * lifecycle expiry, SSE-KMS, public access blocked); the config key
  * backupKmsKey as both buckets' customer-managed key, and the backup job's
- * service account as a GCS bucket's object creator and viewer.
+ * identity: a GCS bucket's object creator and viewer, an S3 bucket's
+ * reader and writer through a policy on its IAM role.
  */
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -122,7 +123,7 @@ describe("BackupBucket", () => {
     ]);
   });
 
-  it("a writer (the backup job's service account) may create and read objects on GCS; refused on S3", async () => {
+  it("a writer (the backup job's service account) may create and read objects on GCS", async () => {
     const { BackupBucket } = await load();
     const sa = "gdpr-backup@platform-db-prod.iam.gserviceaccount.com";
     new BackupBucket("gdpr-backups", {
@@ -139,9 +140,34 @@ describe("BackupBucket", () => {
       ["roles/storage.objectCreator", `serviceAccount:${sa}`],
       ["roles/storage.objectViewer", `serviceAccount:${sa}`],
     ]);
-    expect(() => new BackupBucket("s3-backups", { cloud: "aws", policy: policies.gdpr, writer: sa })).toThrow(
-      "BackupBucket s3-backups: a writer is granted on GCS buckets only (the backup job does not write to S3)",
-    );
+  });
+
+  it("a writer on S3 (the backup job's IAM role) may list, read and write with retention and use the key, never delete", async () => {
+    const { BackupBucket } = await load();
+    await installMocks({}, "platform-databases", "test", cloudMocks());
+    const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    new BackupBucket("gdpr-backups", {
+      cloud: "aws",
+      bucketName: "gdpr-backups-prod",
+      policy: policies.gdpr,
+      kmsKey: key,
+      writer: "arn:aws:iam::123456789012:role/eks/gdpr-backup",
+    });
+    await settle();
+    const [policy] = ofType("aws:iam/rolePolicy:RolePolicy");
+    expect(policy.inputs.role).toBe("gdpr-backup");
+    expect(policy.inputs.name).toBe("gdpr-backups-prod-backup-writer");
+    const doc = JSON.parse(policy.inputs.policy as string) as {
+      Statement: { Action: string | string[]; Resource: string }[];
+    };
+    const bucketArn = "arn:aws:s3:::gdpr-backups-prod";
+    expect(doc.Statement.map((st) => [st.Action, st.Resource])).toEqual([
+      ["s3:ListBucket", bucketArn],
+      [["s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"], `${bucketArn}/*`],
+      [["kms:GenerateDataKey", "kms:Decrypt"], key],
+    ]);
+    const actions = doc.Statement.flatMap((st) => st.Action);
+    expect(actions.some((a) => /Delete|PutBucket|BypassGovernance/.test(a))).toBe(false);
   });
 
   it("refuses a GCS bucket without project and location", async () => {

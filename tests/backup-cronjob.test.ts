@@ -144,9 +144,14 @@ describe("backupCronJobObjects", () => {
     expect(gkePod.automountServiceAccountToken).toBe(false);
   });
 
-  it("EKS: the role ARN annotation and one projected token for STS, the pod's only token", () => {
+  it("EKS: the role ARN annotation, one projected token for STS (the pod's only token), the stack's region", () => {
     const role = "arn:aws:iam::123456789012:role/gdpr-backup";
-    const eks = plain({ ...INPUT, identity: { cloud: "aws", principal: role } });
+    const eks = plain({
+      ...INPUT,
+      destination: "s3://platform-db-prod-gdpr-backups",
+      identity: { cloud: "aws", principal: role },
+      awsRegion: "eu-central-1",
+    });
     expect(eks.serviceAccount.metadata.annotations).toEqual({ [EKS_IDENTITY_ANNOTATION]: role });
     const eksPod = eks.cronJob.spec.jobTemplate.spec.template.spec;
     expect(eksPod.automountServiceAccountToken).toBe(false);
@@ -166,7 +171,14 @@ describe("backupCronJobObjects", () => {
           name: "AWS_WEB_IDENTITY_TOKEN_FILE",
           value: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
         },
+        { name: "AWS_REGION", value: "eu-central-1" },
       ]),
+    );
+    expect(c.args).toContain("s3://platform-db-prod-gdpr-backups");
+    // Not on other targets: a GKE job has no AWS variable.
+    const gkeEnv = plain(INPUT).cronJob.spec.jobTemplate.spec.template.spec.containers[0].env;
+    expect(gkeEnv.map((e: { name: string }) => e.name).filter((n: string) => n.startsWith("AWS_"))).toEqual(
+      [],
     );
     expect(c.volumeMounts).toContainEqual({
       name: "aws-iam-token",

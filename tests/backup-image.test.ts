@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BACKUP_ENTRY } from "../components/cluster/backup-cronjob";
 import { BACKUP_URL_VARIABLE } from "../scripts/backup";
 import type { Manifest } from "../scripts/backup/manifest";
-import { GcsStore } from "../scripts/backup/store";
+import { GcsStore } from "../scripts/backup/gcs-store";
 import { pgClientBin } from "./helpers/backup-cli";
 import { FakeGcs, startFakeGcs } from "./helpers/fake-gcs";
 import { bundleFromDockerfile, ImageBundle } from "./helpers/image-bundle";
@@ -136,7 +136,7 @@ describe("the backup image's bundle (deployments/backup/Dockerfile's esbuild com
     expect(noRetention.stderr).toBe("backup: --from-env needs --retention\n");
     const local = runBundle([...FLAGS.slice(0, 7), "--destination", "local", "--retention", "30d"], {});
     expect(local.stderr).toBe(
-      "backup: --destination local is resolved from a stack's config: give dir:<path> or gs://<bucket>[/prefix]\n",
+      "backup: --destination local is resolved from a stack's config: give dir:<path>, gs://<bucket>[/prefix] or s3://<bucket>[/prefix]\n",
     );
   });
 });

@@ -57,7 +57,7 @@ describe("backupImage", () => {
     ]);
   });
 
-  it("refuses a destination the job's pod cannot reach: the stack's folder, dir:, S3", () => {
+  it("refuses a destination the job's pod cannot reach: the stack's folder, dir:; takes gs://, s3:// and the stack's bucket", () => {
     expect(
       problemsOf({
         ...CLUSTER,
@@ -65,18 +65,17 @@ describe("backupImage", () => {
         backupDestination: '["openfga=dir:/srv/backups","keycloak=s3://backups/keycloak"]',
       }),
     ).toEqual([
-      "backupDestination: gdpr's destination local: the stack's .local/backups/ folder cannot be reached from the backup CronJob's pod (backupImage is set); give gdpr gs://<bucket>[/prefix], or remove backupImage and run make backup",
-      "backupDestination: openfga's destination dir:/srv/backups: a folder of the machine that runs make backup cannot be reached from the backup CronJob's pod (backupImage is set); give openfga gs://<bucket>[/prefix], or remove backupImage and run make backup",
-      "backupDestination: keycloak's destination s3://backups/keycloak: the backup CronJob does not write to S3 yet (backupImage is set); give keycloak gs://<bucket>[/prefix], or remove backupImage and run make backup",
+      "backupDestination: gdpr's destination local: the stack's .local/backups/ folder cannot be reached from the backup CronJob's pod (backupImage is set); give gdpr gs://<bucket>[/prefix] or s3://<bucket>[/prefix], or remove backupImage and run make backup",
+      "backupDestination: openfga's destination dir:/srv/backups: a folder of the machine that runs make backup cannot be reached from the backup CronJob's pod (backupImage is set); give openfga gs://<bucket>[/prefix] or s3://<bucket>[/prefix], or remove backupImage and run make backup",
     ]);
-    // The stack's bucket: reachable on gcp, not yet on aws (S3).
+    // The stack's bucket: reachable on gcp and on aws.
     const gcp = { ...GCP_PROD, kubernetes: "true", namespace: "databases", backupImage: IMAGE };
     expect(parseStackConfig(gcp).backupImage).toBe(IMAGE);
-    const aws = problemsOf({ ...AWS_PROD, kubernetes: "true", namespace: "databases", backupImage: IMAGE });
-    expect(aws).toHaveLength(3);
-    expect(aws[0]).toBe(
-      "backupDestination: gdpr's destination bucket: the backup CronJob does not write to S3 yet (backupImage is set); give gdpr gs://<bucket>[/prefix], or remove backupImage and run make backup",
-    );
+    const aws = { ...AWS_PROD, kubernetes: "true", namespace: "databases", backupImage: IMAGE };
+    expect(parseStackConfig(aws).backupImage).toBe(IMAGE);
+    expect(problemsOf({ ...aws, backupDestination: '["gdpr=dir:/srv/backups"]' })).toEqual([
+      "backupDestination: gdpr's destination dir:/srv/backups: a folder of the machine that runs make backup cannot be reached from the backup CronJob's pod (backupImage is set); give gdpr gs://<bucket>[/prefix] or s3://<bucket>[/prefix] or bucket, or remove backupImage and run make backup",
+    ]);
   });
 
   it("refuses a schedule a Kubernetes CronJob does not take, and a CronJob name past 52 characters", () => {
@@ -149,21 +148,18 @@ describe("backupIdentities", () => {
     ]);
   });
 
-  it("an EKS role goes with an S3 destination, which the job does not write yet: refused for the destination", () => {
-    expect(
-      problemsOf({
-        ...CLUSTER,
-        backupImage: IMAGE,
-        backupDestination: JSON.stringify([
-          "gdpr=s3://backups/gdpr",
-          "openfga=gs://backups/openfga",
-          "keycloak=gs://backups/keycloak",
-        ]),
-        backupIdentities: JSON.stringify([`gdpr=${ROLE}`]),
-      }),
-    ).toEqual([
-      "backupDestination: gdpr's destination s3://backups/gdpr: the backup CronJob does not write to S3 yet (backupImage is set); give gdpr gs://<bucket>[/prefix], or remove backupImage and run make backup",
-    ]);
+  it("an EKS role goes with an S3 destination", () => {
+    const cfg = parseStackConfig({
+      ...CLUSTER,
+      backupImage: IMAGE,
+      backupDestination: JSON.stringify([
+        "gdpr=s3://backups/gdpr",
+        "openfga=gs://backups/openfga",
+        "keycloak=gs://backups/keycloak",
+      ]),
+      backupIdentities: JSON.stringify([`gdpr=${ROLE}`]),
+    });
+    expect(cfg.services[0].backupIdentity).toEqual({ cloud: "aws", principal: ROLE });
   });
 });
 
@@ -208,9 +204,9 @@ describe("pure helpers", () => {
     expect(destinationText({ kind: "dir", path: "/x" })).toBe("dir:/x");
     expect(jobDestinationProblem({ kind: "gcs", bucket: "b", prefix: "" }, "local")).toBeUndefined();
     expect(jobDestinationProblem({ kind: "bucket" }, "gcp")).toBeUndefined();
-    expect(jobDestinationProblem({ kind: "bucket" }, "aws")).toBe(
-      "the backup CronJob does not write to S3 yet",
-    );
+    expect(jobDestinationProblem({ kind: "bucket" }, "aws")).toBeUndefined();
+    expect(jobDestinationProblem({ kind: "s3", bucket: "b", prefix: "" }, "local")).toBeUndefined();
+    expect(jobDestinationProblem({ kind: "bucket" }, "local")).toContain("cannot be reached");
     expect(jobDestinationProblem({ kind: "local" }, "local")).toContain(
       "cannot be reached from the backup CronJob's pod",
     );

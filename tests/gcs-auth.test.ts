@@ -11,7 +11,8 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GCS_ENDPOINT, metadataTokenSource } from "../scripts/backup/gcs-auth";
-import { GcsStore, storeFor } from "../scripts/backup/store";
+import { GcsStore } from "../scripts/backup/gcs-store";
+import { storeFor } from "../scripts/backup/store";
 import { FakeGcs, startFakeGcs } from "./helpers/fake-gcs";
 import { freePort } from "./helpers/pg-server";
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupPolicy } from "../config/backup-config";
+import { iamRoleName } from "../database/iam-login";
 
 // Each cloud's SDK is loaded by the branch that uses it: a GCS bucket never
 // loads @pulumi/aws, an S3 bucket never @pulumi/gcp (tests/loaded-packages.test.ts).
@@ -27,13 +28,47 @@ export interface BackupBucketArgs {
    */
   kmsKey?: string;
   /**
-   * The service account the backup job writes as (GKE workload identity,
-   * config `backupIdentities`), gcp only: it may create objects and read
-   * them (list, get: a restore, the erasure-log copies), not delete or
-   * replace them.
+   * The identity the backup job writes as (config `backupIdentities`): a
+   * service account (gcp, GKE workload identity) or an IAM role ARN (aws,
+   * EKS IAM roles for service accounts). It may create objects and read them
+   * (list, get: a restore, the erasure-log copies), not delete them: on GCS
+   * as object creator and viewer, on S3 through a policy on the role
+   * (s3WriterPolicy), with the customer-managed key's use when there is one.
    * @default none: grant access outside the stack
    */
   writer?: string;
+}
+
+/**
+ * The policy on the backup job's IAM role for its S3 bucket (pure): list the
+ * bucket, read objects, write them with their Object Lock retention; no
+ * delete, no change to the bucket. With a customer-managed key, the key's use
+ * for those objects (an SSE-KMS upload generates a data key, a download
+ * decrypts it).
+ */
+export function s3WriterPolicy(bucketArn: string, kmsKey?: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ListBackups", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
+      {
+        Sid: "ReadAndWriteBackups",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"],
+        Resource: `${bucketArn}/*`,
+      },
+      ...(kmsKey
+        ? [
+            {
+              Sid: "UseBucketKey",
+              Effect: "Allow",
+              Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+              Resource: kmsKey,
+            },
+          ]
+        : []),
+    ],
+  });
 }
 
 /**
@@ -52,7 +87,8 @@ export interface BackupBucketArgs {
  * or delete; GOVERNANCE otherwise), versioning (Object Lock requires it), a
  * lifecycle rule expiring objects and their old versions after the retention,
  * SSE-KMS with a bucket key, every public access blocked, owner-enforced
- * object ownership (no ACLs).
+ * object ownership (no ACLs), and the backup job's IAM role allowed to list,
+ * read and write (optional).
  *
  * Neither bucket can be deleted with objects in it (forceDestroy false).
  */
@@ -105,11 +141,6 @@ export class BackupBucket extends pulumi.ComponentResource {
       this.bucketName = bucket.name;
       this.url = pulumi.interpolate`gs://${bucket.name}`;
     } else {
-      if (args.writer) {
-        throw new Error(
-          `BackupBucket ${name}: a writer is granted on GCS buckets only (the backup job does not write to S3)`,
-        );
-      }
       const aws = loadAws();
       const bucket = new aws.s3.Bucket(
         `${name}-bucket`,
@@ -181,6 +212,17 @@ export class BackupBucket extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+      if (args.writer) {
+        new aws.iam.RolePolicy(
+          `${name}-writer`,
+          {
+            role: iamRoleName(args.writer),
+            name: pulumi.interpolate`${bucket.bucket}-backup-writer`,
+            policy: bucket.arn.apply((arn) => s3WriterPolicy(arn, args.kmsKey)),
+          },
+          { parent: this },
+        );
+      }
       this.bucketName = bucket.bucket;
       this.url = pulumi.interpolate`s3://${bucket.bucket}`;
     }

@@ -31,7 +31,7 @@ export interface BackupCronJobInput {
   service: string;
   /** Its database (`gdpr_test`): what is dumped, and the first part of every object's key. */
   database: string;
-  /** Where its backups go: `gs://bucket[/prefix]` (the stack's bucket's URL for destination `bucket`). */
+  /** Where its backups go: `gs://…` or `s3://bucket[/prefix]` (the stack's bucket's URL for destination `bucket`). */
   destination: pulumi.Input<string>;
   /** The service's retention as configured (`7y`, `30d`). */
   retention: string;
@@ -39,6 +39,8 @@ export interface BackupCronJobInput {
   locked: boolean;
   /** The ServiceAccount's cloud identity (config `backupIdentities`); none: the pod's own. */
   identity?: BackupIdentity;
+  /** Target aws: the stack's region, the S3 client's (AWS_REGION). */
+  awsRegion?: string;
 }
 
 type Objects = {
@@ -162,6 +164,7 @@ export function backupCronJobObjects(input: BackupCronJobInput): Objects {
                       },
                       { name: "PGAPPNAME", value: input.name },
                       { name: "TMPDIR", value: "/tmp" },
+                      ...(input.awsRegion ? [{ name: "AWS_REGION", value: input.awsRegion }] : []),
                       ...(aws
                         ? [
                             { name: "AWS_ROLE_ARN", value: input.identity!.principal },

@@ -6,9 +6,9 @@
  * - `backupImage`: the backup job's image (deployments/backup/Dockerfile).
  *   Set, with `kubernetes`: one CronJob per database on its service's
  *   `backupSchedule`. Every service's destination must then be one a pod can
- *   reach: `gs://…`, or `bucket` on target gcp (not `local` or `dir:`, which
- *   are folders of the machine running `make backup`; not S3, which the job
- *   does not write yet).
+ *   reach: `gs://…`, `s3://…`, or `bucket` on targets gcp and aws (not
+ *   `local` or `dir:`, which are folders of the machine running `make
+ *   backup`).
  * - `backupIdentities`: per service, the cloud identity of its CronJob's
  *   ServiceAccount (workload identity, no key): a service-account email
  *   (GKE, `iam.gke.io/gcp-service-account`) or an IAM role ARN (EKS,
@@ -68,9 +68,7 @@ function destinationCloud(d: BackupDestination, target: Target): "gcp" | "aws" |
 
 /** Why the backup CronJob's pod cannot write to `d`; undefined when it can. */
 export function jobDestinationProblem(d: BackupDestination, target: Target): string | undefined {
-  const cloud = destinationCloud(d, target);
-  if (cloud === "gcp") return undefined;
-  if (cloud === "aws") return "the backup CronJob does not write to S3 yet";
+  if (destinationCloud(d, target)) return undefined;
   return `${d.kind === "local" ? "the stack's .local/backups/ folder" : "a folder of the machine that runs make backup"} cannot be reached from the backup CronJob's pod`;
 }
 
@@ -208,7 +206,7 @@ export function parseBackupJobConfig(
         problems.add(
           "backupDestination",
           `${service}'s destination ${destinationText(policy.destination)}: ${reason} (backupImage is set); ` +
-            `give ${service} gs://<bucket>[/prefix]${ctx.target === "gcp" ? " or bucket" : ""}, or remove backupImage and run make backup`,
+            `give ${service} gs://<bucket>[/prefix] or s3://<bucket>[/prefix]${ctx.target === "local" ? "" : " or bucket"}, or remove backupImage and run make backup`,
         );
       }
       const name = backupJobName(service, ctx.environment);

@@ -311,7 +311,12 @@ export class DatabasePlatform extends pulumi.ComponentResource {
                 }
               : undefined,
           backups: cfg.backupImage
-            ? { image: cfg.backupImage, stack: pulumi.getStack(), jobs: backupJobs(cfg, backups, buckets) }
+            ? {
+                image: cfg.backupImage,
+                stack: pulumi.getStack(),
+                ...(cfg.cloud?.cloud === "aws" ? { awsRegion: cfg.cloud.region } : {}),
+                jobs: backupJobs(cfg, backups, buckets),
+              }
             : undefined,
         },
         { parent: this },

@@ -38,7 +38,7 @@ export function createBackupBuckets(
         policy: s.svc.backup,
         ...(cloud.cloud === "gcp" ? { gcpProject: cloud.project, gcpLocation: cloud.region } : {}),
         ...(cfg.backupKmsKey ? { kmsKey: cfg.backupKmsKey } : {}),
-        ...(identity?.cloud === cloud.cloud && cloud.cloud === "gcp" ? { writer: identity.principal } : {}),
+        ...(identity?.cloud === cloud.cloud ? { writer: identity.principal } : {}),
       },
       { parent },
     );

@@ -49,7 +49,7 @@ export interface PlatformClusterBackup {
   schedule: string;
   retention: string;
   locked: boolean;
-  /** `gs://bucket[/prefix]`: the configured one, or the URL of the bucket the stack creates. */
+  /** `gs://…` or `s3://bucket[/prefix]`: the configured one, or the URL of the bucket the stack creates. */
   destination: pulumi.Input<string>;
   /** The ServiceAccount's cloud identity (config backupIdentities). */
   identity?: BackupIdentity;
@@ -63,6 +63,8 @@ export interface PlatformClusterBackups {
   image: string;
   /** The stack's name, recorded in each backup's manifest. */
   stack: string;
+  /** Target aws: its awsRegion, the S3 client's region in every job. */
+  awsRegion?: string;
   jobs: PlatformClusterBackup[];
 }
 
@@ -179,6 +181,7 @@ export class PlatformCluster extends pulumi.ComponentResource {
           retention: b.retention,
           locked: b.locked,
           identity: b.identity,
+          ...(args.backups!.awsRegion ? { awsRegion: args.backups!.awsRegion } : {}),
           roleName: b.roleName,
           password: b.password,
           endpoint: args.helmInput.apply(({ host, port, sslmode }) => ({ host, port, sslmode })),

@@ -77,15 +77,42 @@ async function replayAfterRestore(
   return { replayed: missing.length, profilesDeleted, notes };
 }
 
-/** The admin's connection to `database` on a local stack. */
-function adminUri(stack: string, cfg: StackConfig, database: string, root: string): string {
+/** Where a cloud stack's instance answers: host, port and sslmode of a service's connection URI (stack output). */
+export interface AdminServer {
+  host: string;
+  port: number;
+  sslmode: string;
+}
+
+/**
+ * The admin's connection to `database`. A local stack: its server and the
+ * admin's password from .local/<stack>/ (or PGPASSWORD). A cloud stack: the
+ * instance from the stack's outputs (`server`), as `adminUser` with the
+ * password in PGPASSWORD (Cloud SQL's admin password, the RDS master user's
+ * secret), run where the instance is reachable (its private network).
+ */
+function adminUri(
+  stack: string,
+  cfg: StackConfig,
+  database: string,
+  root: string,
+  server: AdminServer | undefined,
+  env: NodeJS.ProcessEnv,
+): string {
   if (cfg.target !== "local") {
-    throw new UsageError(
-      `stack "${stack}" has target "${cfg.target}": make restore runs against local stacks so far`,
-    );
+    if (!server) {
+      throw new UsageError(`stack "${stack}" has no connection URIs yet: run \`make up STACK=${stack}\``);
+    }
+    if (!env.PGPASSWORD) {
+      throw new UsageError(
+        `stack "${stack}" has target "${cfg.target}": make restore connects to ${server.host} as ${cfg.adminUser}; ` +
+          "give that user's password in PGPASSWORD (never on the command line)",
+      );
+    }
+    return postgresUri({ user: cfg.adminUser, password: env.PGPASSWORD, database, ...server });
   }
   const file = join(root, ".local", stack, "admin-password");
-  const password = process.env.PGPASSWORD ?? (existsSync(file) ? readFileSync(file, "utf8").trim() : "");
+  const password = env.PGPASSWORD ?? (existsSync(file) ? readFileSync(file, "utf8").trim() : "");
   return postgresUri({
     user: cfg.adminUser,
     password,
@@ -101,7 +128,15 @@ export async function restoreService(
   stack: string,
   cfg: StackConfig,
   svc: ServiceConfig,
-  opts: { backup?: string; into?: string; liveUri?: string; root: string; env?: NodeJS.ProcessEnv },
+  opts: {
+    backup?: string;
+    into?: string;
+    liveUri?: string;
+    root: string;
+    env?: NodeJS.ProcessEnv;
+    /** A cloud stack's instance (from its outputs). */
+    server?: AdminServer;
+  },
 ): Promise<RestoreResult> {
   const store = storeFor(svc.backup.destination, stack, opts.root, opts.env);
   const ids = await store.ids(svc.database);
@@ -126,7 +161,7 @@ export async function restoreService(
 
   const tmp = mkdtempSync(join(tmpdir(), "restore-"));
   const admin = new Client({
-    connectionString: adminUri(stack, cfg, "postgres", opts.root),
+    connectionString: adminUri(stack, cfg, "postgres", opts.root, opts.server, opts.env ?? process.env),
     application_name: "make-restore",
   });
   await admin.connect();
@@ -147,10 +182,10 @@ export async function restoreService(
     );
     // A restored copy holds the same personal data as the live one: nobody but the admin gets in.
     await admin.query(`REVOKE ALL ON DATABASE "${into}" FROM PUBLIC`);
-    const intoUri = adminUri(stack, cfg, into, opts.root);
+    const intoUri = adminUri(stack, cfg, into, opts.root, opts.server, opts.env ?? process.env);
     const conn = splitPassword(intoUri);
     runTool(
-      join(pgClientBin(opts.root), "pg_restore"),
+      join(pgClientBin(opts.root, opts.env), "pg_restore"),
       ["--no-owner", "--no-acl", "--exit-on-error", "--no-password", `--dbname=${conn.uri}`, dump],
       conn.env,
     );

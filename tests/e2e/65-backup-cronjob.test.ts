@@ -1,10 +1,10 @@
 /**
  * The backup CronJobs on a real API server, and one run for real: a scratch
  * stack of the test stack's config (tests/helpers/program-stack.ts: its own
- * PostgreSQL on a free port) with `kubernetes: true`, `backupImage` and every
- * service's backups sent to a bucket of the object-storage emulator
- * (fake-gcs-server on a free port), against its own control plane
- * (scripts/local-cluster.ts; no kubelet, so no pod runs).
+ * PostgreSQL on a free port) with `kubernetes: true`, `backupImage`, gdpr's
+ * and openfga's backups sent to a GCS bucket (fake-gcs-server) and
+ * keycloak's to an S3 bucket (moto's server) as an EKS IAM role, against its
+ * own control plane (scripts/local-cluster.ts; no kubelet, so no pod runs).
  *
  * After `up`: one CronJob, Secret and ServiceAccount per database, accepted
  * server-side, on each service's schedule from config, locked down; each
@@ -12,22 +12,26 @@
  * a schedule config refuses. Then each CronJob, read back from the API
  * server with its environment resolved from its Secret, is run as the kubelet
  * would run it (the image's bundle, the pinned pg_dump): a backup appears in
- * the bucket whose manifest's row counts are the database's. A second `up`
+ * the bucket whose manifest's row counts are the database's; keycloak's job
+ * reaches S3 with no key, through STS and the ServiceAccount token the API
+ * server issues for audience sts.amazonaws.com. A second `up`
  * changes nothing, `refresh` finds no drift, and `destroy` leaves the
  * namespace as it was.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKUP_SECRET_KEY } from "../../components/cluster/backup-cronjob";
+import { BACKUP_SECRET_KEY, EKS_IDENTITY_ANNOTATION } from "../../components/cluster/backup-cronjob";
 import { backupJobName } from "../../components/naming";
 import { LocalCluster, start as startCluster, stop as stopCluster } from "../../scripts/local-cluster";
 import type { Manifest } from "../../scripts/backup/manifest";
-import { GcsStore } from "../../scripts/backup/store";
+import { GcsStore } from "../../scripts/backup/gcs-store";
 import { pgClientBin } from "../helpers/backup-cli";
 import { runBackupCronJob } from "../helpers/backup-job";
 import { FakeGcs, startFakeGcs } from "../helpers/fake-gcs";
+import { S3Emulator, startS3Emulator } from "../helpers/s3-emulator";
+import { S3Store } from "../../scripts/backup/s3-store";
 import { bundleFromDockerfile } from "../helpers/image-bundle";
 import { CronJobDoc, Kube, KubeObject } from "../helpers/kube";
 import { ProgramStack, sql, startProgramStack } from "../helpers/program-stack";
@@ -37,6 +41,9 @@ const ENV = "test";
 /** Never pulled here (no kubelet), but each CronJob must name it. */
 const BACKUP_IMAGE = "example/platform-databases-backup:e2e";
 const BUCKET = "e2e-cluster-backups";
+/** keycloak's backups: an S3 bucket, written as this IAM role (EKS IAM roles for service accounts). */
+const S3_BUCKET = "e2e-cluster-backups-s3";
+const KEYCLOAK_ROLE = "arn:aws:iam::123456789012:role/keycloak-backup";
 const services = ["gdpr", "openfga", "keycloak"];
 const jobs = services.map((s) => backupJobName(s, ENV));
 
@@ -44,6 +51,7 @@ let clusterDir: string;
 let cluster: LocalCluster;
 let kube: Kube;
 let gcs: FakeGcs;
+let s3: S3Emulator;
 let stack: ProgramStack;
 let namespaceBefore: Awaited<ReturnType<Kube["contents"]>>;
 
@@ -63,15 +71,21 @@ beforeAll(async () => {
   kube = new Kube(cluster);
   await kube.createNamespace(NAMESPACE);
   namespaceBefore = await kube.contents(NAMESPACE);
-  gcs = await startFakeGcs();
+  [gcs, s3] = await Promise.all([startFakeGcs(), startS3Emulator()]);
   await gcs.createBucket(BUCKET);
+  await s3.createBucket(S3_BUCKET, { mode: "GOVERNANCE", days: 30 });
   stack = await startProgramStack({
     config: {
       kubernetes: true,
       namespace: NAMESPACE,
       kubeconfig: cluster.kubeconfig,
       backupImage: BACKUP_IMAGE,
-      backupDestination: services.map((s) => `${s}=gs://${BUCKET}/cluster`),
+      backupDestination: [
+        `gdpr=gs://${BUCKET}/cluster`,
+        `openfga=gs://${BUCKET}/cluster`,
+        `keycloak=s3://${S3_BUCKET}/cluster`,
+      ],
+      backupIdentities: [`keycloak=${KEYCLOAK_ROLE}`],
       backupSchedule: ["gdpr=0 */6 * * *"],
     },
   });
@@ -80,11 +94,52 @@ beforeAll(async () => {
 afterAll(async () => {
   stack?.stop();
   gcs?.stop();
+  s3?.stop();
   if (clusterDir) {
     await stopCluster(clusterDir);
     rmSync(clusterDir, { recursive: true, force: true });
   }
 });
+
+/**
+ * What EKS gives keycloak's backup pod beside its manifest: the projected
+ * token, here requested from the API server for the job's ServiceAccount
+ * with the volume's audience and written where the job's
+ * AWS_WEB_IDENTITY_TOKEN_FILE points in the pod (a temp file here), and S3
+ * and STS (the emulator). No key: without the token the job cannot write.
+ */
+async function eksPodEnvironment(name: string, dir: string): Promise<Record<string, string>> {
+  const cron = await kube.get<CronJobDoc>("CronJob", NAMESPACE, name);
+  const pod = cron.spec.jobTemplate.spec.template.spec as unknown as {
+    volumes: { name: string; projected?: { sources: { serviceAccountToken?: { audience: string } }[] } }[];
+  };
+  const audience = pod.volumes.flatMap((v) => v.projected?.sources ?? [])[0]?.serviceAccountToken?.audience;
+  expect(audience).toBe("sts.amazonaws.com");
+  const sa = await kube.get<KubeObject>("ServiceAccount", NAMESPACE, name);
+  expect(sa.metadata.annotations?.[EKS_IDENTITY_ANNOTATION]).toBe(KEYCLOAK_ROLE);
+  const res = await kube.try("POST", `${kube.path("ServiceAccount", NAMESPACE, name)}/token`, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { audiences: [audience], expirationSeconds: 3600 },
+  });
+  expect(res.status, res.body).toBe(201);
+  const token = (JSON.parse(res.body) as { status: { token: string } }).status.token;
+  const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()) as {
+    sub: string;
+    aud: string[];
+  };
+  expect(claims).toMatchObject({
+    sub: `system:serviceaccount:${NAMESPACE}:${name}`,
+    aud: ["sts.amazonaws.com"],
+  });
+  const file = join(dir, "eks-token");
+  writeFileSync(file, token);
+  return {
+    AWS_WEB_IDENTITY_TOKEN_FILE: file,
+    AWS_ENDPOINT_URL: s3.endpoint,
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+}
 
 describe("the backup CronJobs on a real API server", () => {
   it("one CronJob, Secret and ServiceAccount per database; each Secret's URI connects as the backup role", async () => {
@@ -171,25 +226,32 @@ describe("the backup CronJobs on a real API server", () => {
     );
     const image = bundleFromDockerfile("deployments/backup/Dockerfile");
     const tmp = mkdtempSync(join(tmpdir(), "backup-job-tmp-"));
-    const store = new GcsStore(gcs.endpoint, BUCKET, "cluster");
+    const stores = {
+      gdpr: new GcsStore(gcs.endpoint, BUCKET, "cluster"),
+      openfga: new GcsStore(gcs.endpoint, BUCKET, "cluster"),
+      keycloak: new S3Store(S3_BUCKET, "cluster", s3.env),
+    };
     try {
       for (const [i, name] of jobs.entries()) {
-        const database = `${services[i]}_test`;
+        const service = services[i] as keyof typeof stores;
+        const store = stores[service];
+        const database = `${service}_test`;
         expect(await store.ids(database)).toEqual([]);
-        // What the image and the cloud give the pod: its pg_dump, /tmp, the bucket (here the emulator).
+        // What the image and the cloud give the pod: its pg_dump, /tmp, the bucket (here the emulators).
         const run = await runBackupCronJob(kube, NAMESPACE, name, image, {
           PG_CLIENT_BIN: pgClientBin(),
           TMPDIR: tmp,
           STORAGE_EMULATOR_HOST: gcs.endpoint,
+          ...(service === "keycloak" ? await eksPodEnvironment(name, tmp) : {}),
         });
         expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
         expect(
           run.argv.slice(run.argv.indexOf("--destination"), run.argv.indexOf("--destination") + 2),
-        ).toEqual(["--destination", `gs://${BUCKET}/cluster`]);
+        ).toEqual(["--destination", store.where]);
         const [id] = await store.ids(database);
         expect(run.stdout).toMatch(new RegExp(`^${database}: backup ${id} \\(\\d+ tables, \\d+ rows, `));
         const manifest = JSON.parse(await store.read(`${database}/${id}/manifest.json`)) as Manifest;
-        expect(manifest).toMatchObject({ stack: stack.name, service: services[i], database });
+        expect(manifest).toMatchObject({ stack: stack.name, service, database });
         const su = await stack.superuser(database);
         try {
           for (const t of manifest.tables) {
@@ -200,14 +262,15 @@ describe("the backup CronJobs on a real API server", () => {
           await su.end();
         }
       }
-      const rows = async (database: string) => {
-        const [id] = await store.ids(database);
-        const m = JSON.parse(await store.read(`${database}/${id}/manifest.json`)) as Manifest;
+      const rows = async (service: keyof typeof stores) => {
+        const database = `${service}_test`;
+        const [id] = await stores[service].ids(database);
+        const m = JSON.parse(await stores[service].read(`${database}/${id}/manifest.json`)) as Manifest;
         return Object.fromEntries(m.tables.map((t) => [t.name, t.rows]));
       };
-      expect(await rows("openfga_test")).toEqual({ tuple: 2 });
-      expect((await rows("gdpr_test")).user_profiles).toBe(1);
-      expect(await rows("keycloak_test")).toEqual({});
+      expect(await rows("openfga")).toEqual({ tuple: 2 });
+      expect((await rows("gdpr")).user_profiles).toBe(1);
+      expect(await rows("keycloak")).toEqual({});
     } finally {
       rmSync(tmp, { recursive: true, force: true });
       rmSync(image.dir, { recursive: true, force: true });

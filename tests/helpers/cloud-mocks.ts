@@ -40,6 +40,9 @@ function cloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unk
   if (args.type === "aws:sns/topic:Topic") {
     return { arn: `arn:aws:sns:${inputs.region}:123456789012:${inputs.name}` };
   }
+  if (args.type === "aws:s3/bucket:Bucket") {
+    return { arn: `arn:aws:s3:::${inputs.bucket}` };
+  }
   if (args.type === "aws:iam/role:Role") {
     return { arn: `arn:aws:iam::123456789012:role/${inputs.name}` };
   }

@@ -19,7 +19,13 @@ export const KIND_PATHS = {
 export type Kind = keyof typeof KIND_PATHS;
 
 export interface KubeObject {
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+  };
   [key: string]: unknown;
 }
 
