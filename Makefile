@@ -111,8 +111,8 @@ purge: deps ## run a retention purge once on STACK as its retention role (SERVIC
 backup: deps ## back up STACK's databases as their backup roles (SERVICE=one only), with a manifest, to each service's destination
 	@PG_CLIENT_BIN="$$(scripts/ensure-pg-client.sh | tail -n1)" $(TSX) scripts/backup.ts backup $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(ARGS)
 
-restore: deps ## restore SERVICE's latest backup (BACKUP=<id>) into a fresh database (INTO=<name>) of STACK and verify it against its manifest
-	@PG_CLIENT_BIN="$$(scripts/ensure-pg-client.sh | tail -n1)" $(TSX) scripts/backup.ts restore $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(if $(BACKUP),--backup $(BACKUP)) $(if $(INTO),--into $(INTO)) $(ARGS)
+restore: deps ## restore SERVICE's latest backup (BACKUP=<id>) into a fresh database (INTO=<name>) of STACK, verified against its manifest; REPLACE=<its database> swaps it in for the live one
+	@PG_CLIENT_BIN="$$(scripts/ensure-pg-client.sh | tail -n1)" $(TSX) scripts/backup.ts restore $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(if $(BACKUP),--backup $(BACKUP)) $(if $(INTO),--into $(INTO)) $(if $(REPLACE),--replace $(REPLACE)) $(ARGS)
 
 backup-erasures: deps ## copy STACK's GDPR erasure logs (SERVICE=one only) to their backup destinations, when they grew; a restore re-applies them
 	@$(TSX) scripts/backup.ts erasures $(STACK) $(if $(SERVICE),--service $(SERVICE)) $(ARGS)

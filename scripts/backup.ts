@@ -3,9 +3,9 @@
  * (docs/backup.md).
  *
  *   make backup STACK=test [SERVICE=gdpr]
- *   make restore STACK=test SERVICE=gdpr [BACKUP=<id>] [INTO=<database>]
+ *   make restore STACK=test SERVICE=gdpr [BACKUP=<id>] [INTO=<database> | REPLACE=<its live database>]
  *   tsx scripts/backup.ts backup <stack> [--service S]
- *   tsx scripts/backup.ts restore <stack> --service S [--backup ID] [--into DB] [--json]
+ *   tsx scripts/backup.ts restore <stack> --service S [--backup ID] [--into DB | --replace LIVE_DB] [--json]
  *   tsx scripts/backup.ts erasures <stack> [--service S]   (make backup-erasures)
  *   backup.js backup <stack> --from-env --service S --database D --destination gs://…|s3://… --retention 7y [--locked]
  *
@@ -16,7 +16,9 @@
  * the dump and then the manifest go to the service's destination.
  *
  * Restore (scripts/backup/restore.ts): as the stack's admin, into a fresh
- * database, verified against the manifest, GDPR erasures re-applied.
+ * database, verified against the manifest, GDPR erasures re-applied; with
+ * --replace (the live database's name, typed out), swapped in for the live
+ * database once verified (scripts/backup/replace.ts).
  * Exit status: 0 done (and verified), 1 failed or mismatch, 2 usage.
  */
 import { resolve } from "node:path";
@@ -40,6 +42,8 @@ export interface BackupOptions {
   service?: string;
   backup?: string;
   into?: string;
+  /** restore --replace: the live database the restore replaces (its name, as a confirmation). */
+  replace?: string;
   json: boolean;
   /** `backup --from-env`: the service's policy from the flags, the URI from DATABASE_BACKUP_URL. */
   fromEnv?: BackupSubject;
@@ -69,6 +73,7 @@ export function parseBackupArgs(argv: readonly string[]): BackupOptions {
     if (a === "--service") opts.service = value(a, rest[++i]);
     else if (a === "--backup") opts.backup = value(a, rest[++i]);
     else if (a === "--into") opts.into = value(a, rest[++i]);
+    else if (a === "--replace") opts.replace = value(a, rest[++i]);
     else if (a === "--json") opts.json = true;
     else if (a === "--from-env") job.fromEnv = true;
     else if (a === "--database") job.database = value(a, rest[++i]);
@@ -81,8 +86,13 @@ export function parseBackupArgs(argv: readonly string[]): BackupOptions {
   }
   if (!opts.stack) throw new UsageError("give a stack (e.g. test)");
   if (command === "restore" && !opts.service) throw new UsageError("restore needs a service (SERVICE=…)");
-  if (command !== "restore" && (opts.backup || opts.into)) {
-    throw new UsageError("BACKUP and INTO are for restore");
+  if (command !== "restore" && (opts.backup || opts.into || opts.replace)) {
+    throw new UsageError("BACKUP, INTO and REPLACE are for restore");
+  }
+  if (opts.into !== undefined && opts.replace !== undefined) {
+    throw new UsageError(
+      "INTO and REPLACE do not go together: a restore goes into a fresh database, or replaces the live one",
+    );
   }
   if (opts.into !== undefined && !IDENTIFIER.test(opts.into)) {
     throw new UsageError(`INTO ${JSON.stringify(opts.into)} is not a lowercase PostgreSQL identifier`);
@@ -195,9 +205,16 @@ async function restore(opts: BackupOptions, cfg: StackConfig): Promise<number> {
   } catch {
     liveUri = undefined; // said in the result's notes: the copies in the destination still count
   }
+  if (opts.replace !== undefined && opts.replace !== svc.database) {
+    throw new UsageError(
+      `REPLACE ${JSON.stringify(opts.replace)} is not ${svc.name}'s database: give REPLACE=${svc.database} to restore over it`,
+    );
+  }
   const server = cfg.target === "local" ? undefined : serverOf(outputs, svc.name);
   const r = await restoreService(opts.stack, cfg, svc, {
-    ...opts,
+    ...(opts.backup ? { backup: opts.backup } : {}),
+    ...(opts.into ? { into: opts.into } : {}),
+    replace: opts.replace !== undefined,
     liveUri,
     root: ROOT,
     ...(server ? { server } : {}),
@@ -205,17 +222,21 @@ async function restore(opts: BackupOptions, cfg: StackConfig): Promise<number> {
   const rows = r.manifest.tables.reduce((n, t) => n + t.rows, 0);
   if (opts.json)
     process.stdout.write(
-      `${JSON.stringify({ database: r.database, id: r.manifest.id, problems: r.problems, erasures: r.erasures })}\n`,
+      `${JSON.stringify({ database: r.database, id: r.manifest.id, problems: r.problems, erasures: r.erasures, replaced: r.replaced })}\n`,
     );
   else if (r.problems.length === 0) {
     process.stdout.write(
-      `${svc.database}: backup ${r.manifest.id} restored into ${r.database}; verified: ` +
-        `${r.manifest.tables.length} tables, ${rows} rows, every row count and checksum matches the manifest\n`,
+      `${svc.database}: backup ${r.manifest.id} restored ${r.replaced ? "over" : "into"} ${r.database}; verified: ` +
+        `${r.manifest.tables.length} tables, ${rows} rows, every row count and checksum matches the manifest\n` +
+        (r.replaced
+          ? `${svc.database}: the data it replaced is in ${r.replaced} (only the admin can connect); drop it when no longer needed\n`
+          : ""),
     );
   } else {
     process.stdout.write(
       `${svc.database}: backup ${r.manifest.id} restored into ${r.database}; NOT verified:\n` +
-        r.problems.map((p) => `  - ${p}\n`).join(""),
+        r.problems.map((p) => `  - ${p}\n`).join("") +
+        (opts.replace ? `${svc.database}: not replaced\n` : ""),
     );
   }
   if (r.erasures && !opts.json) {

@@ -24,6 +24,7 @@ import {
 } from "./erasures";
 import { MANIFEST, storeFor } from "./store";
 import { pgClientBin, runTool, sha256, splitPassword } from "./take";
+import { copyDatabaseGrants, dropMemberships, grantMemberships, ownersOf, swapDatabases } from "./replace";
 
 export interface ErasureReplay {
   /** Erasures recorded after the backup, re-applied on the restored copy. */
@@ -38,6 +39,8 @@ export interface RestoreResult {
   manifest: Manifest;
   database: string;
   problems: string[];
+  /** With `replace`: where the data the restore replaced now is (unset when nothing was replaced). */
+  replaced?: string;
   /** Set when the database keeps an erasure log (gdpr). */
   erasures?: ErasureReplay;
 }
@@ -123,6 +126,11 @@ function adminUri(
   });
 }
 
+/** Where REPLACE leaves the data it replaced. */
+export function replacedName(database: string, id: string): string {
+  return `${database}_replaced_${id.toLowerCase()}`;
+}
+
 /** Restores one backup into a fresh database and verifies it against the manifest. */
 export async function restoreService(
   stack: string,
@@ -136,8 +144,21 @@ export async function restoreService(
     env?: NodeJS.ProcessEnv;
     /** A cloud stack's instance (from its outputs). */
     server?: AdminServer;
+    /**
+     * Restore over the live database (make restore REPLACE=<database>): into a
+     * fresh one with owners and privileges, verified, then swapped in by name.
+     */
+    replace?: boolean;
   },
 ): Promise<RestoreResult> {
+  if (opts.replace && opts.into) throw new UsageError("INTO and REPLACE do not go together");
+  const live = cfg.services.map((s) => s.database);
+  if (opts.into && live.includes(opts.into)) {
+    throw new UsageError(
+      `INTO ${opts.into} is a live database of stack "${stack}": a restore goes into a fresh database, ` +
+        `then the service is pointed at it; to restore over it, give REPLACE=${opts.into}`,
+    );
+  }
   const store = storeFor(svc.backup.destination, stack, opts.root, opts.env);
   const ids = await store.ids(svc.database);
   if (ids.length === 0) throw new Error(`no backup of ${svc.database} in ${store.where}`);
@@ -151,12 +172,13 @@ export async function restoreService(
     await store.read(`${svc.database}/${id}/${MANIFEST}`),
     `${svc.database}/${id}`,
   );
-  const into = opts.into ?? `${svc.database}_restore_${id.toLowerCase()}`;
-  const live = cfg.services.map((s) => s.database);
-  if (live.includes(into)) {
-    throw new UsageError(
-      `INTO ${into} is a live database of stack "${stack}": a restore goes into a fresh database, then the service is pointed at it`,
-    );
+  const into = opts.replace
+    ? `${svc.database}_restoring_${id.toLowerCase()}`
+    : (opts.into ?? `${svc.database}_restore_${id.toLowerCase()}`);
+  for (const name of [into, ...(opts.replace ? [replacedName(svc.database, id)] : [])]) {
+    if (name.length > 63) {
+      throw new UsageError(`${name} is longer than PostgreSQL's 63 characters: give INTO a shorter name`);
+    }
   }
 
   const tmp = mkdtempSync(join(tmpdir(), "restore-"));
@@ -177,6 +199,16 @@ export async function restoreService(
     const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [into]);
     if (exists.rowCount)
       throw new UsageError(`INTO ${into} exists already: a restore needs a fresh database`);
+    if (opts.replace) {
+      const kept = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [
+        replacedName(svc.database, id),
+      ]);
+      if (kept.rowCount) {
+        throw new UsageError(
+          `${replacedName(svc.database, id)} exists already (this backup replaced ${svc.database} before): drop it first`,
+        );
+      }
+    }
     await admin.query(
       `CREATE DATABASE "${into}" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
     );
@@ -184,22 +216,45 @@ export async function restoreService(
     await admin.query(`REVOKE ALL ON DATABASE "${into}" FROM PUBLIC`);
     const intoUri = adminUri(stack, cfg, into, opts.root, opts.server, opts.env ?? process.env);
     const conn = splitPassword(intoUri);
-    runTool(
-      join(pgClientBin(opts.root, opts.env), "pg_restore"),
-      ["--no-owner", "--no-acl", "--exit-on-error", "--no-password", `--dbname=${conn.uri}`, dump],
-      conn.env,
-    );
-    const check = new Client({ ...clientConfigFromUri(intoUri, "admin"), application_name: "make-restore" });
-    await check.connect();
+    const pgRestore = join(pgClientBin(opts.root, opts.env), "pg_restore");
+    // A drill copy is the admin's alone; a replacement gets the owners and privileges the backup had.
+    const granted = opts.replace ? await grantMemberships(admin, ownersOf(pgRestore, dump)) : [];
     try {
-      const problems = compareTables(manifest.tables, await readTables(check));
-      // Verified against the manifest first; then no erased person may stay in the copy.
-      const erasures = (await hasErasureLog(check))
-        ? await replayAfterRestore(check, store, svc.database, opts.liveUri)
-        : undefined;
-      return { manifest, database: into, problems, ...(erasures ? { erasures } : {}) };
+      if (opts.replace) await copyDatabaseGrants(admin, svc.database, into);
+      runTool(
+        pgRestore,
+        [
+          ...(opts.replace ? [] : ["--no-owner", "--no-acl"]),
+          "--exit-on-error",
+          "--no-password",
+          `--dbname=${conn.uri}`,
+          dump,
+        ],
+        conn.env,
+      );
+      const check = new Client({
+        ...clientConfigFromUri(intoUri, "admin"),
+        application_name: "make-restore",
+      });
+      await check.connect();
+      let result: RestoreResult;
+      try {
+        const problems = compareTables(manifest.tables, await readTables(check));
+        // Verified against the manifest first; then no erased person may stay in the copy.
+        const erasures = (await hasErasureLog(check))
+          ? await replayAfterRestore(check, store, svc.database, opts.liveUri)
+          : undefined;
+        result = { manifest, database: into, problems, ...(erasures ? { erasures } : {}) };
+      } finally {
+        await check.end();
+      }
+      // Swapped in only once verified; otherwise the live database is untouched and the copy says why.
+      if (!opts.replace || result.problems.length > 0) return result;
+      const replaced = replacedName(svc.database, id);
+      await swapDatabases(admin, svc.database, into, replaced);
+      return { ...result, database: svc.database, replaced };
     } finally {
-      await check.end();
+      await dropMemberships(admin, granted);
     }
   } finally {
     await admin.end().catch(() => undefined);
