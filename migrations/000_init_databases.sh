@@ -48,7 +48,7 @@ set -euo pipefail
 
 # ADR-0060's naming rules and the stack config's defaults, the same as
 # components/naming.ts and components/config/stack-config.ts:
-# tests/init-script.test.ts runs this script (--plan) and the TypeScript on the
+# tests/init-script-naming.test.ts runs this script (--plan) and the TypeScript on the
 # same inputs and fails if they disagree.
 ENVIRONMENTS=(dev test staging prod)
 TEST_SUFFIX=_test

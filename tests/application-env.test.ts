@@ -12,27 +12,13 @@ import {
   readApplicationEnvPatch,
 } from "../components/cluster/application-env";
 import { renderHelmValues } from "../components/cluster/helm-values";
-import { databaseName, roleNames, secretName } from "../components/naming";
 import { applicationEnvYaml } from "../scripts/helm-values";
+import { helmInput } from "./helpers/helm-input";
+import { appDeployment, containersOf } from "./helpers/rendered-chart";
 
+/** The test stack's values for `services`, on a server at 10.0.0.5. */
 const values = (services: string[]) =>
-  renderHelmValues({
-    environment: "test",
-    host: "10.0.0.5",
-    port: 5432,
-    sslmode: "disable",
-    services: Object.fromEntries(
-      services.map((s) => [
-        s,
-        {
-          database: databaseName(s, "test"),
-          user: roleNames(s, "test").login,
-          secretName: secretName(s, "test"),
-          connectionLimit: 25,
-        },
-      ]),
-    ),
-  });
+  renderHelmValues(helmInput("test", { host: "10.0.0.5" }, { services }));
 
 const CONFIGMAP = `# Source: chart/templates/configmap.yaml
 apiVersion: v1
@@ -44,22 +30,8 @@ data:
   enabled: yes
 `;
 
-function deployment(env: string): string {
-  return `# Source: chart/templates/deployment.yaml
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mcp-mcp-server-langgraph
-spec:
-  template:
-    spec:
-      containers:
-        - name: mcp-server-langgraph
-          image: "app:2.8.0"${env}
-        - name: cloud-sql-proxy
-          image: proxy
-`;
-}
+/** The chart's Deployment with `env` after the application's image. */
+const deployment = (env: string) => appDeployment({ appEnv: env });
 
 const OTHER = `# Source: chart/charts/keycloak/templates/statefulset.yaml
 apiVersion: apps/v1
@@ -75,13 +47,6 @@ spec:
 `;
 
 const stream = (...docs: string[]) => docs.map((d) => `---\n${d}`).join("");
-
-function containers(text: string, kind = "Deployment") {
-  const doc = parseAllDocuments(text)
-    .map((d) => d.toJS())
-    .find((d) => d?.kind === kind);
-  return doc.spec.template.spec.containers as { name: string; env?: unknown[] }[];
-}
 
 const patch = applicationEnvPatch(values(["gdpr", "openfga", "keycloak"]));
 const URL_VAR = {
@@ -177,10 +142,10 @@ describe("the patch", () => {
 describe("applyApplicationEnv", () => {
   it("appends the variables to the application's container, and only there", () => {
     const out = applyApplicationEnv(stream(CONFIGMAP, deployment(""), OTHER), patch);
-    const [app, proxy] = containers(out);
+    const [app, proxy] = containersOf(out);
     expect(app.env).toEqual([{ name: "GDPR_STORAGE_BACKEND", value: "postgres" }, URL_VAR]);
     expect(proxy.env).toBeUndefined();
-    expect(containers(out, "StatefulSet")[0].env).toBeUndefined();
+    expect(containersOf(out, "StatefulSet")[0].env).toBeUndefined();
   });
 
   it("keeps the container's other variables and replaces one of the same name", () => {
@@ -190,7 +155,7 @@ describe("applyApplicationEnv", () => {
               value: INFO
             - name: GDPR_STORAGE_BACKEND
               value: memory`;
-    const [app] = containers(applyApplicationEnv(stream(deployment(env)), patch));
+    const [app] = containersOf(applyApplicationEnv(stream(deployment(env)), patch));
     expect(app.env).toEqual([
       { name: "LOG_LEVEL", value: "INFO" },
       { name: "GDPR_STORAGE_BACKEND", value: "postgres" },

@@ -5,39 +5,17 @@
  * password holding @:/?#%.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GENERIC_SECRET_KEYS, secretStringData } from "../components/cluster/database-secrets";
 import { ConfigError, parseStackConfig } from "../components/config/stack-config";
 import { SECRET_KEYS } from "../components/naming";
 import { envVars } from "../scripts/env";
-import {
-  installMocks,
-  isSecret,
-  ofType,
-  parents,
-  recorded,
-  resetRecorded,
-  settle,
-  unwrap,
-} from "./helpers/mocks";
+import { isSecret, ofType, parents, recorded, settle, unwrap } from "./helpers/mocks";
 import { startTestServer, TestServer } from "./helpers/pg-server";
+import { program } from "./helpers/program-outputs";
 
 const SECRET = "kubernetes:core/v1:Secret";
 const K8S_PROVIDER = "pulumi:providers:kubernetes";
-
-type Program = typeof import("../index");
-
-/** Runs index.ts under mocks and waits until every resource it registers has been recorded. */
-async function program(config: Record<string, string>): Promise<Program> {
-  vi.resetModules();
-  resetRecorded();
-  await installMocks(config);
-  const p = (await import("../index")) as Program;
-  await Promise.all([unwrap(p.helmValues), unwrap(p.connectionUris)]);
-  await settle();
-  await settle();
-  return p;
-}
 
 /** The services' Secrets (DatabaseSecrets'; the retention job has its own, see retention-job.test.ts). */
 function secretNames(): string[] {

@@ -18,6 +18,7 @@ import {
 import { iamLoginCheck } from "../components/observability/iam-login-check";
 import { targetFromStack } from "../scripts/check";
 import { stackFileConfig } from "./helpers/cloud-mocks";
+import { databaseInfo, roleInfo, selfMigratingContents } from "./helpers/health-snapshot";
 
 const NO_ATTRIBUTES = "LOGIN without SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS";
 
@@ -38,39 +39,18 @@ function service(cloud: "gcp" | "aws", user: string): ServiceSpec {
   return svc;
 }
 
+/** A role as the program leaves it, with CONNECT on billing. */
 function role(name: string, over: Partial<RoleInfo> = {}): RoleInfo {
-  return {
-    name,
-    rolsuper: false,
-    rolcreatedb: false,
-    rolcreaterole: false,
-    rolreplication: false,
-    rolbypassrls: false,
-    canLogin: true,
-    connectionLimit: 25,
-    memberOf: [],
-    settings: [],
-    connectOn: ["billing"],
-    ...over,
-  };
+  return roleInfo(name, { connectOn: ["billing"], ...over });
 }
 
 const DBS = new Map<string, DatabaseInfo>(
-  ["billing", "gdpr"].map((name) => [
-    name,
-    { name, owner: "platform_admin", allowConnections: true, publicConnect: false, publicTemporary: false },
-  ]),
+  ["billing", "gdpr"].map((name) => [name, databaseInfo(name, "platform_admin")]),
 );
 
+/** billing's database, self-migrating, its relations owned as given. */
 function contents(owned: Record<string, string[]> = {}): DatabaseContents {
-  return {
-    schemaOwner: "billing_app",
-    tables: [],
-    loginHasUsage: true,
-    loginHasCreate: true,
-    loginOwns: [],
-    usersOwn: owned,
-  };
+  return selfMigratingContents("billing_app", owned);
 }
 
 describe("iam-login on RDS (billing_app_iam)", () => {

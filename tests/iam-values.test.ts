@@ -6,7 +6,7 @@
  * (scripts/env.ts). None of them may hold a password for an IAM service.
  */
 import { describe, expect, it } from "vitest";
-import { parse, parseAllDocuments } from "yaml";
+import { parse } from "yaml";
 import {
   applicationEnvPatch,
   applyApplicationEnv,
@@ -21,6 +21,7 @@ import {
 import { envVars, formatEnv, formatEnvLine, MASK } from "../scripts/env";
 import { applicationEnvYaml, helmValuesYaml, StackOutputs } from "../scripts/helm-values";
 import { helmInput } from "./helpers/helm-input";
+import { appDeployment, containersOf } from "./helpers/rendered-chart";
 
 const SERVICES = ["gdpr", "openfga", "keycloak", "billing"];
 const GDPR_IAM = "gdpr-app@acme-prod.iam";
@@ -231,29 +232,11 @@ function outputs(input: HelmValuesInput, extra: Partial<StackOutputs> = {}): Sta
   };
 }
 
-const DEPLOYMENT = `# Source: chart/templates/deployment.yaml
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: mcp-mcp-server-langgraph
-spec:
-  template:
-    spec:
-      containers:
-        - name: mcp-server-langgraph
-          image: "app:2.8.0"
-        - name: cloud-sql-proxy
-          image: proxy
-          args:
-            - "--port=5432"
-            - "${CONNECTION_NAME}"
-`;
+/** The chart's Deployment, its proxy sidecar connecting to the instance. */
+const DEPLOYMENT = appDeployment({ proxyArgs: ["--port=5432", CONNECTION_NAME] });
 
-function proxyArgs(text: string): string[] {
-  const doc = parseAllDocuments(text)
-    .map((d) => d.toJS())
-    .find((d) => d?.kind === "Deployment");
-  return doc.spec.template.spec.containers.find((c: { name: string }) => c.name === "cloud-sql-proxy").args;
+function proxyArgs(text: string): string[] | undefined {
+  return containersOf(text).find((c) => c.name === "cloud-sql-proxy")!.args;
 }
 
 describe("the post-render step with gdpr's IAM login", () => {

@@ -7,7 +7,7 @@
  * Used by the Pulumi resource (schema-migrations.ts), `make migrate`
  * (scripts/migrate.ts) and the tests. migrations/000_init_databases.sh applies
  * the same files with psql and writes the same version table under the same
- * advisory lock (tests/init-script.test.ts checks that both agree).
+ * advisory lock (tests/init-script-*.test.ts check that both agree).
  *
  * Rules (migrations/README.md):
  * - files `NNN_name.sql` in version order (migration-files.ts);

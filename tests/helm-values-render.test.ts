@@ -1,15 +1,11 @@
 /**
- * The Helm values renderer per target (local, Cloud SQL, RDS), the values
- * file and env scripts on the program's outputs (run under mocks), and that
- * no password reaches a values file.
+ * The Helm values renderer (components/cluster/helm-values.ts) per target
+ * (local, Cloud SQL, RDS) and its refusals, OpenFGA's pool size within the
+ * role's connection limit, and the Secrets' URLs going where the values say.
+ * The values file and `make env` on the program's outputs:
+ * helm-values-output.test.ts and make-env.test.ts.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
 import {
   clusterEndpoints,
   CONNECTION_HEADROOM,
@@ -19,12 +15,7 @@ import {
 } from "../components/cluster/helm-values";
 import { OPENFGA_MIGRATE_CONNECTIONS } from "../components/config/connection-budget";
 import { secretStringData } from "../components/cluster/database-secrets";
-import { envVars, formatEnv, formatEnvLine, MASK } from "../scripts/env";
-import { applicationEnvYaml, helmValuesYaml, StackOutputs, writeHelmValues } from "../scripts/helm-values";
-import { installMocks, isSecret, resetRecorded, settle, unwrap } from "./helpers/mocks";
 import { helmInput } from "./helpers/helm-input";
-
-const ROOT = resolve(__dirname, "..");
 
 function input(environment: string, server: Partial<HelmValuesInput>, limit = 25): HelmValuesInput {
   return helmInput(environment, server, { connectionLimit: limit });
@@ -313,215 +304,5 @@ describe("the Secrets' URLs use the endpoints the values give", () => {
     expect(data(i, "gdpr")).toBe(
       "postgresql://gdpr_app:p%40ss%3Aw%2Fo%3Fr%23d%25@db.example.internal:5432/gdpr?sslmode=verify-full",
     );
-  });
-});
-
-// The program's outputs, as `pulumi stack output --json` prints them.
-
-type Program = typeof import("../index");
-
-/** Runs index.ts under mocks and waits until every resource it registers has been recorded. */
-async function program(config: Record<string, string>): Promise<Program> {
-  vi.resetModules();
-  resetRecorded();
-  await installMocks(config);
-  const p = (await import("../index")) as Program;
-  await Promise.all([unwrap(p.helmValues), unwrap(p.connectionUris)]);
-  await settle();
-  await settle();
-  return p;
-}
-
-async function stackOutputs(p: Program, showSecrets: boolean): Promise<StackOutputs> {
-  const out = {
-    environment: p.environment,
-    databaseNames: await unwrap(p.databaseNames),
-    roles: await unwrap(p.roles),
-    connection: await unwrap(pulumi.output(p.connection)),
-    connectionUris: showSecrets ? await unwrap(p.connectionUris) : "[secret]",
-    helmValues: await unwrap(p.helmValues),
-  };
-  return JSON.parse(JSON.stringify(out)) as StackOutputs;
-}
-
-/** The mock passwords (helpers/mocks.ts: `mock-password-<resource>-@:/?#%`), raw and encoded. */
-function mockPasswords(uris: Record<string, string>): string[] {
-  return Object.values(uris).flatMap((u) => {
-    const encoded = new URL(u).password;
-    return [encoded, decodeURIComponent(encoded)];
-  });
-}
-
-describe("helmValues output and make helm-values", () => {
-  const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-  it("holds no secret: not marked secret, and no password in the file", async () => {
-    const p = await program({
-      environment: "test",
-      port: "55433",
-      kubernetes: "true",
-      namespace: "platform",
-    });
-    expect(await isSecret(p.helmValues)).toBe(false);
-    const secrets = mockPasswords(await unwrap(p.connectionUris));
-    expect(secrets.some((s) => s.includes("mock-password-"))).toBe(true);
-    const text = helmValuesYaml("test", await stackOutputs(p, false));
-    for (const secret of secrets) expect(text).not.toContain(secret);
-    expect(text).not.toMatch(/mock-password|:\/\/[^ ]*@/);
-  });
-
-  it("writes values-<stack>.generated.yaml: a generated header naming the stack, then the values", async () => {
-    const p = await program({ environment: "test", port: "55433" });
-    const outputs = await stackOutputs(p, false);
-    const dir = mkdtempSync(join(tmpdir(), "helm-values-"));
-    dirs.push(dir);
-    const paths = writeHelmValues("test", outputs, dir);
-    expect(paths.values).toBe(join(dir, "values-test.generated.yaml"));
-    const text = readFileSync(paths.values, "utf8");
-    expect(text.split("\n")[0]).toMatch(
-      /^# GENERATED FILE - do not edit\. Written by `make helm-values STACK=test`$/,
-    );
-    expect(text).toContain('Pulumi stack "test"');
-    expect(parse(text)).toEqual(outputs.helmValues);
-    expect(parse(text).postgresql.external.database).toBe("gdpr_test");
-    expect(parse(text).keycloak.externalDatabase.database).toBe("keycloak_test");
-    // Same outputs, same bytes.
-    expect(helmValuesYaml("test", outputs)).toBe(text);
-  });
-
-  it("refuses outputs without helmValues, values holding a secret, and a stack name that is a path", () => {
-    const base = {
-      environment: "dev",
-      databaseNames: {},
-      roles: {},
-      connection: { host: "h", port: 1, sslmode: "disable" },
-      connectionUris: "[secret]",
-    };
-    expect(() => helmValuesYaml("dev", base)).toThrow(
-      'stack "dev" has no helmValues output: run `make up STACK=dev` first',
-    );
-    expect(() =>
-      helmValuesYaml("dev", {
-        ...base,
-        helmValues: { postgresql: { external: { password: "[secret]" } } } as never,
-      }),
-    ).toThrow('stack "dev": helmValues holds a secret');
-    expect(() => writeHelmValues("../../etc/x", { ...base, helmValues: {} }, tmpdir())).toThrow(
-      'stack "../../etc/x" is not a stack name',
-    );
-  });
-});
-
-describe("docs/helm.md's example files", () => {
-  it("are what make helm-values writes for the test stack (Pulumi.test.yaml): the values and the application env", async () => {
-    const stackFile = parse(readFileSync(join(ROOT, "Pulumi.test.yaml"), "utf8")) as {
-      config: Record<string, unknown>;
-    };
-    const config = Object.fromEntries(
-      Object.entries(stackFile.config).map(([k, v]) => [k.replace(/^platform-databases:/, ""), String(v)]),
-    );
-    const outputs = await stackOutputs(await program(config), false);
-    const expected = { values: helmValuesYaml("test", outputs), env: applicationEnvYaml("test", outputs) };
-    // Every generated block in the docs (docs/helm.md; the README if it shows one).
-    const blocks = ["docs/helm.md", "README.md"]
-      .filter((f) => existsSync(join(ROOT, f)))
-      .flatMap((f) =>
-        [...readFileSync(join(ROOT, f), "utf8").matchAll(/```yaml\n(# GENERATED FILE[\s\S]*?)```/g)].map(
-          (m) => [f, m[1]],
-        ),
-      );
-    const kind = (block: string) => (/^kind: Deployment$/m.test(block) ? "env" : "values");
-    expect(blocks.filter(([f]) => f === "docs/helm.md").map(([, b]) => kind(b))).toEqual(["values", "env"]);
-    for (const [file, block] of blocks) expect(block, file).toBe(expected[kind(block)]);
-  });
-});
-
-describe("make env", () => {
-  it("prints the ADR's variables with passwords masked by default", async () => {
-    const p = await program({ environment: "test", port: "55433" });
-    const outputs = await stackOutputs(p, false);
-    const vars = envVars(outputs);
-    expect(vars.map(([k]) => k)).toEqual([
-      "GDPR_STORAGE_BACKEND",
-      "GDPR_POSTGRES_URL",
-      "OPENFGA_DATASTORE_ENGINE",
-      "OPENFGA_DATASTORE_URI",
-      "KC_DB",
-      "KC_DB_URL",
-      "KC_DB_USERNAME",
-      "KC_DB_PASSWORD",
-    ]);
-    expect(Object.fromEntries(vars)).toEqual({
-      GDPR_STORAGE_BACKEND: "postgres",
-      GDPR_POSTGRES_URL: `postgresql://gdpr_test_app_a:${MASK}@127.0.0.1:55433/gdpr_test?sslmode=disable`,
-      OPENFGA_DATASTORE_ENGINE: "postgres",
-      OPENFGA_DATASTORE_URI: `postgres://openfga_test_app_a:${MASK}@127.0.0.1:55433/openfga_test?sslmode=disable`,
-      KC_DB: "postgres",
-      KC_DB_URL: "jdbc:postgresql://127.0.0.1:55433/keycloak_test",
-      KC_DB_USERNAME: "keycloak_test_app_a",
-      KC_DB_PASSWORD: MASK,
-    });
-    const text = formatEnv("test", outputs);
-    for (const secret of mockPasswords(await unwrap(p.connectionUris))) expect(text).not.toContain(secret);
-    expect(text).toContain("ARGS=--show-secrets");
-  });
-
-  it("with --show-secrets, carries each role's password, URL-encoded in URLs", async () => {
-    const p = await program({ environment: "test", port: "55433" });
-    const uris = await unwrap(p.connectionUris);
-    const vars = Object.fromEntries(envVars(await stackOutputs(p, true), { showSecrets: true }));
-    expect(vars.GDPR_POSTGRES_URL).toBe(uris.gdpr);
-    const fga = new URL(vars.OPENFGA_DATASTORE_URI);
-    expect(fga.protocol).toBe("postgres:");
-    expect(decodeURIComponent(fga.username)).toBe("openfga_test_app_a");
-    expect(fga.password).toBe(new URL(uris.openfga).password);
-    expect(fga.password).toContain("%40%3A%2F%3F%23%25");
-    expect(vars.KC_DB_USERNAME).toBe("keycloak_test_app_a");
-    expect(vars.KC_DB_PASSWORD).toBe(decodeURIComponent(new URL(uris.keycloak).password));
-    expect(vars.KC_DB_PASSWORD).toMatch(/@:\/\?#%$/);
-  });
-
-  it("refuses --show-secrets on outputs read without it, and URIs for another role", async () => {
-    const p = await program({ environment: "test", port: "55433" });
-    const hidden = await stackOutputs(p, false);
-    expect(() => envVars(hidden, { showSecrets: true })).toThrow(
-      'connectionUris is "[secret]": read the stack outputs with --show-secrets',
-    );
-    const shown = await stackOutputs(p, true);
-    const swapped = { ...shown, roles: { ...shown.roles, gdpr: "gdpr_app" } };
-    expect(() => envVars(swapped, { showSecrets: true })).toThrow(
-      'connectionUris.gdpr is for role "gdpr_test_app_a", but roles.gdpr is "gdpr_app"',
-    );
-  });
-
-  it("only prints the services the stack has", async () => {
-    const p = await program({ environment: "dev", services: '["openfga"]', managedSchemaServices: "[]" });
-    expect(envVars(await stackOutputs(p, false)).map(([k]) => k)).toEqual([
-      "OPENFGA_DATASTORE_ENGINE",
-      "OPENFGA_DATASTORE_URI",
-    ]);
-  });
-
-  it("quotes values so that a shell reads them back unchanged", () => {
-    const vars: [string, string][] = [
-      ["A", "postgres"],
-      ["B", "postgres://u:p%40@h:5432/d?sslmode=require&x=1"],
-      ["C", 'it\'s $HOME `x` "q" & ; | *'],
-    ];
-    const dir = mkdtempSync(join(tmpdir(), "env-"));
-    try {
-      const file = join(dir, "env");
-      writeFileSync(file, vars.map(formatEnvLine).join("\n") + "\n");
-      const res = spawnSync("bash", ["-c", `set -a; . "${file}"; printf '%s\\0' "$A" "$B" "$C"`], {
-        encoding: "utf8",
-        env: { PATH: process.env.PATH, HOME: "/nonexistent" },
-      });
-      expect(res.status, res.stderr).toBe(0);
-      expect(res.stdout.split("\0").slice(0, 3)).toEqual(vars.map(([, v]) => v));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    expect(formatEnvLine(["A", "postgres"])).toBe("A=postgres");
   });
 });
