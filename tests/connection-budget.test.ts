@@ -8,9 +8,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { CONNECTION_HEADROOM } from "../components/config/openfga-connections";
 import {
   APP_POOL_SIZE,
-  CONNECTION_HEADROOM,
   DEFAULT_RESERVED_CONNECTIONS,
   MONITORING_CONNECTION_LIMIT,
   RETENTION_CONNECTION_LIMIT,

@@ -13,7 +13,7 @@ import {
   openfgaMaxOpenConns,
   renderHelmValues,
 } from "../components/cluster/helm-values";
-import { OPENFGA_MIGRATE_CONNECTIONS } from "../components/config/connection-budget";
+import { OPENFGA_MIGRATE_CONNECTIONS } from "../components/config/openfga-connections";
 import { secretStringData } from "../components/cluster/database-secrets";
 import { helmInput } from "./helpers/helm-input";
 

@@ -21,15 +21,14 @@
  * `--auto-iam-authn` to its proxy sidecar (application-env.ts).
  */
 import { SECRET_KEYS } from "../naming";
+import { DEFAULT_APP_MAX_REPLICAS, keycloakPoolSize } from "../config/connection-budget";
 import {
   CONNECTION_HEADROOM,
-  DEFAULT_APP_MAX_REPLICAS,
   OPENFGA_DEFAULT_REPLICAS,
-  keycloakPoolSize,
   openfgaBudgetRule,
   openfgaMinConnectionLimit,
   rolloutPods,
-} from "../config/connection-budget";
+} from "../config/openfga-connections";
 import type { Endpoint } from "../server/connection";
 import { checkHelmInput, clusterEndpoint, HelmValuesError, HelmValuesInput } from "./cluster-endpoints";
 import { GenericDatabaseValues, genericDatabaseValues } from "./generic-values";
@@ -40,7 +39,7 @@ export {
   OPENFGA_DEFAULT_REPLICAS,
   openfgaBudgetRule,
   openfgaMinConnectionLimit,
-} from "../config/connection-budget";
+} from "../config/openfga-connections";
 export {
   CHART_SSL_MODES,
   CLOUD_SQL_PROXY,
