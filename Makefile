@@ -51,25 +51,20 @@ preview: deps tools ## `pulumi preview` of STACK
 typecheck: deps ## tsc --noEmit
 	node_modules/.bin/tsc --noEmit
 
-test-unit: deps tools test-tools ## unit and mock tests (two files run the engine on a scratch stack)
+test-unit: deps test-tools ## unit and mock tests (two files run the engine on a scratch stack)
 	node_modules/.bin/vitest run --project unit
 
-test-e2e: deps tools test-tools ## end-to-end tests: real engine, real PostgreSQL
+test-e2e: deps test-tools ## end-to-end tests: real engine, real PostgreSQL
 	node_modules/.bin/vitest run --project e2e
 
-test-tools: lint-tools ## build or reuse what the tests run: actionlint, promtool, helm, OpenFGA, Keycloak, pg_dump/pg_restore, fake-gcs-server, the S3 emulator, the kubernetes provider, kube-apiserver + etcd
-	@scripts/ensure-promtool.sh >/dev/null
-	@scripts/ensure-kubernetes-provider.sh >/dev/null
-	@scripts/ensure-kube-control-plane.sh >/dev/null
-	@scripts/ensure-prometheus-operator-crds.sh >/dev/null
-	@scripts/ensure-helm.sh >/dev/null
-	@scripts/ensure-pg-client.sh >/dev/null
-	@scripts/ensure-fake-gcs.sh >/dev/null
-	@scripts/ensure-s3-emulator.sh >/dev/null
-	@scripts/ensure-openfga.sh >/dev/null
-	@scripts/ensure-keycloak.sh >/dev/null
+# Everything the tests run, longest builds first (scripts/ensure-tools.sh runs TOOL_JOBS at a time, default the cores).
+TEST_TOOLS := kubernetes-provider kube-control-plane pulumi promtool openfga helm fake-gcs keycloak actionlint \
+  pg-client s3-emulator prometheus-operator-crds
 
-test: deps tools test-tools ## the whole suite (what CI runs): make lint, unit and mock tests, then end-to-end
+test-tools: ## build or reuse, several at a time, what the tests run: the Pulumi CLI and provider, actionlint, promtool, helm, OpenFGA, Keycloak, pg_dump/pg_restore, fake-gcs-server, the S3 emulator, the kubernetes provider, kube-apiserver + etcd
+	@scripts/ensure-tools.sh $(TEST_TOOLS)
+
+test: deps test-tools ## the whole suite (what CI runs): make lint, unit and mock tests, then end-to-end
 	@$(MAKE) --no-print-directory lint
 	node_modules/.bin/vitest run --project unit
 	node_modules/.bin/vitest run --project e2e

@@ -68,7 +68,7 @@ run() {
   local plain
   plain="$(sed 's/\x1b\[[0-9;]*m//g' "$dir/$name.log")"
   echo "$name: exit $rc in ${seconds}s"
-  grep -E '^==> pulumi CLI built in|pulumi-resource-postgresql .* built in|^ensure-[a-z-]+: (built|fetched) in|^ensure-[a-z-]+: built all' <<<"$plain" \
+  grep -E '^==> pulumi CLI built in|pulumi-resource-postgresql .* built in|^ensure-[a-z-]+: (built|fetched) in|^ensure-[a-z-]+: built all|^ensure-tools: .* ready in' <<<"$plain" \
     | sed 's/^/  /' || true
   grep -E '^ +Duration ' <<<"$plain" | sed 's/^ */  vitest /' || true
   rm -rf "$clone"
