@@ -28,9 +28,27 @@ import * as pulumi from "@pulumi/pulumi";
 const ESBUILD_NAME_HELPER =
   'var __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });';
 
-/** The `__provider` module for `factory`: `exports.handler()` returns a fresh provider. */
+/**
+ * The `__provider` module for `factory`: `exports.handler()` returns a fresh provider.
+ *
+ * Kept small: every dynamic resource stores the module twice in the state (its
+ * inputs and outputs), and the engine rewrites the whole state after every
+ * step of an `up`, so each byte here is written hundreds of times in a cold
+ * `up` (docs/performance.md). Hence no indentation and no blank lines (the
+ * factories hold no multi-line string or template literal, whose value that
+ * would change: tests/dynamic-provider.test.ts checks that the compact text
+ * minifies to the same code as the factory's own), and esbuild's name helper
+ * only where the factory's text calls it.
+ */
 export function providerSource(factory: () => pulumi.dynamic.ResourceProvider): string {
-  return `${ESBUILD_NAME_HELPER}\nexports.handler = ${factory.toString()};\n`;
+  const body = compactSource(factory.toString());
+  const helper = body.includes("__name(") ? `${ESBUILD_NAME_HELPER}\n` : "";
+  return `${helper}exports.handler = ${body};\n`;
+}
+
+/** `text` without each line's indentation and without blank lines. */
+export function compactSource(text: string): string {
+  return text.replace(/\n\s+/g, "\n");
 }
 
 /**

@@ -6,7 +6,9 @@
 # - CLI and postgresql provider from scripts/ensure-pulumi.sh (built from Go
 #   modules, cached under ~/.cache/platform-databases);
 # - state in a file backend under .local/state (git-ignored), plugins and logs
-#   under .local/pulumi-home;
+#   under .local/pulumi-home; `?metadata=skip`: no `.attrs` sidecar (with an
+#   MD5 of the whole state file) beside each of the engine's saves and their
+#   `.bak` copies (docs/performance.md);
 # - secrets encrypted with a passphrase generated once into .local/passphrase
 #   (git-ignored, never committed);
 # - no update checks, no plugin downloads;
@@ -51,13 +53,21 @@ fi
 PATH="$root/scripts/plugins:$PATH:$root/node_modules/@pulumi/pulumi"
 export PATH
 export PULUMI_SKIP_UPDATE_CHECK=true
+# The CLI's garbage collector: an `up` saves the whole state after every step,
+# each save a fresh heap of the state's objects, and at Go's default (GOGC=100)
+# collecting them took about a fifth of the CLI's CPU in a cold `up` of 30
+# services. Collecting at 5x the live heap instead of 2x, capped at 1 GiB,
+# trades memory for that CPU (the CLI's peak RSS there 270 -> 520 MB;
+# docs/performance.md). A caller's GOGC / GOMEMLIMIT wins.
+export GOGC="${GOGC:-400}"
+export GOMEMLIMIT="${GOMEMLIMIT:-1GiB}"
 
 stack_ref="$stack"
 if [ "$external" = true ]; then
   [ -n "${PULUMI_ORG:-}" ] && [ -n "${PULUMI_ACCESS_TOKEN:-}" ] && [ -z "${PULUMI_BACKEND_URL:-}" ] && stack_ref="$PULUMI_ORG/$stack"
 else
   mkdir -p "$root/.local/state"
-  export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$root/.local/state}"
+  export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$root/.local/state?metadata=skip}"
   export PULUMI_HOME="${PULUMI_HOME:-$root/.local/pulumi-home}"
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
   export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
@@ -72,6 +82,12 @@ else
     export PGPASSWORD
   fi
 fi
+
+# A file backend's directory (its URL without the query, e.g. ?metadata=skip).
+file_state_dir() {
+  local dir="${PULUMI_BACKEND_URL#file://}"
+  printf '%s' "${dir%%\?*}"
+}
 
 # The kubernetes provider of a local stack, built from Go modules and cached
 # (scripts/ensure-kubernetes-provider.sh; the engine takes a
@@ -89,7 +105,7 @@ uses_kubernetes() {
   if [ -f "$file" ] && grep -Eq '^[[:space:]]*platform-databases:kubernetes:[[:space:]]*"?true' "$file"; then
     return 0
   fi
-  state="${PULUMI_BACKEND_URL#file://}/.pulumi/stacks/platform-databases/$stack.json"
+  state="$(file_state_dir)/.pulumi/stacks/platform-databases/$stack.json"
   [ -f "$state" ] && grep -Eq '"type": ?"pulumi:providers:kubernetes"' "$state"
 }
 if [ "$external" = false ] && uses_kubernetes "$@"; then
@@ -111,7 +127,7 @@ stack_exists() {
     file://*)
       local project dir
       project="$(sed -n 's/^name: *//p' "$root/Pulumi.yaml" | head -n1)"
-      dir="${PULUMI_BACKEND_URL#file://}/.pulumi/stacks"
+      dir="$(file_state_dir)/.pulumi/stacks"
       local f
       for f in "$dir/$project/$stack".json{,.gz,.zst} "$dir/$stack".json{,.gz,.zst}; do
         [ -f "$f" ] && return 0
@@ -154,8 +170,7 @@ fi
 if [ "$external" = false ] && [ "${PLATFORM_RECOVER:-on}" != off ] && [[ " $* " != *" --preview-only "* ]]; then
   case "${1:-}" in
     up|update|refresh|destroy)
-      state_dir="${PULUMI_BACKEND_URL#file://}"
-      state_dir="${state_dir%%\?*}"
+      state_dir="$(file_state_dir)"
       checkpoint="$state_dir/.pulumi/stacks/platform-databases/$stack.json"
       if compgen -G "$state_dir/.pulumi/locks/*/platform-databases/$stack/*.json" >/dev/null ||
         compgen -G "$state_dir/.pulumi/locks/platform-databases/$stack/*.json" >/dev/null ||

@@ -10,10 +10,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { transformSync } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { providerSource, StaticProviderResource } from "../components/dynamic-provider";
-import { PASSWORD_PROVIDER_SOURCE } from "../components/generated-password";
-import { MIGRATIONS_PROVIDER_SOURCE } from "../components/schema/schema-migrations";
+import { compactSource, providerSource, StaticProviderResource } from "../components/dynamic-provider";
+import { PASSWORD_PROVIDER_SOURCE, passwordProviderFactory } from "../components/generated-password";
+import {
+  MIGRATIONS_PROVIDER_SOURCE,
+  migrationsProviderFactory,
+} from "../components/schema/schema-migrations";
 import { installMocks, ofType, resetRecorded, settle } from "./helpers/mocks";
 
 const ROOT = join(__dirname, "..");
@@ -46,15 +50,25 @@ function call(source: string, method: string, args: unknown[]): unknown {
   return out.result;
 }
 
+interface Sources {
+  password: string;
+  migrations: string;
+  /** The factories' own text, as the loader transpiled them. */
+  factories: string[];
+}
+
 /** The two modules as tsx transpiles the components (what the program ships under `pulumi up`). */
-function tsxSources(): { password: string; migrations: string } {
+function tsxSources(): Sources {
   const res = spawnSync(
     join(ROOT, "node_modules/.bin/tsx"),
     [
       "-e",
-      `process.stdout.write(JSON.stringify({
-        password: require("./components/generated-password").PASSWORD_PROVIDER_SOURCE,
-        migrations: require("./components/schema/schema-migrations").MIGRATIONS_PROVIDER_SOURCE,
+      `const password = require("./components/generated-password");
+      const migrations = require("./components/schema/schema-migrations");
+      process.stdout.write(JSON.stringify({
+        password: password.PASSWORD_PROVIDER_SOURCE,
+        migrations: migrations.MIGRATIONS_PROVIDER_SOURCE,
+        factories: [password.passwordProviderFactory.toString(), migrations.migrationsProviderFactory.toString()],
       }))`,
     ],
     { cwd: ROOT, encoding: "utf8" },
@@ -63,16 +77,37 @@ function tsxSources(): { password: string; migrations: string } {
   return JSON.parse(res.stdout);
 }
 
+/** What esbuild's minifier makes of a factory's text: the same for texts that differ only in layout. */
+function minified(factory: string): string {
+  return transformSync(`exports.handler = ${factory};`, { minify: true }).code;
+}
+
 describe.each([
   [
     "as Vite transpiles it",
-    () => ({ password: PASSWORD_PROVIDER_SOURCE, migrations: MIGRATIONS_PROVIDER_SOURCE }),
+    (): Sources => ({
+      password: PASSWORD_PROVIDER_SOURCE,
+      migrations: MIGRATIONS_PROVIDER_SOURCE,
+      factories: [passwordProviderFactory.toString(), migrationsProviderFactory.toString()],
+    }),
   ],
   ["as tsx transpiles it", tsxSources],
 ])("each provider's module, %s, runs on its own", (_how, sources) => {
   let password: string;
   let migrations: string;
-  beforeAll(() => ({ password, migrations } = sources()), 60_000);
+  let factories: string[];
+  beforeAll(() => ({ password, migrations, factories } = sources()), 60_000);
+
+  it("is its factory's code, without the indentation (compactSource changes no value)", () => {
+    for (const [module, factory] of [password, migrations].map((m, i) => [m, factories[i]])) {
+      const body = compactSource(factory);
+      expect(module).toContain(`exports.handler = ${body};`);
+      expect(body.length).toBeLessThanOrEqual(factory.length);
+      expect(minified(body)).toBe(minified(factory));
+      // esbuild's name helper, only where the text calls it.
+      expect(module.includes("var __name =")).toBe(body.includes("__name("));
+    }
+  });
 
   it("GeneratedPassword: check, diff and create", () => {
     expect(call(password, "check", [{}, {}])).toEqual({ inputs: { length: 40 } });
