@@ -213,6 +213,27 @@ describe("make restore REPLACE=<database>", () => {
     ]);
   });
 
+  it("a live database that is gone is not replaced: make up recreates it first", async () => {
+    // keycloak's database gone behind Pulumi's back (renamed away here, put back after), with a backup of it.
+    expect(cli("backup", stack.name, "--service", "keycloak").status).toBe(0);
+    const su = await stack.superuser("postgres");
+    try {
+      await su.query("ALTER DATABASE keycloak_test RENAME TO keycloak_test_gone");
+      const res = cli("restore", stack.name, "--service", "keycloak", "--replace", "keycloak_test");
+      expect(res.status).toBe(2);
+      expect(res.stderr).toBe(
+        `restore: keycloak_test does not exist, so there is nothing to replace: \`make up STACK=${stack.name}\` ` +
+          "creates it (empty, with its roles and grants), then REPLACE restores into it\n",
+      );
+      expect(
+        (await su.query("SELECT 1 FROM pg_database WHERE datname LIKE 'keycloak_test_restoring_%'")).rowCount,
+      ).toBe(0);
+    } finally {
+      await su.query("ALTER DATABASE keycloak_test_gone RENAME TO keycloak_test");
+      await su.end();
+    }
+  });
+
   it("Pulumi finds the replaced databases as it manages them: refresh changes nothing", async () => {
     const res = await stack.exec("scripts/pulumi.sh", [
       stack.name,

@@ -200,6 +200,13 @@ export async function restoreService(
     if (exists.rowCount)
       throw new UsageError(`INTO ${into} exists already: a restore needs a fresh database`);
     if (opts.replace) {
+      const current = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [svc.database]);
+      if (!current.rowCount) {
+        throw new UsageError(
+          `${svc.database} does not exist, so there is nothing to replace: \`make up STACK=${stack}\` creates it ` +
+            "(empty, with its roles and grants), then REPLACE restores into it",
+        );
+      }
       const kept = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [
         replacedName(svc.database, id),
       ]);
