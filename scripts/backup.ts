@@ -89,11 +89,6 @@ export function parseBackupArgs(argv: readonly string[]): BackupOptions {
   if (command !== "restore" && (opts.backup || opts.into || opts.replace)) {
     throw new UsageError("BACKUP, INTO and REPLACE are for restore");
   }
-  if (opts.into !== undefined && opts.replace !== undefined) {
-    throw new UsageError(
-      "INTO and REPLACE do not go together: a restore goes into a fresh database, or replaces the live one",
-    );
-  }
   if (opts.into !== undefined && !IDENTIFIER.test(opts.into)) {
     throw new UsageError(`INTO ${JSON.stringify(opts.into)} is not a lowercase PostgreSQL identifier`);
   }

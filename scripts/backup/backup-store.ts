@@ -24,32 +24,43 @@ export interface BackupStore {
   list(prefix: string): Promise<string[]>;
 }
 
-/** `prefix` + `key`, as a bucket names the object (no prefix: the key). */
-export function objectName(prefix: string, key: string): string {
-  return prefix ? `${prefix}/${key}` : key;
-}
-
 /**
- * From every object name under `<prefix>/<database>/` in a bucket, the ids of
- * the complete backups (a `<id>/manifest.json` right under it), sorted.
+ * A bucket (GCS, S3) under an optional prefix: a subclass lists object names
+ * and moves bytes; which listed objects are complete backups, and which keys
+ * sit directly under a prefix, is decided here once.
  */
-export function completeIds(names: readonly string[], databasePrefix: string): string[] {
-  return names
-    .filter((n) => n.startsWith(databasePrefix) && n.endsWith(`/${MANIFEST}`))
-    .map((n) => n.slice(databasePrefix.length, -MANIFEST.length - 1))
-    .filter((id) => id !== "" && !id.includes("/"))
-    .sort();
-}
+export abstract class BucketStore implements BackupStore {
+  constructor(
+    readonly bucket: string,
+    readonly prefix: string,
+  ) {}
+  abstract readonly where: string;
+  abstract put(key: string, localFile: string, retention?: Retention): Promise<void>;
+  abstract get(key: string, localFile: string): Promise<void>;
+  abstract read(key: string): Promise<string>;
+  /** Every object name (with the bucket's prefix) that starts with `prefix`, every page. */
+  protected abstract names(prefix: string): Promise<string[]>;
 
-/** The keys (without the bucket's prefix) of the objects directly under `fullPrefix`, sorted. */
-export function keysDirectlyUnder(
-  names: readonly string[],
-  fullPrefix: string,
-  bucketPrefix: string,
-): string[] {
-  const strip = objectName(bucketPrefix, "").length;
-  return names
-    .filter((n) => n.startsWith(fullPrefix) && !n.slice(fullPrefix.length).includes("/"))
-    .map((n) => n.slice(strip))
-    .sort();
+  /** The object name of `key`: the bucket's prefix and the key. */
+  protected name(key: string): string {
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  async ids(database: string): Promise<string[]> {
+    const prefix = this.name(`${database}/`);
+    return (await this.names(prefix))
+      .filter((n) => n.endsWith(`/${MANIFEST}`))
+      .map((n) => n.slice(prefix.length, -MANIFEST.length - 1))
+      .filter((id) => id !== "" && !id.includes("/"))
+      .sort();
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const full = this.name(prefix);
+    const strip = this.name("").length;
+    return (await this.names(full))
+      .filter((n) => !n.slice(full.length).includes("/"))
+      .map((n) => n.slice(strip))
+      .sort();
+  }
 }

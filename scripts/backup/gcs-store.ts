@@ -16,22 +16,21 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { TokenSource } from "./gcs-auth";
-import { completeIds, keysDirectlyUnder, objectName } from "./backup-store";
-import type { BackupStore, Retention } from "./backup-store";
+import { BucketStore } from "./backup-store";
+import type { Retention } from "./backup-store";
 
 /** A GCS bucket through the JSON API at `endpoint`: with `token`'s bearer tokens, or none (the emulator). */
-export class GcsStore implements BackupStore {
+export class GcsStore extends BucketStore {
   constructor(
     readonly endpoint: string,
-    readonly bucket: string,
-    readonly prefix: string,
+    bucket: string,
+    prefix: string,
     readonly token?: TokenSource,
-  ) {}
+  ) {
+    super(bucket, prefix);
+  }
   get where() {
     return `gs://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
-  }
-  private name(key: string) {
-    return objectName(this.prefix, key);
   }
   private async call(path: string, init?: RequestInit): Promise<Response> {
     const auth = this.token ? { Authorization: `Bearer ${await this.token()}` } : undefined;
@@ -86,7 +85,7 @@ export class GcsStore implements BackupStore {
     return `/storage/v1/b/${encodeURIComponent(this.bucket)}/o/${encodeURIComponent(this.name(key))}${query}`;
   }
   /** Object names (with the prefix) under `prefix`, every page. */
-  private async names(prefix: string): Promise<string[]> {
+  protected async names(prefix: string): Promise<string[]> {
     const names: string[] = [];
     let token = "";
     do {
@@ -101,13 +100,5 @@ export class GcsStore implements BackupStore {
       token = page.nextPageToken ?? "";
     } while (token);
     return names;
-  }
-  async ids(database: string) {
-    const prefix = this.name(`${database}/`);
-    return completeIds(await this.names(prefix), prefix);
-  }
-  async list(prefix: string) {
-    const full = this.name(prefix);
-    return keysDirectlyUnder(await this.names(full), full, this.prefix);
   }
 }

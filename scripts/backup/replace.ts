@@ -73,15 +73,24 @@ export async function dropMemberships(admin: Client, granted: readonly string[])
   }
 }
 
-/** The live database's privileges (CONNECT, TEMP, …) granted the same on `to`; PUBLIC's too. */
-export async function copyDatabaseGrants(admin: Client, from: string, to: string): Promise<void> {
+/** What `database`'s owner granted on it, to whom (null: PUBLIC). */
+async function databaseGrants(
+  admin: Client,
+  database: string,
+): Promise<{ grantee: string | null; privilege: string }[]> {
   const { rows } = await admin.query<{ grantee: string | null; privilege: string }>(
     `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee,
             a.privilege_type AS privilege
        FROM pg_database d, aclexplode(d.datacl) a
       WHERE d.datname = $1 AND a.grantee <> d.datdba`,
-    [from],
+    [database],
   );
+  return rows;
+}
+
+/** The live database's privileges (CONNECT, TEMP, …) granted the same on `to`; PUBLIC's too. */
+export async function copyDatabaseGrants(admin: Client, from: string, to: string): Promise<void> {
+  const rows = await databaseGrants(admin, from);
   await admin.query(`REVOKE ALL ON DATABASE ${admin.escapeIdentifier(to)} FROM PUBLIC`);
   for (const r of rows) {
     const grantee = r.grantee === null ? "PUBLIC" : admin.escapeIdentifier(r.grantee);
@@ -120,12 +129,11 @@ export async function swapDatabases(
     );
   }
   // The replaced data: the admin's alone, until it is dropped.
-  const { rows } = await admin.query<{ grantee: string }>(
-    `SELECT DISTINCT pg_get_userbyid(a.grantee) AS grantee
-       FROM pg_database d, aclexplode(d.datacl) a
-      WHERE d.datname = $1 AND a.grantee NOT IN (0, d.datdba)`,
-    [replaced],
+  // PUBLIC always (a NULL ACL grants it CONNECT by default), then every role granted something.
+  const grantees = new Set(
+    (await databaseGrants(admin, replaced)).flatMap((g) => (g.grantee ? [g.grantee] : [])),
   );
   await admin.query(`REVOKE ALL ON DATABASE ${q(replaced)} FROM PUBLIC`);
-  for (const r of rows) await admin.query(`REVOKE ALL ON DATABASE ${q(replaced)} FROM ${q(r.grantee)}`);
+  for (const grantee of grantees)
+    await admin.query(`REVOKE ALL ON DATABASE ${q(replaced)} FROM ${q(grantee)}`);
 }

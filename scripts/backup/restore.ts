@@ -151,7 +151,11 @@ export async function restoreService(
     replace?: boolean;
   },
 ): Promise<RestoreResult> {
-  if (opts.replace && opts.into) throw new UsageError("INTO and REPLACE do not go together");
+  if (opts.replace && opts.into) {
+    throw new UsageError(
+      "INTO and REPLACE do not go together: a restore goes into a fresh database, or replaces the live one",
+    );
+  }
   const live = cfg.services.map((s) => s.database);
   if (opts.into && live.includes(opts.into)) {
     throw new UsageError(

@@ -33,8 +33,8 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { completeIds, keysDirectlyUnder, objectName } from "./backup-store";
-import type { BackupStore, Retention } from "./backup-store";
+import { BucketStore } from "./backup-store";
+import type { Retention } from "./backup-store";
 
 /** The region when the environment names none (requests then follow S3's redirect). */
 export const DEFAULT_S3_REGION = "us-east-1";
@@ -67,23 +67,16 @@ export interface S3ObjectLock {
   encryption?: string;
 }
 
-export class S3Store implements BackupStore {
+export class S3Store extends BucketStore {
   private readonly client: S3Client;
 
-  constructor(
-    readonly bucket: string,
-    readonly prefix: string,
-    env: NodeJS.ProcessEnv = process.env,
-  ) {
+  constructor(bucket: string, prefix: string, env: NodeJS.ProcessEnv = process.env) {
+    super(bucket, prefix);
     this.client = new S3Client(s3ClientConfig(env));
   }
 
   get where() {
     return `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
-  }
-
-  private name(key: string) {
-    return objectName(this.prefix, key);
   }
 
   /** Runs one call; an error names the bucket, the call and the key, and says where credentials come from when none were found. */
@@ -150,7 +143,7 @@ export class S3Store implements BackupStore {
   }
 
   /** Object names (with the bucket's prefix) under `prefix`, every page. */
-  private async names(prefix: string): Promise<string[]> {
+  protected async names(prefix: string): Promise<string[]> {
     return this.call("ListObjectsV2", prefix, async () => {
       const names: string[] = [];
       for await (const page of paginateListObjectsV2(
@@ -161,15 +154,5 @@ export class S3Store implements BackupStore {
       }
       return names;
     });
-  }
-
-  async ids(database: string) {
-    const prefix = this.name(`${database}/`);
-    return completeIds(await this.names(prefix), prefix);
-  }
-
-  async list(prefix: string) {
-    const full = this.name(prefix);
-    return keysDirectlyUnder(await this.names(full), full, this.prefix);
   }
 }

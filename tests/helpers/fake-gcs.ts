@@ -4,9 +4,10 @@
  * the GCS JSON API the backup store talks to through STORAGE_EMULATOR_HOST.
  * Stop it in afterAll.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { freePort } from "./pg-server";
+import { spawnAnswering } from "./serve";
 
 export interface FakeGcs {
   /** `http://127.0.0.1:<port>`: the value of STORAGE_EMULATOR_HOST. */
@@ -26,7 +27,8 @@ export function fakeGcsBinary(): string {
 export async function startFakeGcs(timeoutMs = 30_000): Promise<FakeGcs> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(
+  const child = await spawnAnswering(
+    "fake-gcs-server",
     fakeGcsBinary(),
     [
       "-scheme",
@@ -44,27 +46,9 @@ export async function startFakeGcs(timeoutMs = 30_000): Promise<FakeGcs> {
       "-log-level",
       "warn",
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    `${endpoint}/storage/v1/b`,
+    timeoutMs,
   );
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  let exited: number | null = null;
-  child.on("exit", (code) => (exited = code ?? -1));
-  // Ready when the API answers (polled until the deadline, no fixed wait).
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited !== null) throw new Error(`fake-gcs-server exited ${exited}: ${stderr}`);
-    try {
-      if ((await fetch(`${endpoint}/storage/v1/b`)).ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      child.kill();
-      throw new Error(`fake-gcs-server did not answer on ${endpoint} within ${timeoutMs} ms: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
   return {
     endpoint,
     async createBucket(name: string) {

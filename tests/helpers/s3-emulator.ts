@@ -4,10 +4,11 @@
  * Object Lock) and STS (AssumeRoleWithWebIdentity) the backup store talks to
  * through AWS_ENDPOINT_URL. Stop it in afterAll.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from "@aws-sdk/client-s3";
 import { freePort } from "./pg-server";
+import { spawnAnswering } from "./serve";
 
 export interface S3Emulator {
   /** `http://127.0.0.1:<port>`: the value of AWS_ENDPOINT_URL. */
@@ -30,28 +31,14 @@ export function s3EmulatorBinary(): string {
 export async function startS3Emulator(timeoutMs = 60_000): Promise<S3Emulator> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(s3EmulatorBinary(), ["-H", "127.0.0.1", "-p", String(port)], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  let exited: number | null = null;
-  child.on("exit", (code) => (exited = code ?? -1));
-  // Ready when the API answers (polled until the deadline, no fixed wait).
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited !== null) throw new Error(`moto_server exited ${exited}: ${stderr}`);
-    try {
-      if ((await fetch(`${endpoint}/moto-api/data.json`)).ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      child.kill();
-      throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const child = await spawnAnswering(
+    "moto_server",
+    s3EmulatorBinary(),
+    ["-H", "127.0.0.1", "-p", String(port)],
+    `${endpoint}/moto-api/data.json`,
+    timeoutMs,
+    100,
+  );
   const env = {
     AWS_ENDPOINT_URL: endpoint,
     AWS_ACCESS_KEY_ID: "emulator",
