@@ -13,6 +13,9 @@
 #   (git-ignored, never committed);
 # - no update checks, no plugin downloads;
 # - the admin password of a local stack reaches the provider as PGPASSWORD;
+# - for the commands that run providers, the dynamic-provider host starts
+#   beside the CLI instead of when the engine first asks for it
+#   (scripts/lib/dynamic-host.sh; PLATFORM_DYNAMIC_HOST=launch: as the standard CLI);
 # - before up/refresh/destroy (not a read-only `refresh --preview-only`), what
 #   an interrupted update left (a lock held by a dead process, pending
 #   operations) is settled by scripts/stack-recover.ts --auto
@@ -113,6 +116,15 @@ if [ "$external" = false ] && uses_kubernetes "$@"; then
 fi
 
 cd "$root"
+# The dynamic-provider host, started now instead of when the engine first needs
+# it (scripts/lib/dynamic-host.sh; PLATFORM_DYNAMIC_HOST=launch: as the standard CLI).
+case "${1:-}" in
+  up|update|preview|pre|refresh|destroy|import)
+    # shellcheck source=lib/dynamic-host.sh
+    . "$root/scripts/lib/dynamic-host.sh"
+    dynamic_host_start "$root"
+    ;;
+esac
 # Pulumi writes `encryptionsalt` (and normalised values) into the stack's
 # config file. The committed Pulumi.<stack>.yaml of a local stack stays
 # untouched: the engine works on a git-ignored copy under .local/<stack>/ (the

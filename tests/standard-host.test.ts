@@ -165,6 +165,12 @@ describe("a preview through the standard host's entry point (real engine, scratc
     for (const r of processes) expect(packagesOf(r.modules)).not.toContain("typescript");
   });
 
+  it("runs one dynamic-provider host, the one scripts/pulumi.sh started beside the CLI", () => {
+    const hosts = records.filter((r) => r.argv[1]?.includes("@pulumi/pulumi/cmd/dynamic-provider"));
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0].modules).toContain(join(stack.root, "scripts", "lib", "dynamic-host.cjs"));
+  });
+
   it("installs no source-map-support in the program's process unless source maps are asked for", () => {
     const [run] = records.filter((r) => r.argv[1]?.includes("@pulumi/pulumi/cmd/run"));
     expect(packagesOf(run.modules)).not.toContain("source-map-support");
