@@ -62,4 +62,27 @@ describe("scripts/lib/register-ts.cjs", () => {
     expect(res.status, res.out).toBe(0);
     expect(JSON.parse(res.out.split("\n")[0])).toEqual([false, true, true]);
   });
+
+  it("defers the Automation API and the code-path walker until used, and both then work", () => {
+    const res = node([
+      "-e",
+      `const pulumi = require("@pulumi/pulumi");
+       const loaded = (p) => Object.keys(require.cache).some((f) => f.includes(p));
+       const probes = ["/@pulumi/pulumi/automation/cmd.js", "/node_modules/execa/", "/runtime/closure/codePaths.js", "/node_modules/normalize-package-data/"];
+       const before = probes.map(loaded);
+       const ws = typeof pulumi.automation.LocalWorkspace.create;
+       const afterAutomation = probes.map(loaded);
+       pulumi.runtime.computeCodePaths({ extraIncludePaths: [], extraIncludePackages: [], extraExcludePackages: [] }).then((paths) => {
+         console.log(JSON.stringify({ before, ws, afterAutomation, after: probes.map(loaded), paths: paths.size > 0 }));
+       });`,
+    ]);
+    expect(res.status, res.out).toBe(0);
+    expect(JSON.parse(res.out.split("\n")[0])).toEqual({
+      before: [false, false, false, false],
+      ws: "function",
+      afterAutomation: [true, true, false, false],
+      after: [true, true, true, true],
+      paths: true,
+    });
+  });
 });

@@ -165,6 +165,18 @@ describe("a preview through the standard host's entry point (real engine, scratc
     for (const r of processes) expect(packagesOf(r.modules)).not.toContain("typescript");
   });
 
+  it("loads neither the Automation API nor the closure serializer's code-path walker in either process", () => {
+    const processes = records.filter((r) =>
+      ["@pulumi/pulumi/cmd/run", "@pulumi/pulumi/cmd/dynamic-provider"].some((p) => r.argv[1]?.includes(p)),
+    );
+    expect(processes).toHaveLength(2);
+    for (const r of processes) {
+      const packages = packagesOf(r.modules);
+      for (const unused of ["execa", "normalize-package-data"]) expect(packages).not.toContain(unused);
+      expect(r.modules.filter((m) => m.includes("@pulumi/pulumi/automation/"))).toEqual([]);
+    }
+  });
+
   it("runs one dynamic-provider host, the one scripts/pulumi.sh started beside the CLI", () => {
     const hosts = records.filter((r) => r.argv[1]?.includes("@pulumi/pulumi/cmd/dynamic-provider"));
     expect(hosts).toHaveLength(1);
