@@ -4,15 +4,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { Program, runIndex } from "./helpers/index-program";
 import { installMocks, isSecret, ofType, recorded, resetRecorded, settle, unwrap } from "./helpers/mocks";
-
-type Program = typeof import("../index");
 
 async function run(config: Record<string, string>): Promise<Program> {
   vi.resetModules();
   resetRecorded();
   await installMocks(config);
-  return (await import("../index")) as Program;
+  return runIndex();
 }
 
 describe("index.ts on the test stack", () => {

@@ -10,6 +10,7 @@ import { describe, expect, it, vi } from "vitest";
 import { HelmValues, HelmValuesInput, renderHelmValues } from "../components/cluster/helm-values";
 import { isLoopbackHost, loopbackHosts } from "../components/cluster/loopback-hosts";
 import { applicationEnvYaml, helmValuesYaml, loopbackWarning, StackOutputs } from "../scripts/helm-values";
+import { runIndex } from "./helpers/index-program";
 import { installMocks, resetRecorded, settle, unwrap } from "./helpers/mocks";
 import { helmInput } from "./helpers/helm-input";
 
@@ -78,7 +79,7 @@ describe("make helm-values warns about them", () => {
       vi.resetModules();
       resetRecorded();
       await installMocks(config);
-      const p = (await import("../index")) as typeof import("../index");
+      const p = await runIndex();
       const helmValues = await unwrap(p.helmValues);
       await settle();
       return {

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { Program, runIndex } from "./helpers/index-program";
 import { installMocks, ofType, parents, resetRecorded, settle, unwrap } from "./helpers/mocks";
 import { readMigrationsDir } from "../components/schema/migration-runner";
 import { startTestServer, TestServer } from "./helpers/pg-server";
@@ -62,14 +63,12 @@ interface RegisterRequest {
 const isSecretValue = (v: unknown) =>
   typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG.key] === SECRET_SIG.value;
 
-type Program = typeof import("../index");
-
 async function program(config: Record<string, string>): Promise<Program> {
   vi.resetModules();
   resetRecorded();
   await installMocks(config);
   captureRegistrations();
-  return (await import("../index")) as Program;
+  return runIndex();
 }
 
 describe("the migrations in the program (mocks)", { timeout: 120_000 }, () => {

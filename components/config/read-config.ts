@@ -15,7 +15,11 @@ export interface ResolvedStackConfig extends StackConfig {
   kubeconfig?: pulumi.Output<string>;
 }
 
-export function readStackConfig(): ResolvedStackConfig {
+/**
+ * The stack's config, validated; for a local stack also checked against its
+ * server's max_connections (one query), hence async.
+ */
+export async function readStackConfig(): Promise<ResolvedStackConfig> {
   const project = pulumi.getProject();
   const config = new pulumi.Config();
   const raw: Record<string, string | undefined> = {};
@@ -23,7 +27,7 @@ export function readStackConfig(): ResolvedStackConfig {
   // The parser learns only whether the admin password is set (the clouds refuse it), never its value.
   raw.adminPassword = config.getSecret("adminPassword") === undefined ? undefined : "(secret)";
   const parsed = parseStackConfig(raw, project);
-  checkLocalBudget(parsed, project);
+  await checkLocalBudget(parsed, project);
   return {
     ...parsed,
     adminPassword: config.getSecret("adminPassword"),
@@ -36,10 +40,10 @@ export function readStackConfig(): ResolvedStackConfig {
  * against the server's own max_connections. A server that cannot be reached
  * now is only warned about: the `up` itself would fail to connect.
  */
-function checkLocalBudget(cfg: StackConfig, project: string): void {
+async function checkLocalBudget(cfg: StackConfig, project: string): Promise<void> {
   if (cfg.target !== "local" || cfg.connectionBudget.maxConnections !== undefined) return;
   const where = `${cfg.host}:${cfg.port}`;
-  const n = readServerMaxConnections(
+  const n = await readServerMaxConnections(
     { host: cfg.host, port: cfg.port, user: cfg.adminUser, sslmode: cfg.sslmode },
     process.env.PGPASSWORD,
   );

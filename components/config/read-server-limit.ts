@@ -1,22 +1,11 @@
 /**
  * A local server's `max_connections`, read when the stack's config is read
  * (before any resource is registered), so the connection budget is checked
- * at preview against the server the stack provisions into.
- *
- * Config reading is synchronous (index.ts builds the platform right after),
- * so the query runs in a short child process with the `pg` client, as the
- * stack's admin with libpq's PGPASSWORD (how the local stacks pass it).
+ * at preview against the server the stack provisions into: one query as the
+ * stack's admin, with libpq's PGPASSWORD (how the local stacks pass it).
  */
-import { execFileSync } from "node:child_process";
-
-const QUERY = `
-const { Client } = require("pg");
-const c = new Client({ connectionTimeoutMillis: 5000 });
-c.connect()
-  .then(() => c.query("SELECT current_setting('max_connections')::int AS n"))
-  .then((r) => { process.stdout.write(String(r.rows[0].n)); return c.end(); })
-  .catch((e) => { process.stderr.write(e.message); process.exit(1); });
-`;
+import { Client } from "pg";
+import { sslOption } from "./pg-ssl";
 
 export interface LocalServer {
   host: string;
@@ -26,27 +15,29 @@ export interface LocalServer {
 }
 
 /** The server's max_connections, or an Error saying why it could not be read. */
-export function readServerMaxConnections(server: LocalServer, password?: string): number | Error {
+export async function readServerMaxConnections(
+  server: LocalServer,
+  password?: string,
+): Promise<number | Error> {
+  let client: Client | undefined;
   try {
-    const out = execFileSync(process.execPath, ["-e", QUERY], {
-      cwd: __dirname,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 10000,
-      env: {
-        ...process.env,
-        PGHOST: server.host,
-        PGPORT: String(server.port),
-        PGUSER: server.user,
-        PGDATABASE: "postgres",
-        PGSSLMODE: server.sslmode,
-        ...(password === undefined ? {} : { PGPASSWORD: password }),
-      },
+    client = new Client({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      database: "postgres",
+      // undefined: pg reads libpq's PGPASSWORD itself.
+      password,
+      ssl: sslOption(server.sslmode),
+      connectionTimeoutMillis: 5000,
     });
-    const n = Number(out.trim());
-    return Number.isInteger(n) && n > 0 ? n : new Error(`unexpected answer ${JSON.stringify(out)}`);
+    await client.connect();
+    const { rows } = await client.query<{ n: number }>("SELECT current_setting('max_connections')::int AS n");
+    const n = rows[0]?.n;
+    return Number.isInteger(n) && n > 0 ? n : new Error(`unexpected answer ${JSON.stringify(rows)}`);
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    return new Error((e.stderr || e.message).trim().split("\n")[0]);
+    return new Error((err as Error).message.trim().split("\n")[0]);
+  } finally {
+    await client?.end().catch(() => undefined);
   }
 }

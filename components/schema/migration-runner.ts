@@ -32,6 +32,7 @@ import {
   VERSION_TABLE_DDL,
 } from "./migration-files";
 
+export { sslOption } from "../config/pg-ssl";
 export {
   VERSION_TABLE,
   VERSION_TABLE_DDL,
@@ -56,24 +57,6 @@ export const LOGIN_ROLE_SETTING = "platform.login_role";
 
 /** How long a runner waits for another one to finish. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
-
-/** node-postgres's `ssl` option for a libpq sslmode. */
-export function sslOption(mode: string | undefined): ClientConfig["ssl"] {
-  switch (mode ?? "disable") {
-    case "disable":
-      return false;
-    case "require":
-      return { rejectUnauthorized: false };
-    case "verify-ca":
-      return { rejectUnauthorized: true, checkServerIdentity: () => undefined };
-    case "verify-full":
-      return { rejectUnauthorized: true };
-    default:
-      throw new MigrationError(
-        `sslmode ${JSON.stringify(mode)} is not one of disable, require, verify-ca, verify-full`,
-      );
-  }
-}
 
 export interface RunOptions {
   /** Where to connect, as the admin (a member of ownerRole). */

@@ -28,7 +28,8 @@ async function main(): Promise<void> {
   const [stack, config, flag] = process.argv.slice(2);
   await installMocks(JSON.parse(config), "platform-databases", stack, flag === "--cloud" ? cloudMocks() : {});
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require(join(__dirname, "..", "..", "index.ts"));
+  const program = require(join(__dirname, "..", "..", "index.ts")) as typeof import("../../index");
+  await program();
   await settle();
   process.stdout.write(JSON.stringify(packagesOf(Object.keys(require.cache))));
 }

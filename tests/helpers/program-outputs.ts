@@ -6,16 +6,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import type { StackOutputs } from "../../scripts/helm-values";
+import { Program, runIndex } from "./index-program";
 import { installMocks, resetRecorded, settle, unwrap } from "./mocks";
 
-export type Program = typeof import("../../index");
+export type { Program } from "./index-program";
 
 /** Runs index.ts under mocks and waits until every resource it registers has been recorded. */
 export async function program(config: Record<string, string>): Promise<Program> {
   vi.resetModules();
   resetRecorded();
   await installMocks(config);
-  const p = (await import("../../index")) as Program;
+  const p = await runIndex();
   await Promise.all([unwrap(p.helmValues), unwrap(p.connectionUris)]);
   await settle();
   await settle();

@@ -14,8 +14,9 @@ import {
   resetRecorded,
   settle,
 } from "./mocks";
+import { Program, runIndex } from "./index-program";
 
-export type Program = typeof import("../../index");
+export type { Program } from "./index-program";
 
 export interface Run {
   program: Program;
@@ -34,7 +35,7 @@ export async function runProgram(
   vi.resetModules();
   resetRecorded();
   await installMocks(config, "platform-databases", stack, options);
-  const program = (await import("../../index")) as Program;
+  const program = await runIndex();
   await settle();
   const dependsOn = new Map(
     [...dependencies].map(([name, urns]) => [name, urns.map((urn) => urn.slice(urn.lastIndexOf("::") + 2))]),
