@@ -10,8 +10,8 @@
  * to use it with `--client=<addr> --exec-kind auto.inline`. The engine, the
  * state backend, the providers and every CLI flag are the real ones; only the
  * language host is replaced by the SDK's own. The program is index.ts, loaded
- * fresh for the run; what the function it exports returns becomes the stack
- * outputs, as with the host.
+ * fresh for the run; what the function it exports returns (or else its
+ * exports) becomes the stack outputs, as with the host.
  */
 import { resolve } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
@@ -37,8 +37,11 @@ async function program(): Promise<Record<string, unknown>> {
   }
   runs++;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const main = require(resolve(ROOT, "index.ts")) as typeof import("../index");
-  return main();
+  const main = require(resolve(ROOT, "index.ts")) as
+    (() => Promise<Record<string, unknown>>) | Record<string, unknown>;
+  // As @pulumi/pulumi's cmd/run: an exported function is called (this
+  // project's index.ts), else the module's exports are the outputs.
+  return typeof main === "function" ? main() : { ...main };
 }
 
 // The SDK and the program's modules load while the CLI starts (it needs the
