@@ -81,8 +81,8 @@ export interface ProgramStackOptions {
    */
   up?: boolean;
   /**
-   * Test-only resources added to the program: the checkout's index.ts ends
-   * with `export const extension = require("./<module>").<fn>(platform, cfg)`
+   * Test-only resources added to the program: the outputs the checkout's
+   * index.ts returns gain `extension: require("./<module>").<fn>(platform, cfg)`
    * (index.ts's own platform and config), and the module is copied into the
    * checkout at the same path. Its result is the stack output `extension`.
    * @default none (the program as it is)
@@ -258,10 +258,16 @@ export async function startProgramStack(options: ProgramStackOptions = {}): Prom
       mkdirSync(join(root, dirname(module)), { recursive: true });
       cpSync(join(ROOT, module), join(root, module));
       const call = `require(${JSON.stringify(`./${module.replace(/\.ts$/, "")}`)}).${fn}(platform, cfg)`;
+      const program = readFileSync(join(root, "index.ts"), "utf8");
+      const outputs = "\n  return {\n";
+      if (!program.includes(outputs))
+        throw new Error("extend: index.ts no longer returns its outputs as `return {`");
       writeFileSync(
         join(root, "index.ts"),
-        `${readFileSync(join(root, "index.ts"), "utf8")}\n// Added by tests/helpers/program-stack.ts (option extend).\n` +
-          `export const extension = ${call};\n`,
+        program.replace(
+          outputs,
+          `${outputs}    // Added by tests/helpers/program-stack.ts (option extend).\n    extension: ${call},\n`,
+        ),
       );
     }
     symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
