@@ -36,7 +36,7 @@ for f in .npmrc .gitconfig .config/go/env .config/pip/pip.conf; do
   fi
 done
 
-if ss -ltn 2>/dev/null | grep -q ':55433 '; then
+if grep -q ':55433 ' <<<"$(ss -ltn 2>/dev/null || true)"; then
   echo "bench-ci: something listens on 55433 (a test stack?): stop it first" >&2
   exit 1
 fi

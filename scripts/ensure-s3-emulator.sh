@@ -25,7 +25,7 @@ hash="$(sha256sum "$pins" | cut -c1-12)"
 dest="$TOOL_CACHE_ROOT/s3-emulator-$moto_version-$hash"
 
 build_s3_emulator() {
-  local tmp="$1" python
+  local tmp="$1" python usage
   python="$(command -v python3 || true)"
   [[ -n "$python" ]] || { log "python3 (with venv and pip) is required for the S3 emulator"; exit 1; }
   log "installing moto $moto_version into a virtualenv (under a minute on first use)"
@@ -34,7 +34,9 @@ build_s3_emulator() {
   rm -rf "$dest"
   "$python" -m venv "$dest" >&2
   "$dest/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$pins" >&2
-  "$dest/bin/moto_server" --help 2>&1 | grep -q -- "--port" || { log "the installed moto_server does not run"; exit 1; }
+  # Read whole first: `| grep -q` closes the pipe early, a SIGPIPE failure under pipefail.
+  usage="$("$dest/bin/moto_server" --help 2>&1 || true)"
+  grep -q -- "--port" <<<"$usage" || { log "the installed moto_server does not run: $usage"; exit 1; }
   mv "$dest" "$tmp/out"
 }
 
