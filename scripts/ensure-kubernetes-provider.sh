@@ -95,11 +95,15 @@ build_provider() {
   log "built in $((SECONDS - start))s"
 
   # A plugin prints the port it listens on as its first line, then serves until killed.
+  # The file exists before the plugin starts: the background job opens it
+  # itself, maybe after the first read below (a missing file there failed
+  # the build under load).
   local pid port="" i
+  : >"$tmp/port"
   PULUMI_HOME="$tmp/pulumi-home" "$tmp/out/$name" >"$tmp/port" 2>"$tmp/plugin.log" &
   pid=$!
   for ((i = 0; i < 300; i++)); do
-    port="$(head -n1 "$tmp/port")"
+    port="$(head -n1 "$tmp/port" 2>/dev/null || true)"
     [[ -n "$port" ]] || ! kill -0 "$pid" 2>/dev/null && break
     sleep 0.1
   done
