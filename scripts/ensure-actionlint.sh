@@ -34,7 +34,8 @@ build_actionlint() {
   local tmp="$1"
   go_install_into "$tmp" "$module@v$al_version"
   local got
-  got="$("$tmp/bin/actionlint" -version 2>&1 | head -n1)"
+  got="$(output_of "$tmp/bin/actionlint" -version)"
+  got="${got%%$'\n'*}"
   [[ "$got" == "$al_version" || "$got" == "v$al_version" ]] \
     || { log "built actionlint reports version '$got', expected $al_version"; exit 1; }
   mkdir -p "$tmp/out"

@@ -24,11 +24,9 @@ dest="$TOOL_CACHE_ROOT/fake-gcs-server-$version"
 build_fake_gcs() {
   local tmp="$1"
   go_install_into "$tmp" "github.com/fsouza/fake-gcs-server@v$version"
-  # It has no --version flag: check that it starts far enough to print its usage
-  # (read whole first: `| grep -q` would close the pipe on the first match, and
-  # under pipefail the usage's writer then fails on SIGPIPE).
+  # It has no --version flag: check that it starts far enough to print its usage.
   local usage
-  usage="$("$tmp/bin/fake-gcs-server" -help 2>&1 || true)"
+  usage="$(output_of "$tmp/bin/fake-gcs-server" -help)"
   grep -q -- "-backend" <<<"$usage" || { log "the built fake-gcs-server does not run: $usage"; exit 1; }
   mkdir -p "$tmp/out"
   mv "$tmp/bin/fake-gcs-server" "$tmp/out/fake-gcs-server"

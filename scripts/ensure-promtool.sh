@@ -37,7 +37,8 @@ build_promtool() {
   # `promtool --version` tells which one this is.
   go_install_into "$tmp" "$module@$module_version" -tags remove_all_sd \
     -ldflags "-X github.com/prometheus/common/version.Version=$version"
-  got="$("$tmp/bin/promtool" --version 2>&1 | head -n1)"
+  got="$(output_of "$tmp/bin/promtool" --version)"
+  got="${got%%$'\n'*}"
   [[ "$got" == "promtool, version $version "* ]] \
     || { log "built promtool reports '$got', expected version $version"; exit 1; }
   mkdir -p "$tmp/out"

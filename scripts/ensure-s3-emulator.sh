@@ -34,8 +34,7 @@ build_s3_emulator() {
   rm -rf "$dest"
   "$python" -m venv "$dest" >&2
   "$dest/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$pins" >&2
-  # Read whole first: `| grep -q` closes the pipe early, a SIGPIPE failure under pipefail.
-  usage="$("$dest/bin/moto_server" --help 2>&1 || true)"
+  usage="$(output_of "$dest/bin/moto_server" --help)"
   grep -q -- "--port" <<<"$usage" || { log "the installed moto_server does not run: $usage"; exit 1; }
   mv "$dest" "$tmp/out"
 }

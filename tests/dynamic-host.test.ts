@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { until } from "./helpers/until";
 
 const ROOT = resolve(__dirname, "..");
 const LAUNCHER = join(ROOT, "scripts", "plugins", "pulumi-resource-pulumi-nodejs");
@@ -50,15 +51,6 @@ function firstLine(c: ChildProcess): Promise<string> {
 function exited(c: ChildProcess): Promise<number | null> {
   if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve(c.exitCode);
   return new Promise((ok) => c.on("exit", (code) => ok(code)));
-}
-
-/** Polls `check` every 50 ms until it holds (or fails the test after `ms`). */
-async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function running(pid: number): boolean {
@@ -135,7 +127,7 @@ describe("the dynamic-provider host started beside the CLI", () => {
     const hostPid = Number(readFileSync(join(dir, "pid"), "utf8"));
     parent.stdin?.end(); // the "CLI" ends
     await exited(parent);
-    await until(() => !running(hostPid), "the host exited");
+    await until(() => !running(hostPid), 15_000, "the host exited", 50);
     expect(existsSync(dir)).toBe(false);
     expect(
       await Promise.race([exited(launcher), new Promise((r) => setTimeout(() => r("running"), 10_000))]),
@@ -158,10 +150,12 @@ describe("the dynamic-provider host started beside the CLI", () => {
     );
     const dir = await firstLine(parent);
     await exited(parent);
-    await until(() => !existsSync(dir), "the host removed its folder");
+    await until(() => !existsSync(dir), 15_000, "the host removed its folder", 50);
     await until(
       () => !spawnSync("pgrep", ["-f", dir], { encoding: "utf8" }).stdout.trim(),
+      15_000,
       "no process runs with that folder",
+      50,
     );
   }, 60_000);
 

@@ -18,7 +18,7 @@
 // passes its own pid): pulumi.sh execs the CLI, so that is the CLI's process.
 // When it is gone (the CLI ended, or was killed, or pulumi.sh stopped before
 // it), the host removes <dir> and exits.
-/* global require, process, __dirname, console, setInterval */
+/* global require, process, console, setInterval */
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS entry */
 const { rmSync, writeFileSync, renameSync } = require("node:fs");
 const { join } = require("node:path");
@@ -51,16 +51,6 @@ console.log = (...args) => {
 require("./sdk-preload.cjs");
 // As the engine would start it: the host's script, then an engine address
 // (which it requires and does not use).
-const host = join(
-  __dirname,
-  "..",
-  "..",
-  "node_modules",
-  "@pulumi",
-  "pulumi",
-  "cmd",
-  "dynamic-provider",
-  "index.js",
-);
+const host = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js");
 process.argv = [process.argv[0], host, "pre-started"];
 require(host);

@@ -41,6 +41,15 @@ require_tools() {
   done
 }
 
+# output_of <command>...: what a freshly built tool prints (stdout and stderr),
+# read whole, for the check that it runs; its exit status is not the check.
+# Never `tool | head -n1` or `tool | grep -q` for this under pipefail: the
+# reader may stop before the tool has written everything, the tool then dies
+# of SIGPIPE and a good build fails its check.
+output_of() {
+  "$@" 2>&1 || true
+}
+
 # build_into <dest> <relative path> <builder>: unless <dest>/<relative path> is
 # already executable, run `<builder> <tmp>` under the entry's lock; the builder
 # must leave the complete entry in <tmp>/out, which then replaces <dest>.

@@ -110,14 +110,7 @@ export async function waitFor(url: string, server: Server, ms: number): Promise<
   throw new Error(`${url} did not answer within ${ms / 1000}s:\n${logOf(server)}`);
 }
 
-/** Polls `condition` every 250 ms until it holds; throws naming `what` after `ms`. */
-export async function until(condition: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000}s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+export { until } from "../helpers/until";
 
 export async function json(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, {
